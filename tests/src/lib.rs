@@ -1,0 +1,1 @@
+//! Shared harness for cross-crate tests (process spawning, ports).

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The Helm chart and example checks of `make test` (tools from `make tools`). Prints each
+# check; exits non-zero when any fails. Offline: no cluster needed.
+#   1. the CRD exists in crds/ and the chart's copy in charts/hermes-operator/crds/ is identical;
+#   2. `helm lint --strict` with the default values and each charts/hermes-operator/ci/*-values.yaml;
+#      values.schema.json rejects a misspelt value;
+#   3. `helm template --include-crds` of each of those, through `kubernetes-validate --strict`
+#      against Kubernetes 1.35 (an object of a kind it has no schema for fails too), after
+#      proving the validator rejects a broken Deployment;
+#   4. the rendered chart's policy (scripts/check_rendered_chart.py): expected kinds,
+#      hardened pod, least-privilege RBAC equal to the operator's declaration;
+#   5. every examples/*.yaml against the CRD's openAPIV3Schema, and mutations that must
+#      fail do fail (scripts/validate_examples.py);
+#   6. `helm package` works and the package carries the CRD.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOOLS_DIR=${HERMES_TOOLS_DIR:-$PWD/.tools}
+HELM="$TOOLS_DIR/bin/helm"
+VENV=${HERMES_VENV:-$PWD/.venv}
+PY="$VENV/bin/python"
+VALIDATE="$VENV/bin/kubernetes-validate"
+K8S_VERSION=1.35.0
+CHART=charts/hermes-operator
+CRD=crds/hermes.logos.dev_hermesdeployments.yaml
+CHART_CRD="$CHART/crds/$(basename "$CRD")"
+RBAC_SOURCE=operator/src/lib.rs
+ALL_KINDS=Deployment,ServiceAccount,ClusterRole,ClusterRoleBinding,Role,RoleBinding,Service
+
+failures=0
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+pass() { echo "chart-check: ok   $*"; }
+fail() {
+  echo "chart-check: FAIL $*" >&2
+  failures=$((failures + 1))
+}
+
+for tool in "$HELM" "$PY" "$VALIDATE"; do
+  [ -x "$tool" ] || { echo "chart-check: FAIL $tool missing; run 'make tools'" >&2; exit 1; }
+done
+
+# 1. The CRD and the chart's copy of it.
+if [ ! -f "$CRD" ]; then
+  fail "$CRD missing: generate it with 'make crds' (hermes-operator crd)"
+elif [ ! -f "$CHART_CRD" ]; then
+  fail "$CHART_CRD missing: cp $CRD $CHART_CRD"
+elif ! cmp -s "$CRD" "$CHART_CRD"; then
+  diff -u "$CRD" "$CHART_CRD" | head -20 >&2 || true
+  fail "$CHART_CRD differs from $CRD: cp $CRD $CHART_CRD"
+else
+  pass "$CHART_CRD is identical to $CRD"
+fi
+
+# 2. Lint, for the default values and each CI variant.
+variants=("")
+for f in "$CHART"/ci/*-values.yaml; do variants+=("$f"); done
+for values in "${variants[@]}"; do
+  label=${values:-default values}
+  args=()
+  [ -n "$values" ] && args=(-f "$values")
+  if "$HELM" lint --strict "$CHART" "${args[@]}" > "$WORK/lint.out" 2>&1; then
+    pass "helm lint --strict ($label)"
+  else
+    cat "$WORK/lint.out" >&2
+    fail "helm lint --strict ($label)"
+  fi
+done
+if "$HELM" template t "$CHART" --set metrics.prot=9090 > /dev/null 2>&1; then
+  fail "values.schema.json accepted the misspelt value metrics.prot"
+else
+  pass "values.schema.json rejects a misspelt value (metrics.prot)"
+fi
+
+# 3. Render and validate against the Kubernetes schemas. kubernetes-validate only warns
+# (exit 0) for a kind it has no schema for, so every line must be an INFO pass.
+validate_k8s() { # FILE LABEL
+  local out="$WORK/validate.out"
+  if "$VALIDATE" --strict -k "$K8S_VERSION" "$1" > "$out" 2>&1 && ! grep -qv '^INFO .* passed ' "$out"; then
+    pass "kubernetes-validate --strict -k $K8S_VERSION ($2): $(grep -c '^INFO' "$out") objects"
+  else
+    cat "$out" >&2
+    fail "kubernetes-validate --strict -k $K8S_VERSION ($2)"
+  fi
+}
+cat > "$WORK/broken.yaml" << 'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: broken}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: broken}}
+  template:
+    metadata: {labels: {app: broken}}
+    spec:
+      containers: [{name: c, image: x, livenessProbe: {httpGet: {path: /healthz}}, imagePullPolcy: Always}]
+EOF
+if "$VALIDATE" --strict -k "$K8S_VERSION" "$WORK/broken.yaml" > /dev/null 2>&1; then
+  fail "kubernetes-validate accepted a Deployment with an unknown field and a probe without port"
+else
+  pass "kubernetes-validate rejects a broken Deployment (so its passes mean something)"
+fi
+for values in "${variants[@]}"; do
+  label=${values:-default values}
+  args=()
+  [ -n "$values" ] && args=(-f "$values")
+  rendered="$WORK/rendered.yaml"
+  if ! "$HELM" template hermes-operator "$CHART" --namespace hermes-system --include-crds \
+    "${args[@]}" > "$rendered" 2> "$WORK/template.err"; then
+    cat "$WORK/template.err" >&2
+    fail "helm template ($label)"
+    continue
+  fi
+  validate_k8s "$rendered" "$label"
+  # 4. Policy of what was rendered (without the CRD).
+  "$HELM" template hermes-operator "$CHART" --namespace hermes-system "${args[@]}" > "$rendered"
+  # A values variant names what it renders in a `# expect-kinds: A,B` line.
+  expect=$ALL_KINDS
+  if [ -n "$values" ] && grep -q '^# expect-kinds: ' "$values"; then
+    expect=$(sed -n 's/^# expect-kinds: *//p' "$values")
+  fi
+  rbac_args=()
+  if grep -q '^kind: ClusterRole$' "$rendered"; then
+    if [ -f "$RBAC_SOURCE" ]; then
+      rbac_args=(--rbac "$RBAC_SOURCE")
+    else
+      fail "$RBAC_SOURCE missing: the chart's RBAC cannot be compared with the operator's"
+    fi
+  fi
+  if "$PY" scripts/check_rendered_chart.py --expect-kinds "$expect" "${rbac_args[@]}" < "$rendered" \
+    > "$WORK/policy.out" 2>&1; then
+    pass "policy ($label): $(sed 's/^ok *//' "$WORK/policy.out")"
+  else
+    cat "$WORK/policy.out" >&2
+    fail "policy ($label)"
+  fi
+done
+
+# 5. Examples against the CRD schema.
+shopt -s nullglob
+examples=(examples/*.yaml examples/*.yml)
+shopt -u nullglob
+if [ ! -f "$CRD" ]; then
+  fail "examples not validated: $CRD missing"
+elif [ ${#examples[@]} -eq 0 ]; then
+  fail "no examples/*.yaml to validate"
+elif "$PY" scripts/validate_examples.py "$CRD" "${examples[@]}" > "$WORK/examples.out" 2>&1; then
+  sed 's/^/chart-check:      /' "$WORK/examples.out"
+  pass "${#examples[@]} example file(s) valid against the CRD schema; bad variants rejected"
+else
+  sed 's/^/chart-check:      /' "$WORK/examples.out" >&2
+  fail "examples against the CRD schema"
+fi
+
+# 6. Packaging: crds/ must be real files inside the package.
+if "$HELM" package "$CHART" -d "$WORK/pkg" > /dev/null 2>&1 \
+  && tar -tzf "$WORK"/pkg/hermes-operator-*.tgz | grep -qx "hermes-operator/crds/$(basename "$CRD")"; then
+  pass "helm package carries $(basename "$CHART_CRD")"
+else
+  fail "helm package, or the CRD missing from the package"
+fi
+
+if [ "$failures" -ne 0 ]; then
+  echo "chart-check: $failures check(s) FAILED" >&2
+  exit 1
+fi
+echo "chart-check: all checks passed"

@@ -50,7 +50,7 @@ pub enum Provenance {
 }
 
 /// One model the project knows how to install and serve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ModelEntry {
     /// Stable id used in `HERMES_MODELS`, `models/<id>/` and the CRD.
     pub id: &'static str,

@@ -30,3 +30,7 @@ pub const LLM_BASE_URL: &str = "HERMES_LLM_BASE_URL";
 pub const LLM_MODEL: &str = "HERMES_LLM_MODEL";
 /// Comma-separated API keys the runtime accepts (protection, later issue).
 pub const API_KEYS: &str = "HERMES_API_KEYS";
+
+/// Testing aid, off by default: milliseconds the runtime waits before it starts
+/// loading models, so tests can observe the not-ready phase deterministically.
+pub const TEST_LOAD_DELAY_MS: &str = "HERMES_TEST_LOAD_DELAY_MS";

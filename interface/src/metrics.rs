@@ -13,6 +13,9 @@ pub const MODEL_RESIDENT_BYTES: &str = "hermes_model_resident_bytes";
 /// Gauge `{version}` = 1.
 pub const BUILD_INFO: &str = "hermes_build_info";
 
+/// Counter `{feedback_type, outcome}`: feedback accepted on `/feedback`.
+pub const FEEDBACK_TOTAL: &str = "hermes_feedback_total";
+
 pub const LABEL_ROUTE: &str = "route";
 pub const LABEL_METHOD: &str = "method";
 pub const LABEL_STATUS: &str = "status";

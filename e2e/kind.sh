@@ -14,7 +14,9 @@
 #   3. installs charts/hermes-operator (CRD, RBAC, operator) and waits for the operator;
 #   4. applies examples/hermesdeployment-minimal.yaml with its image set to the runtime
 #      image just built, and waits for the HermesDeployment's Ready condition;
-#   5. prints the status, the objects the operator made and the operator's log;
+#   5. prints the status, the objects the operator made and the operator's log, checks
+#      that the pods carry the memory limit the status reports, and POSTs /embed_text
+#      through the operator-made Service (port-forward to $LOCAL_PORT, default 18080);
 #   6. deletes the cluster (KEEP_CLUSTER=1 keeps it for a look around).
 #
 # Usage: e2e/kind.sh            environment: CLUSTER, KEEP_CLUSTER, READY_TIMEOUT (10m),
@@ -41,17 +43,20 @@ die() {
   exit 1
 }
 
-for tool in docker kind kubectl helm; do
+for tool in docker kind kubectl helm curl; do
   command -v "$tool" > /dev/null || die "$tool not found (helm, kubectl: 'make tools'; kind: https://kind.sigs.k8s.io)"
 done
 docker info > /dev/null 2>&1 || die "no Docker engine reachable: this script needs one"
 [ -f "$EXAMPLE" ] || die "$EXAMPLE missing"
 
 KUBECTL=(kubectl --context "kind-$CLUSTER")
+LOCAL_PORT=${LOCAL_PORT:-18080}
+PORT_FORWARD_PID=
 
 # On any exit: diagnostics when it failed, then the cluster goes unless KEEP_CLUSTER=1.
 cleanup() {
   local rc=$?
+  if [ -n "$PORT_FORWARD_PID" ]; then kill "$PORT_FORWARD_PID" 2> /dev/null || true; fi
   if [ "$rc" -ne 0 ] && kind get clusters 2> /dev/null | grep -qx "$CLUSTER"; then
     log "failed (exit $rc); diagnostics:"
     "${KUBECTL[@]}" get hermesdeployments,deployments,services,poddisruptionbudgets,pods -A -o wide || true
@@ -108,4 +113,27 @@ log "5/6 status"
   -o jsonpath='{range .items[*]}{.metadata.name}: memory limit {.spec.containers[0].resources.limits.memory}{"\n"}{end}'
 "${KUBECTL[@]}" -n "$OPERATOR_NS" logs deploy/hermes-operator --tail=30
 
-log "6/6 passed: $name is Ready"
+# The pods got the memory limit the status reports.
+want=$("${KUBECTL[@]}" -n "$APP_NS" get "$name" -o jsonpath='{.status.memory.limit}')
+hd=${name#*/}
+got=$("${KUBECTL[@]}" -n "$APP_NS" get deployment "$hd" -o jsonpath='{.spec.template.spec.containers[0].resources.limits.memory}')
+if [ -z "$want" ] || [ "$want" != "$got" ]; then
+  die "status memory limit '$want' but the Deployment has '$got'"
+fi
+log "memory limit $got, as the status says"
+
+# The runtime answers through the Service the operator made (named like the resource).
+"${KUBECTL[@]}" -n "$APP_NS" port-forward "service/$hd" "$LOCAL_PORT:8080" > /dev/null 2>&1 &
+PORT_FORWARD_PID=$!
+for _ in $(seq 1 30); do
+  curl -sf "http://127.0.0.1:$LOCAL_PORT/readyz" > /dev/null && break
+  sleep 1
+done
+curl -sf "http://127.0.0.1:$LOCAL_PORT/readyz" > /dev/null || die "/readyz not answering through service/$hd"
+reply=$(curl -sf -X POST "http://127.0.0.1:$LOCAL_PORT/embed_text" \
+  -H 'content-type: application/json' -d '{"text": "Hermes carries messages."}') \
+  || die "POST /embed_text failed"
+grep -q '"dimension": *384' <<< "$reply" || die "unexpected /embed_text reply: ${reply:0:200}"
+log "POST /embed_text through service/$hd: 384-dimensional embedding"
+
+log "6/6 passed: $name is Ready and serves"

@@ -1,0 +1,67 @@
+//! `POST /embed_text`.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
+use crate::models::registry::ResolveError;
+use crate::services::embedding::{self, EmbedError};
+use crate::state::AppState;
+
+#[derive(Debug)]
+pub struct EmbedRequest {
+    text: String,
+    model: String,
+}
+
+impl FromJsonBody for EmbedRequest {
+    const NAME: &'static str = "EmbedTextRequest";
+    fn from_fields(f: &mut Fields<'_>) -> Option<Self> {
+        let text = f.required("text", parse::string);
+        let model = f.with_default("model", || "default".to_owned(), parse::string);
+        Some(Self {
+            text: text?,
+            model: model?,
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct EmbedResponse {
+    embedding: Vec<f32>,
+    dimension: usize,
+    model: &'static str,
+    embedding_id: String,
+}
+
+pub async fn embed_text(
+    State(state): State<AppState>,
+    ValidJson(req): ValidJson<EmbedRequest>,
+) -> Result<Json<EmbedResponse>, ApiError> {
+    let text_chars = req.text.chars().count();
+    let result = embedding::embed_text(&state.registry, req.text, &req.model).await;
+    let embedded = result.map_err(to_api_error)?;
+    tracing::info!(model = embedded.model, text_chars, "text embedded");
+    Ok(Json(EmbedResponse {
+        dimension: embedded.vector.len(),
+        embedding: embedded.vector,
+        model: embedded.model,
+        embedding_id: embedded.embedding_id,
+    }))
+}
+
+fn to_api_error(err: EmbedError) -> ApiError {
+    match err {
+        EmbedError::EmptyText => ApiError::empty_text(),
+        EmbedError::Model(e @ ResolveError::UnknownModel { .. }) => {
+            ApiError::BadRequest(e.to_string())
+        }
+        EmbedError::Model(e) => ApiError::Unavailable(e.to_string()),
+        EmbedError::Worker(e @ crate::models::worker::WorkerError::Busy { .. }) => {
+            ApiError::Unavailable(e.to_string())
+        }
+        other => ApiError::Internal(other.to_string()),
+    }
+}

@@ -1,0 +1,19 @@
+//! `POST /feedback`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use crate::extract::ValidJson;
+use crate::services::feedback::{self, Feedback, Receipt};
+use crate::state::AppState;
+
+pub async fn feedback(
+    State(state): State<AppState>,
+    ValidJson(body): ValidJson<Feedback>,
+) -> (StatusCode, Json<Receipt>) {
+    (
+        StatusCode::CREATED,
+        Json(feedback::record(&body, &state.metrics)),
+    )
+}

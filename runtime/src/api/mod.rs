@@ -1,0 +1,79 @@
+//! The HTTP surface: routes, and the layers every response passes through.
+//!
+//! The canonical API is served at the legacy unversioned paths and under `/v1`;
+//! probes and metrics only at the root. Layers, innermost first: metrics (needs
+//! the matched route), CORS, request id (outermost, so every response carries
+//! it). Protection layers (auth, rate limits) slot in between CORS and metrics.
+
+mod embed;
+mod feedback;
+mod health;
+mod meta;
+mod probes;
+mod unavailable;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware;
+use axum::routing::{get, post};
+use hermes_interface::probes as paths;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+use crate::config::CorsOrigins;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{metrics, request_id};
+
+/// The canonical Hermes API (mounted twice: `/` and `/v1`).
+fn canonical_api() -> Router<AppState> {
+    Router::new()
+        .route("/", get(meta::root))
+        .route(paths::HEALTH_PATH, get(health::health))
+        .route("/embed_text", post(embed::embed_text))
+        .route("/feedback", post(feedback::feedback))
+        .route("/stt", post(unavailable::stt))
+        .route("/tts", post(unavailable::tts))
+        .route("/simple_nlp", post(unavailable::simple_nlp))
+        .route("/llm", post(unavailable::llm))
+        .route("/ingest/media", post(unavailable::ingest_media))
+}
+
+pub fn router(state: AppState) -> Router {
+    let cors = cors_layer(&state.config.cors_origins);
+    Router::new()
+        .route(paths::LIVENESS_PATH, get(probes::livez))
+        .route(paths::READINESS_PATH, get(probes::readyz))
+        .route(paths::METRICS_PATH, get(meta::metrics))
+        .merge(canonical_api())
+        .nest("/v1", canonical_api())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::middleware,
+        ))
+        .layer(cors)
+        .layer(middleware::from_fn(request_id::middleware))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .expose_headers([HeaderName::from_static(request_id::HEADER)]);
+    match origins {
+        CorsOrigins::Any => layer.allow_origin(Any),
+        CorsOrigins::List(list) => layer.allow_origin(AllowOrigin::list(
+            list.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
+        )),
+    }
+}

@@ -1,0 +1,19 @@
+//! The Hermes runtime: the canonical Hermes API over real models.
+//!
+//! Data flows one way: [`config`] (env, validated once) -> [`models`] (loaded once,
+//! behind workers) -> [`api`] (routes, extractors, errors) -> [`services`]. The
+//! pieces are public so integration tests and later capabilities reuse them.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod logging;
+pub mod metrics;
+pub mod models;
+pub mod request_id;
+pub mod rss;
+pub mod server;
+pub mod services;
+pub mod shutdown;
+pub mod state;

@@ -1,0 +1,262 @@
+//! Prometheus metrics (names from `hermes_interface::metrics`) and the middleware
+//! that counts and times every response by route template, never by raw path.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use hermes_interface::metrics as names;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::models::registry::{ModelReport, ModelState};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    route: String,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteMethod {
+    route: String,
+    method: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabel {
+    model: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabel {
+    version: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FeedbackLabels {
+    feedback_type: &'static str,
+    outcome: &'static str,
+}
+
+type HistogramFamily = Family<RouteMethod, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(names::LATENCY_BUCKETS.iter().copied())
+}
+
+/// Every series the runtime exports.
+pub struct Metrics {
+    registry: Registry,
+    http_requests: Family<HttpLabels, Counter>,
+    http_duration: HistogramFamily,
+    model_ready: Family<ModelLabel, Gauge>,
+    model_load_seconds: Family<ModelLabel, Gauge<f64, AtomicU64>>,
+    model_resident_bytes: Family<ModelLabel, Gauge>,
+    feedback: Family<FeedbackLabels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+/// prometheus-client appends `_total` to counters itself.
+fn counter_name(full: &'static str) -> &'static str {
+    full.strip_suffix("_total").unwrap_or(full)
+}
+
+impl Metrics {
+    pub fn new(version: &'static str) -> Self {
+        let mut registry = Registry::default();
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        registry.register(
+            counter_name(names::HTTP_REQUESTS_TOTAL),
+            "HTTP responses by route template, method and status",
+            http_requests.clone(),
+        );
+        let http_duration: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            names::HTTP_REQUEST_DURATION_SECONDS,
+            "HTTP request durations in seconds by route template and method",
+            http_duration.clone(),
+        );
+        let model_ready = Family::<ModelLabel, Gauge>::default();
+        registry.register(
+            names::MODEL_READY,
+            "1 when the model is loaded and warmed up",
+            model_ready.clone(),
+        );
+        let model_load_seconds = Family::<ModelLabel, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            names::MODEL_LOAD_SECONDS,
+            "Seconds the model took to load and warm up",
+            model_load_seconds.clone(),
+        );
+        let model_resident_bytes = Family::<ModelLabel, Gauge>::default();
+        registry.register(
+            names::MODEL_RESIDENT_BYTES,
+            "Process RSS growth across the model's load and warm-up",
+            model_resident_bytes.clone(),
+        );
+        let build_info = Family::<VersionLabel, Gauge>::default();
+        registry.register(
+            names::BUILD_INFO,
+            "Build of this runtime (value 1)",
+            build_info.clone(),
+        );
+        build_info.get_or_create(&VersionLabel { version }).set(1);
+        let feedback = Family::<FeedbackLabels, Counter>::default();
+        registry.register(
+            counter_name(names::FEEDBACK_TOTAL),
+            "Feedback accepted on /feedback by type and outcome",
+            feedback.clone(),
+        );
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            model_ready,
+            model_load_seconds,
+            model_resident_bytes,
+            feedback,
+        }
+    }
+
+    pub fn observe_request(&self, route: &str, method: &Method, status: u16, seconds: f64) {
+        let method = method_label(method);
+        self.http_requests
+            .get_or_create(&HttpLabels {
+                route: route.to_owned(),
+                method,
+                status,
+            })
+            .inc();
+        self.http_duration
+            .get_or_create(&RouteMethod {
+                route: route.to_owned(),
+                method,
+            })
+            .observe(seconds);
+    }
+
+    pub fn count_feedback(&self, feedback_type: &'static str, outcome: &'static str) {
+        self.feedback
+            .get_or_create(&FeedbackLabels {
+                feedback_type,
+                outcome,
+            })
+            .inc();
+    }
+
+    /// Copies the models' current state into their gauges (done at each scrape).
+    pub fn observe_models(&self, reports: &[ModelReport]) {
+        for report in reports {
+            let label = ModelLabel { model: report.id };
+            self.model_ready
+                .get_or_create(&label)
+                .set(i64::from(report.state == ModelState::Ready));
+            if let Some(seconds) = report.load_seconds {
+                self.model_load_seconds.get_or_create(&label).set(seconds);
+            }
+            if let Some(bytes) = report.resident_bytes {
+                self.model_resident_bytes
+                    .get_or_create(&label)
+                    .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+            }
+        }
+    }
+
+    /// Prometheus text exposition (format 0.0.4).
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}
+
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// Known methods keep their name; anything else shares one label.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// Middleware: counts and times each response under its matched route template.
+pub async fn middleware(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(names::UNMATCHED_ROUTE, |p| p.as_str())
+        .to_owned();
+    let method = req.method().clone();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    metrics.observe_request(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hermes_interface::Task;
+
+    #[test]
+    fn exposition_has_every_series_with_bounded_labels() {
+        let metrics = Metrics::new("9.9.9");
+        metrics.observe_request("/embed_text", &Method::POST, 200, 0.012);
+        metrics.observe_request(
+            "unmatched",
+            &Method::from_bytes(b"BREW").unwrap(),
+            404,
+            0.001,
+        );
+        metrics.observe_models(&[ModelReport {
+            id: "all-minilm-l6-v2",
+            task: Task::Embedding,
+            state: ModelState::Ready,
+            load_seconds: Some(0.5),
+            resident_bytes: Some(90_000_000),
+            load_count: 1,
+            error: None,
+        }]);
+        metrics.count_feedback("plan", "accepted");
+        let text = metrics.encode().unwrap();
+        for expected in [
+            r#"hermes_http_requests_total{route="/embed_text",method="POST",status="200"} 1"#,
+            r#"hermes_http_requests_total{route="unmatched",method="OTHER",status="404"} 1"#,
+            r#"hermes_http_request_duration_seconds_bucket{route="/embed_text",method="POST",le="0.025"} 1"#,
+            r#"hermes_model_ready{model="all-minilm-l6-v2"} 1"#,
+            r#"hermes_model_load_seconds{model="all-minilm-l6-v2"} 0.5"#,
+            r#"hermes_model_resident_bytes{model="all-minilm-l6-v2"} 90000000"#,
+            r#"hermes_build_info{version="9.9.9"} 1"#,
+            r#"hermes_feedback_total{feedback_type="plan",outcome="accepted"} 1"#,
+        ] {
+            assert!(text.contains(expected), "missing {expected} in\n{text}");
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Models: loading them once at start ([`registry`]) and running inference off the
+//! async executor ([`worker`]). Each capability adds its model type here, a variant
+//! to [`registry::LoadedModel`] and its task to [`SERVED_TASKS`].
+
+pub mod embedding;
+pub mod registry;
+pub mod worker;
+
+use hermes_interface::Task;
+
+/// Tasks this build can serve; a declared model of another task is a config error.
+pub const SERVED_TASKS: &[Task] = &[Task::Embedding];
+
+/// Files that must exist under `models/<id>/` for a model of `task` to load.
+pub fn required_files(task: Task) -> &'static [&'static str] {
+    match task {
+        Task::Embedding => &[
+            "config.json",
+            "sentence_bert_config.json",
+            "1_Pooling/config.json",
+            "tokenizer.json",
+            "model.safetensors",
+        ],
+        Task::Stt | Task::Tts | Task::Nlp | Task::Llm => &[],
+    }
+}

@@ -1,0 +1,71 @@
+//! `X-Request-ID` on every response: the client's value when it is sane, else a
+//! new UUID. The id also names the request's tracing span and its access log line.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+
+pub const HEADER: &str = "x-request-id";
+/// Longest client-supplied id we echo; longer ones are replaced.
+const MAX_LEN: usize = 200;
+
+/// The request's id, available to handlers as an extension.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Middleware: assigns the id, runs the request in a span carrying it, logs one
+/// line per request and sets the response header.
+pub async fn middleware(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| is_acceptable(v))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    req.extensions_mut().insert(RequestId(id.clone()));
+
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(hermes_interface::metrics::UNMATCHED_ROUTE, |p| p.as_str())
+        .to_owned();
+    let method = req.method().clone();
+    let span = tracing::info_span!("request", request_id = %id, %method, route = %route);
+    let started = Instant::now();
+    let mut response = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request finished"
+        );
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(HEADER, value);
+    }
+    response
+}
+
+/// Printable ASCII without spaces, bounded: safe to echo and to log.
+fn is_acceptable(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_LEN && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sane_ids_are_echoed() {
+        assert!(is_acceptable("abc-123_x.y"));
+        assert!(!is_acceptable(""));
+        assert!(!is_acceptable("has space"));
+        assert!(!is_acceptable(&"x".repeat(201)));
+        assert!(!is_acceptable("tab\there"));
+    }
+}

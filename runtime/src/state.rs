@@ -1,0 +1,30 @@
+//! What every handler can reach: configuration, models, metrics.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::models::registry::Registry;
+
+/// Version reported by `/`, `/health` and `hermes_build_info`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub registry: Arc<Registry>,
+    pub metrics: Arc<Metrics>,
+    pub started_at: Instant,
+}
+
+impl AppState {
+    pub fn new(config: Arc<Config>, registry: Arc<Registry>) -> Self {
+        Self {
+            config,
+            registry,
+            metrics: Arc::new(Metrics::new(VERSION)),
+            started_at: Instant::now(),
+        }
+    }
+}

@@ -11,4 +11,4 @@ pub mod env;
 pub mod metrics;
 pub mod probes;
 
-pub use catalog::{ModelEntry, Provenance, Task, CATALOG};
+pub use catalog::{CATALOG, ModelEntry, Provenance, Task};

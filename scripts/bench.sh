@@ -65,7 +65,8 @@ cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.start
 try:
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 except OSError:
-    rev = "?"
+    rev = ""
+rev = os.environ.get("BENCH_GIT_REV") or rev or "unknown"
 result = {
     "benchmark": "hermes-runtime /embed_text",
     "utc": os.path.basename(out)[len("runtime-"):-len(".json")],

@@ -1,0 +1,111 @@
+//! The runtime container's environment, from the spec; Secrets only by reference.
+
+use crate::crd::{HermesDeploymentSpec, LogFormat, SecretKeyRef};
+use hermes_interface::env;
+use hermes_interface::metrics::REVISION_LABEL;
+use hermes_interface::probes::HTTP_PORT;
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, SecretKeySelector};
+
+/// Seconds the runtime drains in-flight requests after SIGTERM when the spec says nothing.
+pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u32 = 20;
+
+fn value(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        value_from: None,
+    }
+}
+
+fn secret(name: &str, key: &str, secret_name: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret_name.into(),
+                key: key.into(),
+                optional: Some(false),
+            }),
+            ..Default::default()
+        }),
+    }
+}
+
+fn secret_ref(name: &str, r: &SecretKeyRef) -> EnvVar {
+    secret(name, &r.key, &r.name)
+}
+
+pub fn runtime_env(spec: &HermesDeploymentSpec) -> Vec<EnvVar> {
+    let rt = spec.runtime.clone().unwrap_or_default();
+    let models: Vec<&str> = spec.models.iter().map(|m| m.name.as_str()).collect();
+    let mut vars = vec![
+        // The pod's IP is the only way in; the runtime's default is loopback.
+        value(env::HOST, "0.0.0.0"),
+        value(env::PORT, HTTP_PORT.to_string()),
+        value(env::MODELS, models.join(",")),
+        value(
+            env::LOG_FORMAT,
+            match rt.log_format.unwrap_or(LogFormat::Json) {
+                LogFormat::Json => "json",
+                LogFormat::Text => "text",
+            },
+        ),
+        value(
+            env::SHUTDOWN_GRACE_SECONDS,
+            rt.shutdown_grace_seconds
+                .unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECONDS)
+                .to_string(),
+        ),
+        // From the pod's own label, so the value is not part of the hashed template.
+        EnvVar {
+            name: env::REVISION.into(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    api_version: None,
+                    field_path: format!("metadata.labels['{REVISION_LABEL}']"),
+                }),
+                ..Default::default()
+            }),
+        },
+    ];
+    if !rt.cors_origins.is_empty() {
+        vars.push(value(env::CORS_ORIGINS, rt.cors_origins.join(",")));
+    }
+    if let Some(m) = &rt.milvus {
+        vars.push(value(env::MILVUS_HOST, m.host.clone()));
+        if let Some(port) = m.port {
+            vars.push(value(env::MILVUS_PORT, port.to_string()));
+        }
+        if let Some(c) = &m.collection {
+            vars.push(value(env::MILVUS_COLLECTION_NAME, c.clone()));
+        }
+        if let Some(c) = &m.credentials_secret {
+            vars.push(secret(env::MILVUS_USER, &c.username_key, &c.name));
+            vars.push(secret(env::MILVUS_PASSWORD, &c.password_key, &c.name));
+        }
+    }
+    if let Some(s) = &rt.sophia {
+        vars.push(value(env::SOPHIA_URL, s.url.clone()));
+        if let Some(t) = &s.token_secret {
+            vars.push(secret_ref(env::SOPHIA_API_TOKEN, t));
+        }
+    }
+    if let Some(l) = &rt.llm {
+        vars.push(value(env::LLM_PROVIDER, l.provider.clone()));
+        if let Some(u) = &l.base_url {
+            vars.push(value(env::LLM_BASE_URL, u.clone()));
+        }
+        if let Some(m) = &l.model {
+            vars.push(value(env::LLM_MODEL, m.clone()));
+        }
+        if let Some(k) = &l.api_key_secret {
+            vars.push(secret_ref(env::OPENAI_API_KEY, k));
+        }
+    }
+    if let Some(k) = &rt.api_keys_secret {
+        vars.push(secret_ref(env::API_KEYS, k));
+    }
+    vars
+}

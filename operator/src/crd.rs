@@ -1,0 +1,548 @@
+//! The `HermesDeployment` custom resource: the Rust types are the source of truth of the
+//! CRD (`hermes-operator crd`, `crds/`). Doc comments become the schema's descriptions.
+//!
+//! The OpenAPI schema says what it can (enums, ranges, patterns, list-map keys); CEL rules
+//! (`x-kubernetes-validations`) say what it cannot. `validate.rs` re-checks everything that
+//! needs the model catalog, which no schema can see.
+
+use k8s_openapi::api::core::v1::{Affinity, Toleration};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Kubernetes memory quantity in bytes, binary or decimal suffix (`512Mi`, `1.5Gi`, `800M`).
+pub const MEMORY_QUANTITY_PATTERN: &str = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$";
+/// Kubernetes CPU quantity: cores (`1`, `0.5`) or millicores (`500m`).
+pub const CPU_QUANTITY_PATTERN: &str = r"^[0-9]+(\.[0-9]+)?m?$";
+/// A Go/CEL duration of positive units (`250ms`, `1.5s`, `1m30s`).
+pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
+
+/// Desired state of a Hermes runtime deployment: which image, how many replicas, which
+/// models it preloads (the operator sizes the pod's memory from them), how it reaches its
+/// dependencies, its SLOs and where its pods run.
+// Each printcolumn(...) repeats the same keys, which clippy mistakes for duplicates.
+#[allow(clippy::duplicated_attributes)]
+#[derive(CustomResource, Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "hermes.logos.dev",
+    version = "v1alpha1",
+    kind = "HermesDeployment",
+    plural = "hermesdeployments",
+    singular = "hermesdeployment",
+    shortname = "hd",
+    namespaced,
+    status = "HermesDeploymentStatus",
+    derive = "PartialEq",
+    doc = "A Hermes runtime deployment managed by hermes-operator: the operator sizes its memory from the declared models and reconciles a Deployment, a Service and (replicas > 1) a PodDisruptionBudget.",
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Ready", type_ = "integer", json_path = ".status.readyReplicas"),
+    printcolumn(
+        name = "Stable Rev",
+        type_ = "string",
+        json_path = ".status.stableRevision"
+    ),
+    printcolumn(
+        name = "Canary Rev",
+        type_ = "string",
+        json_path = ".status.canaryRevision"
+    ),
+    printcolumn(
+        name = "Canary Weight",
+        type_ = "integer",
+        json_path = ".status.canaryWeight"
+    ),
+    printcolumn(name = "Memory", type_ = "string", json_path = ".status.memory.limit"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct HermesDeploymentSpec {
+    /// Container image of hermes-runtime (with its models installed), e.g.
+    /// `registry.example.com/hermes-runtime:0.1.0`.
+    #[schemars(length(min = 1))]
+    pub image: String,
+
+    /// Image pull policy of the runtime container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<PullPolicy>,
+
+    /// Names of Secrets (in this namespace) used to pull the image.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<String>,
+
+    /// Number of runtime pods. A PodDisruptionBudget (maxUnavailable 1) is created when
+    /// it is greater than 1.
+    #[serde(default = "default_replicas")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub replicas: i32,
+
+    /// Models the runtime preloads (`HERMES_MODELS`); a pod is Ready only once all are
+    /// loaded. Names are unique. Each model's memory footprint and load time come from the
+    /// model catalog unless `memory` overrides the footprint.
+    #[schemars(length(min = 1, max = 32))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub models: Vec<ModelSpec>,
+
+    /// How the pod's memory limit and request are computed from the models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryPolicy>,
+
+    /// CPU requests and limits of the runtime container (memory is sized by the operator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuResources>,
+
+    /// Settings passed to the runtime as environment variables; secrets by reference only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeSettings>,
+
+    /// Service level objectives per route; the canary analysis gates rollouts on them.
+    /// Routes are unique.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["route"]))]
+    pub slos: Vec<Slo>,
+
+    /// Rollout strategy. Reserved: filled in by the canary rollout feature; today every
+    /// change is applied as a rolling update of the one Deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutSpec>,
+
+    /// Scheduling and metadata overrides of the runtime pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodOverrides>,
+}
+
+fn default_replicas() -> i32 {
+    1
+}
+
+/// Image pull policy.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum PullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+impl PullPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "Always",
+            PullPolicy::IfNotPresent => "IfNotPresent",
+            PullPolicy::Never => "Never",
+        }
+    }
+}
+
+/// One model the runtime preloads.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelSpec {
+    /// Catalog id of the model, e.g. `whisper-tiny-en`, `all-minilm-l6-v2`. A name the
+    /// operator's catalog does not know needs a `memory` override.
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    )]
+    pub name: String,
+    /// What the model is used for; must match the catalog's task for a known model.
+    pub task: ModelTask,
+    /// Memory footprint override (a Kubernetes quantity such as `300Mi`), used instead of
+    /// the catalog's measured footprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 32),
+        regex(pattern = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+    )]
+    pub memory: Option<String>,
+}
+
+/// The capability a model serves.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelTask {
+    /// Speech to text.
+    Stt,
+    /// Text to speech.
+    Tts,
+    /// Sentence embeddings.
+    Embedding,
+    /// Tokens, tags, entities.
+    Nlp,
+    /// Text generation.
+    Llm,
+}
+
+impl ModelTask {
+    pub fn to_catalog(self) -> hermes_interface::Task {
+        use hermes_interface::Task;
+        match self {
+            ModelTask::Stt => Task::Stt,
+            ModelTask::Tts => Task::Tts,
+            ModelTask::Embedding => Task::Embedding,
+            ModelTask::Nlp => Task::Nlp,
+            ModelTask::Llm => Task::Llm,
+        }
+    }
+}
+
+/// Memory sizing policy: limit = runtimeOverhead + sum of model footprints + headroom,
+/// rounded up to a multiple of 64 MiB, then raised to `min`; `max` is a ceiling the
+/// computed limit must not exceed (the resource is refused rather than OOM-killed).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "!has(self.min) || !has(self.max) || quantity(self.min).compareTo(quantity(self.max)) <= 0",
+     "message": "memory.min must not exceed memory.max"}
+]))]
+pub struct MemoryPolicy {
+    /// Memory of the runtime process with no model loaded; default: the catalog's runtime
+    /// overhead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 32),
+        regex(pattern = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+    )]
+    pub runtime_overhead: Option<String>,
+    /// Extra memory on top of overhead + models, in percent of that sum (0..200, default 25).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 200))]
+    pub headroom_percent: Option<u32>,
+    /// Lower bound of the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 32),
+        regex(pattern = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+    )]
+    pub min: Option<String>,
+    /// Upper bound of the limit: a resource whose models need more is refused (InvalidSpec).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 32),
+        regex(pattern = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+    )]
+    pub max: Option<String>,
+    /// Memory request; default: equal to the limit (Guaranteed QoS for memory). Must not
+    /// exceed the computed limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 32),
+        regex(pattern = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+    )]
+    pub request: Option<String>,
+}
+
+/// CPU of the runtime container.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CpuResources {
+    /// CPU request, e.g. `500m` or `2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32), regex(pattern = r"^[0-9]+(\.[0-9]+)?m?$"))]
+    pub request: Option<String>,
+    /// CPU limit; unset = no CPU limit (no throttling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32), regex(pattern = r"^[0-9]+(\.[0-9]+)?m?$"))]
+    pub limit: Option<String>,
+}
+
+/// A key of a Secret in the HermesDeployment's namespace.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    /// Secret name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key inside the Secret.
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// Runtime settings, rendered as the runtime's environment variables.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeSettings {
+    /// Milvus vector store for embeddings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub milvus: Option<MilvusSettings>,
+    /// Sophia (the LOGOS knowledge service) the runtime forwards to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sophia: Option<SophiaSettings>,
+    /// Upstream LLM provider for `/llm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmSettings>,
+    /// Secret key holding the comma-separated API keys the runtime accepts
+    /// (`HERMES_API_KEYS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_keys_secret: Option<SecretKeyRef>,
+    /// Allowed CORS origins (`HERMES_CORS_ORIGINS`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cors_origins: Vec<String>,
+    /// Log format of the runtime (default json).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    /// Seconds the runtime drains in-flight requests after SIGTERM (default 20); the pod's
+    /// termination grace period is this plus 10 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 600))]
+    pub shutdown_grace_seconds: Option<u32>,
+}
+
+/// Log output format.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Milvus connection.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MilvusSettings {
+    /// Host name of Milvus.
+    #[schemars(length(min = 1, max = 253))]
+    pub host: String,
+    /// gRPC port (runtime default 17530).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<u16>,
+    /// Collection of the embeddings (runtime default `hermes_embeddings`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 255))]
+    pub collection: Option<String>,
+    /// Secret with the Milvus user and password; its keys are named by `usernameKey`
+    /// and `passwordKey`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret: Option<CredentialsSecret>,
+}
+
+/// A Secret holding a user name and a password.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialsSecret {
+    /// Secret name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key of the user name (default `username`).
+    #[serde(default = "default_username_key")]
+    pub username_key: String,
+    /// Key of the password (default `password`).
+    #[serde(default = "default_password_key")]
+    pub password_key: String,
+}
+
+fn default_username_key() -> String {
+    "username".into()
+}
+fn default_password_key() -> String {
+    "password".into()
+}
+
+/// Sophia connection.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SophiaSettings {
+    /// Base URL, e.g. `http://sophia.logos.svc:8001`.
+    #[schemars(regex(pattern = r"^https?://[^\s/]+(/\S*)?$"))]
+    pub url: String,
+    /// Secret key with the bearer token (`SOPHIA_API_TOKEN`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_secret: Option<SecretKeyRef>,
+}
+
+/// Upstream LLM provider.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LlmSettings {
+    /// Provider name understood by the runtime: `local` (the declared llm model),
+    /// `openai` (any OpenAI-compatible API) or `echo`.
+    #[schemars(length(min = 1, max = 63))]
+    pub provider: String,
+    /// Base URL of an OpenAI-compatible API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://[^\s/]+(/\S*)?$"))]
+    pub base_url: Option<String>,
+    /// Model name sent upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Secret key with the provider's API key (`OPENAI_API_KEY`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_secret: Option<SecretKeyRef>,
+}
+
+/// A service level objective of one route.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "!has(self.latencyP99) || duration(self.latencyP99) >= duration(self.latencyP95)",
+     "message": "latencyP99 must not be below latencyP95"}
+]))]
+pub struct Slo {
+    /// Route as the runtime labels it in its metrics, e.g. `/embed_text`.
+    #[schemars(length(min = 1, max = 256), regex(pattern = r"^/\S*$"))]
+    pub route: String,
+    /// 95th percentile latency bound, a duration such as `250ms` or `2s`.
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    pub latency_p95: String,
+    /// Optional 99th percentile latency bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    pub latency_p99: Option<String>,
+    /// Highest acceptable ratio of 5xx responses, 0..1 (0.01 = 1 %).
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub max_error_rate: f64,
+}
+
+/// Rollout strategy. Reserved for the canary rollout feature, which fills in its
+/// behaviour; the fields are accepted and validated today but not acted on.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutSpec {
+    /// Canary steps (reserved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanarySpec>,
+}
+
+/// Canary settings (reserved for the canary rollout feature).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "!has(self.steps) || self.steps.isSorted()",
+     "message": "canary steps must be increasing"}
+]))]
+pub struct CanarySpec {
+    /// Traffic weights in percent, strictly increasing (default 10, 25, 50, 100).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20), inner(range(min = 1, max = 100)))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub steps: Vec<i32>,
+    /// Time between analyses, a duration such as `1m` (default 1m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    pub interval: Option<String>,
+}
+
+/// Pod scheduling and metadata overrides.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PodOverrides {
+    /// Node selector of the runtime pods.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    /// Tolerations of the runtime pods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    /// Affinity of the runtime pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+    /// Extra pod annotations (the operator's own keys win on conflict).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Extra pod labels (the operator's own keys win on conflict).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Priority class of the runtime pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_class_name: Option<String>,
+    /// Service account of the runtime pods (default: the namespace's `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+}
+
+/// Observed state, written by the operator only.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct HermesDeploymentStatus {
+    /// `metadata.generation` of the spec this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// One-word summary: Pending, Progressing, Ready, Degraded or Invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    /// Ready, Progressing, InvalidSpec, Degraded (standard Kubernetes conditions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    /// Pods of the workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// Ready pods of the workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_replicas: Option<i32>,
+    /// Pods already running the current revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_replicas: Option<i32>,
+    /// Revision (pod template hash) of the stable workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable_revision: Option<String>,
+    /// Revision under canary analysis (reserved for the canary rollout feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_revision: Option<String>,
+    /// Traffic weight of the canary in percent (reserved for the canary rollout feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_weight: Option<i32>,
+    /// The computed memory and its parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryStatus>,
+}
+
+/// Summary phase of a HermesDeployment.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum Phase {
+    /// Applied; no pod of the current revision is ready yet.
+    Pending,
+    /// Pods of the current revision are being rolled out.
+    Progressing,
+    /// Every replica runs the current revision and is ready.
+    Ready,
+    /// The workload failed to progress (deadline exceeded, replica failure).
+    Degraded,
+    /// The spec cannot be deployed; see the InvalidSpec condition.
+    Invalid,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "Pending",
+            Phase::Progressing => "Progressing",
+            Phase::Ready => "Ready",
+            Phase::Degraded => "Degraded",
+            Phase::Invalid => "Invalid",
+        }
+    }
+}
+
+/// The memory calculation, as applied.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryStatus {
+    /// Memory limit of the runtime container.
+    pub limit: String,
+    /// Memory request of the runtime container.
+    pub request: String,
+    /// Runtime overhead part.
+    pub runtime_overhead: String,
+    /// Headroom part.
+    pub headroom: String,
+    /// Each model's footprint and where it came from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<ModelMemoryStatus>,
+}
+
+/// One model's share of the memory limit.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelMemoryStatus {
+    pub name: String,
+    /// Footprint used for sizing.
+    pub footprint: String,
+    /// `measured`, `estimate` (catalog) or `override` (spec).
+    pub source: String,
+}

@@ -1,0 +1,37 @@
+//! hermes-operator: deploys the Hermes runtime from `HermesDeployment` resources.
+//!
+//! A pipeline, one concern per module:
+//! `validate` (pure) -> `sizing` (pure, catalog) -> `build` (pure desired objects,
+//! `revision` hash) -> `apply` (server-side apply, the only writes) -> `status` (pure diff
+//! to a status patch) + `events`. `reconcile` strings the stages together with a typed
+//! error per stage; `controller` runs it for every resource; `leader` makes sure only one
+//! operator replica acts; `metrics` and `server` expose /metrics, /healthz, /readyz.
+//! `render` is the offline face of the pure stages (`hermes-operator render -f`).
+//!
+//! RBAC: exactly what the code below uses (the Helm chart grants these and
+//! `scripts/chart-check.sh` compares them; group `core` = the core API group):
+//! rbac: hermes.logos.dev hermesdeployments get,list,watch,patch
+//! rbac: hermes.logos.dev hermesdeployments/status get,patch
+//! rbac: hermes.logos.dev hermesdeployments/finalizers update
+//! rbac: apps deployments get,list,watch,create,patch,delete
+//! rbac: core services get,list,watch,create,patch,delete
+//! rbac: policy poddisruptionbudgets get,list,watch,create,patch,delete
+//! rbac: events.k8s.io events create,patch
+//! rbac: coordination.k8s.io leases get,create,update,patch
+//!
+//! Why each: the controller watches HermesDeployments and the three owned kinds
+//! (list/watch), reads an owned object before applying it to tell whether the apply
+//! changed it (get), applies them server-side (patch; an apply that creates is authorized
+//! as create), deletes the PodDisruptionBudget when replicas drop to 1 (delete), patches
+//! status; `finalizers` update lets owner references set blockOwnerDeletion where the
+//! OwnerReferencesPermissionEnforcement admission plugin is on; the events Recorder creates
+//! an Event and patches it when it repeats; leader election reads, creates and renews
+//! (update with resourceVersion) a Lease in the operator's namespace.
+
+pub mod build;
+pub mod crd;
+pub mod quantity;
+pub mod render;
+pub mod revision;
+pub mod sizing;
+pub mod validate;

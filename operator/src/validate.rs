@@ -1,0 +1,332 @@
+//! Semantic validation of a spec (pure): what the CRD schema cannot check (the model
+//! catalog) plus everything it does check, because `render` reads files that no API
+//! server has seen. Every problem is reported, not just the first.
+
+use crate::crd::HermesDeploymentSpec;
+use crate::quantity::{parse_cpu_millis, parse_duration, parse_memory};
+use hermes_interface::catalog;
+use std::collections::BTreeSet;
+
+/// Why a spec cannot be deployed; the messages go to the `InvalidSpec` condition.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .messages.join("; "))]
+pub struct InvalidSpec {
+    pub messages: Vec<String>,
+}
+
+/// Checks `spec`; Ok when it can be sized and deployed.
+pub fn validate(spec: &HermesDeploymentSpec) -> Result<(), InvalidSpec> {
+    let mut problems = Vec::new();
+    if spec.image.trim().is_empty() {
+        problems.push("image must not be empty".to_string());
+    }
+    if spec.replicas < 1 {
+        problems.push(format!(
+            "replicas must be at least 1, got {}",
+            spec.replicas
+        ));
+    }
+    check_models(spec, &mut problems);
+    check_memory(spec, &mut problems);
+    check_cpu(spec, &mut problems);
+    check_runtime(spec, &mut problems);
+    check_slos(spec, &mut problems);
+    check_rollout(spec, &mut problems);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InvalidSpec { messages: problems })
+    }
+}
+
+fn check_models(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
+    if spec.models.is_empty() {
+        problems.push("models must declare at least one model".into());
+    }
+    let mut seen = BTreeSet::new();
+    for (i, m) in spec.models.iter().enumerate() {
+        if !seen.insert(m.name.as_str()) {
+            problems.push(format!("models[{i}]: model {:?} is declared twice", m.name));
+        }
+        if let Some(q) = &m.memory
+            && let Err(e) = parse_memory(q)
+        {
+            problems.push(format!("models[{i}].memory: {e}"));
+        }
+        match catalog::find(&m.name) {
+            Some(entry) if entry.task != m.task.to_catalog() => problems.push(format!(
+                "models[{i}]: model {:?} serves task {}, not {}",
+                m.name,
+                entry.task.as_str(),
+                m.task.to_catalog().as_str()
+            )),
+            Some(_) => {}
+            None if m.memory.is_none() => problems.push(format!(
+                "models[{i}]: unknown model {:?} (known: {}); set models[{i}].memory to deploy a model this operator's catalog does not list",
+                m.name,
+                catalog::CATALOG.iter().map(|e| e.id).collect::<Vec<_>>().join(", ")
+            )),
+            None => {}
+        }
+    }
+}
+
+fn check_memory(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
+    let Some(policy) = &spec.memory else { return };
+    let mut parsed = |field: &str, value: &Option<String>| -> Option<u64> {
+        let value = value.as_ref()?;
+        parse_memory(value)
+            .map_err(|e| problems.push(format!("memory.{field}: {e}")))
+            .ok()
+    };
+    parsed("runtimeOverhead", &policy.runtime_overhead);
+    parsed("request", &policy.request);
+    let min = parsed("min", &policy.min);
+    let max = parsed("max", &policy.max);
+    if let (Some(min), Some(max)) = (min, max)
+        && min > max
+    {
+        problems.push("memory.min must not exceed memory.max".into());
+    }
+    if let Some(h) = policy.headroom_percent
+        && h > 200
+    {
+        problems.push(format!("memory.headroomPercent must be 0..200, got {h}"));
+    }
+}
+
+fn check_cpu(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
+    let Some(cpu) = &spec.cpu else { return };
+    let mut parsed = |field: &str, value: &Option<String>| -> Option<u64> {
+        let value = value.as_ref()?;
+        parse_cpu_millis(value)
+            .map_err(|e| problems.push(format!("cpu.{field}: {e}")))
+            .ok()
+    };
+    let request = parsed("request", &cpu.request);
+    let limit = parsed("limit", &cpu.limit);
+    if let (Some(r), Some(l)) = (request, limit)
+        && r > l
+    {
+        problems.push("cpu.request must not exceed cpu.limit".into());
+    }
+}
+
+fn is_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    matches!(rest, Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace))
+}
+
+fn check_runtime(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
+    let Some(rt) = &spec.runtime else { return };
+    if let Some(s) = &rt.sophia
+        && !is_http_url(&s.url)
+    {
+        problems.push(format!(
+            "runtime.sophia.url {:?} is not an http(s) URL",
+            s.url
+        ));
+    }
+    if let Some(llm) = &rt.llm {
+        if let Some(url) = &llm.base_url
+            && !is_http_url(url)
+        {
+            problems.push(format!("runtime.llm.baseUrl {url:?} is not an http(s) URL"));
+        }
+        if llm.provider == "local"
+            && !spec
+                .models
+                .iter()
+                .any(|m| m.task.to_catalog() == hermes_interface::Task::Llm)
+        {
+            problems
+                .push("runtime.llm.provider is local but no model of task llm is declared".into());
+        }
+    }
+    if let Some(m) = &rt.milvus
+        && m.port == Some(0)
+    {
+        problems.push("runtime.milvus.port must be 1..65535".into());
+    }
+}
+
+fn check_slos(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
+    let mut routes = BTreeSet::new();
+    for (i, slo) in spec.slos.iter().enumerate() {
+        if !slo.route.starts_with('/') {
+            problems.push(format!("slos[{i}].route {:?} must start with /", slo.route));
+        }
+        if !routes.insert(slo.route.as_str()) {
+            problems.push(format!("slos[{i}]: route {:?} has two SLOs", slo.route));
+        }
+        let p95 = parse_duration(&slo.latency_p95)
+            .map_err(|e| problems.push(format!("slos[{i}].latencyP95: {e}")))
+            .ok();
+        let p99 = slo.latency_p99.as_ref().and_then(|d| {
+            parse_duration(d)
+                .map_err(|e| problems.push(format!("slos[{i}].latencyP99: {e}")))
+                .ok()
+        });
+        if let (Some(p95), Some(p99)) = (p95, p99)
+            && p99 < p95
+        {
+            problems.push(format!(
+                "slos[{i}]: latencyP99 must not be below latencyP95"
+            ));
+        }
+        if !(0.0..=1.0).contains(&slo.max_error_rate) {
+            problems.push(format!(
+                "slos[{i}].maxErrorRate must be within 0..1, got {}",
+                slo.max_error_rate
+            ));
+        }
+    }
+}
+
+fn check_rollout(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
+    let Some(canary) = spec.rollout.as_ref().and_then(|r| r.canary.as_ref()) else {
+        return;
+    };
+    if canary.steps.iter().any(|s| !(1..=100).contains(s)) {
+        problems.push("rollout.canary.steps must be within 1..100".into());
+    }
+    if canary.steps.windows(2).any(|w| w[0] >= w[1]) {
+        problems.push("rollout.canary.steps must be strictly increasing".into());
+    }
+    if let Some(interval) = &canary.interval
+        && let Err(e) = parse_duration(interval)
+    {
+        problems.push(format!("rollout.canary.interval: {e}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::*;
+
+    fn base() -> HermesDeploymentSpec {
+        serde_json::from_value(serde_json::json!({
+            "image": "hermes-runtime:test",
+            "models": [{"name": "all-minilm-l6-v2", "task": "embedding"}],
+        }))
+        .expect("spec")
+    }
+
+    fn messages(spec: &HermesDeploymentSpec) -> Vec<String> {
+        validate(spec).err().map(|e| e.messages).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_minimal_spec_is_valid() {
+        assert_eq!(validate(&base()), Ok(()));
+        assert_eq!(base().replicas, 1, "replicas default to 1");
+    }
+
+    #[test]
+    fn unknown_model_needs_a_memory_override() {
+        let mut s = base();
+        s.models.push(ModelSpec {
+            name: "mystery-7b".into(),
+            task: ModelTask::Llm,
+            memory: None,
+        });
+        let m = messages(&s);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].starts_with("models[1]: unknown model \"mystery-7b\" (known: "),
+            "{}",
+            m[0]
+        );
+        assert!(m[0].ends_with(
+            "set models[1].memory to deploy a model this operator's catalog does not list"
+        ));
+        s.models[1].memory = Some("4Gi".into());
+        assert_eq!(validate(&s), Ok(()));
+    }
+
+    #[test]
+    fn task_must_match_the_catalog() {
+        let mut s = base();
+        s.models[0].task = ModelTask::Stt;
+        assert_eq!(
+            messages(&s),
+            vec!["models[0]: model \"all-minilm-l6-v2\" serves task embedding, not stt"]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let mut s = base();
+        s.replicas = 0;
+        s.models.push(s.models[0].clone());
+        s.memory = Some(MemoryPolicy {
+            headroom_percent: Some(300),
+            min: Some("2Gi".into()),
+            max: Some("1Gi".into()),
+            runtime_overhead: Some("huge".into()),
+            request: None,
+        });
+        s.cpu = Some(CpuResources {
+            request: Some("2".into()),
+            limit: Some("500m".into()),
+        });
+        s.slos = vec![Slo {
+            route: "embed".into(),
+            latency_p95: "2s".into(),
+            latency_p99: Some("1s".into()),
+            max_error_rate: 1.5,
+        }];
+        s.rollout = Some(RolloutSpec {
+            canary: Some(CanarySpec {
+                steps: vec![50, 10],
+                interval: Some("soon".into()),
+            }),
+        });
+        let m = messages(&s);
+        let want = [
+            "replicas must be at least 1, got 0",
+            "models[1]: model \"all-minilm-l6-v2\" is declared twice",
+            "memory.runtimeOverhead: \"huge\" is not a memory quantity (expected e.g. 512Mi, 1.5Gi, 800M)",
+            "memory.min must not exceed memory.max",
+            "memory.headroomPercent must be 0..200, got 300",
+            "cpu.request must not exceed cpu.limit",
+            "slos[0].route \"embed\" must start with /",
+            "slos[0]: latencyP99 must not be below latencyP95",
+            "slos[0].maxErrorRate must be within 0..1, got 1.5",
+            "rollout.canary.steps must be strictly increasing",
+            "rollout.canary.interval: \"soon\" is not a duration (expected e.g. 250ms, 2s, 1m30s)",
+        ];
+        assert_eq!(m, want);
+        let joined = validate(&s).expect_err("invalid").to_string();
+        assert!(joined.starts_with("replicas must be at least 1, got 0; models[1]"));
+    }
+
+    #[test]
+    fn runtime_urls_and_local_llm() {
+        let mut s = base();
+        s.runtime = Some(RuntimeSettings {
+            sophia: Some(SophiaSettings {
+                url: "sophia:8001".into(),
+                token_secret: None,
+            }),
+            llm: Some(LlmSettings {
+                provider: "local".into(),
+                base_url: Some("https://".into()),
+                model: None,
+                api_key_secret: None,
+            }),
+            ..Default::default()
+        });
+        assert_eq!(
+            messages(&s),
+            vec![
+                "runtime.sophia.url \"sophia:8001\" is not an http(s) URL",
+                "runtime.llm.baseUrl \"https://\" is not an http(s) URL",
+                "runtime.llm.provider is local but no model of task llm is declared",
+            ]
+        );
+    }
+}

@@ -65,6 +65,8 @@ pub struct MilvusConfig {
     pub host: String,
     pub port: u16,
     pub collection: String,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +192,15 @@ impl Config {
                 Some(v) => check_collection_name(&v)
                     .map_err(|p| ConfigError::new(env::MILVUS_COLLECTION_NAME, p))?,
             },
+            user: get(env::MILVUS_USER),
+            password: get(env::MILVUS_PASSWORD).map(Secret),
         };
+        if milvus.password.is_some() && milvus.user.is_none() {
+            return Err(ConfigError::new(
+                env::MILVUS_PASSWORD,
+                format!("is set but {} is not", env::MILVUS_USER),
+            ));
+        }
 
         let sophia_url = match get(env::SOPHIA_URL) {
             Some(v) => parse_http_url(&v).map_err(|p| ConfigError::new(env::SOPHIA_URL, p))?,
@@ -493,6 +503,7 @@ mod tests {
             ),
             (env::CORS_ORIGINS, "a.example", "malformed URL"),
             (env::TEST_LOAD_DELAY_MS, "soon", "milliseconds"),
+            (env::MILVUS_PASSWORD, "hunter2", "MILVUS_USER"),
         ];
         for (var, value, expected) in cases {
             let err = load(&dir, &[(var, value)]).unwrap_err();

@@ -3,35 +3,59 @@
 
 mod common;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use common::{MODEL_ID, Server, models_dir, run_to_exit, scratch_dir};
 use serde_json::json;
 
+/// Reads from `stream` until `needle` has arrived (bounded by the read timeout).
+fn read_until(stream: &mut TcpStream, needle: &str) -> String {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(needle) {
+        let n = stream.read(&mut buf).expect("read (timed out?)");
+        assert!(
+            n > 0,
+            "connection closed; got {:?}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
 #[tokio::test]
 async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
     let mut server = Server::start_ready(&[("HERMES_SHUTDOWN_GRACE_SECONDS", "20")]).await;
-    // A request whose answer is still being computed when the signal arrives: a
-    // long text on a debug build takes a while; whether or not it is still in
-    // flight, it must be answered, not dropped.
-    let long_text = "Hermes keeps answering while it drains. ".repeat(400);
-    let client = server.client.clone();
-    let url = server.url("/embed_text");
-    let in_flight = tokio::spawn(async move {
-        client
-            .post(url)
-            .json(&json!({ "text": long_text }))
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-    });
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    let body = json!({"text": "Hermes keeps answering while it drains."}).to_string();
+
+    // A request provably in flight: the handler has started reading its body when
+    // the server sends `100 Continue`; only then does the signal go out.
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /embed_text HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    read_until(&mut stream, "100 Continue\r\n\r\n");
     server.signal(libc::SIGTERM);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stream.write_all(body.as_bytes()).unwrap();
+    let response = read_until(&mut stream, "\"embedding_id\"");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 
     let status = server.wait_exit(Duration::from_secs(30)).await;
     assert_eq!(status.code(), Some(0), "{}", server.logs());
-    assert_eq!(in_flight.await.unwrap().expect("answered"), 200);
     assert!(server.logs().contains("shutting down"), "{}", server.logs());
+    // Once draining, new connections are refused.
+    assert!(TcpStream::connect(("127.0.0.1", server.port)).is_err());
 }
 
 #[tokio::test]

@@ -65,7 +65,12 @@ async fn readyz_is_503_while_loading_then_200_with_model_details() {
 
 #[tokio::test]
 async fn hundred_concurrent_requests_while_loading_get_503_or_a_correct_answer() {
-    let server = Server::start(&[("HERMES_TEST_LOAD_DELAY_MS", "1500")]).await;
+    let server = Server::start(&[("HERMES_TEST_LOAD_DELAY_MS", LOAD_DELAY_MS)]).await;
+    assert_eq!(
+        server.get("/readyz").await.status(),
+        503,
+        "sent while loading"
+    );
     let text = "The weather is lovely today.";
 
     let requests = (0..100).map(|_| {

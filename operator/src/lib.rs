@@ -29,6 +29,7 @@
 //! (update with resourceVersion) a Lease in the operator's namespace.
 
 pub mod build;
+pub mod catalog;
 pub mod crd;
 pub mod quantity;
 pub mod render;

@@ -51,7 +51,12 @@ fn main() -> ExitCode {
             let result = input
                 .map_err(|e| format!("{}: {e}", file.display()))
                 .and_then(|yaml| {
-                    hermes_operator::render::render(&yaml, &namespace).map_err(|e| e.to_string())
+                    hermes_operator::render::render(
+                        &yaml,
+                        &namespace,
+                        &hermes_operator::catalog::Catalog::builtin(),
+                    )
+                    .map_err(|e| e.to_string())
                 });
             match result {
                 Ok(out) => {

@@ -3,6 +3,7 @@
 //! YAML comments, so a user can check a resource before applying it.
 
 use crate::build::{self, BuildError};
+use crate::catalog::Catalog;
 use crate::crd::HermesDeployment;
 use crate::sizing::{self, SizingError};
 use crate::validate::{self, InvalidSpec};
@@ -43,7 +44,11 @@ pub enum RenderError {
 
 /// Renders every HermesDeployment of `yaml`; a document without a namespace lands in
 /// `default_namespace`, as kubectl would put it.
-pub fn render(yaml: &str, default_namespace: &str) -> Result<String, RenderError> {
+pub fn render(
+    yaml: &str,
+    default_namespace: &str,
+    catalog: &Catalog,
+) -> Result<String, RenderError> {
     let docs: Vec<Value> =
         serde_saphyr::from_multiple(yaml).map_err(|e| RenderError::Yaml(e.to_string()))?;
     let mut out = String::new();
@@ -56,7 +61,7 @@ pub fn render(yaml: &str, default_namespace: &str) -> Result<String, RenderError
         if hd.metadata.namespace.is_none() {
             hd.metadata.namespace = Some(default_namespace.into());
         }
-        out.push_str(&render_one(&hd)?);
+        out.push_str(&render_one(&hd, catalog)?);
         rendered += 1;
     }
     if rendered == 0 {
@@ -133,17 +138,17 @@ fn to_yaml<T: serde::Serialize>(what: &str, value: &T) -> Result<String, RenderE
     })
 }
 
-fn render_one(hd: &HermesDeployment) -> Result<String, RenderError> {
+fn render_one(hd: &HermesDeployment, catalog: &Catalog) -> Result<String, RenderError> {
     let name = format!("{}/{}", hd.namespace().unwrap_or_default(), hd.name_any());
-    validate::validate(&hd.spec).map_err(|source| RenderError::Invalid {
+    validate::validate(&hd.spec, catalog).map_err(|source| RenderError::Invalid {
         name: name.clone(),
         source,
     })?;
-    let plan = sizing::plan(&hd.spec).map_err(|source| RenderError::Sizing {
+    let plan = sizing::plan(&hd.spec, catalog).map_err(|source| RenderError::Sizing {
         name: name.clone(),
         source,
     })?;
-    let desired = build::desired(hd, &plan).map_err(|source| RenderError::Build {
+    let desired = build::desired(hd, &plan, catalog).map_err(|source| RenderError::Build {
         name: name.clone(),
         source,
     })?;
@@ -156,7 +161,7 @@ fn render_one(hd: &HermesDeployment) -> Result<String, RenderError> {
     }
     out.push_str(&format!(
         "# startup probe budget: {} s (from the models' load times)\n",
-        build::probes::startup_budget_seconds(&hd.spec)
+        build::probes::startup_budget_seconds(&hd.spec, catalog)
     ));
     if hd.metadata.uid.is_none() {
         out.push_str("# ownerReferences are added when the operator applies these (the resource has no uid yet)\n");
@@ -186,7 +191,7 @@ mod tests {
 
     #[test]
     fn renders_deployment_and_service_with_the_calculation() {
-        let out = render(MINIMAL, "ns").expect("render");
+        let out = render(MINIMAL, "ns", &Catalog::builtin()).expect("render");
         assert!(
             out.starts_with("# HermesDeployment ns/t: revision "),
             "{out}"
@@ -203,7 +208,7 @@ mod tests {
     #[test]
     fn misspelt_field_is_an_error() {
         let yaml = MINIMAL.replace("  image:", "  replicaz: 2\n  image:");
-        let err = render(&yaml, "ns").expect_err("unknown field");
+        let err = render(&yaml, "ns", &Catalog::builtin()).expect_err("unknown field");
         assert_eq!(
             err.to_string(),
             "ns/t: unknown field(s) spec.replicaz".replace("ns/", "")
@@ -213,7 +218,7 @@ mod tests {
     #[test]
     fn invalid_spec_says_why() {
         let yaml = MINIMAL.replace("task: embedding", "task: stt");
-        let err = render(&yaml, "ns").expect_err("invalid");
+        let err = render(&yaml, "ns", &Catalog::builtin()).expect_err("invalid");
         assert_eq!(
             err.to_string(),
             "ns/t: invalid spec: models[0]: model \"all-minilm-l6-v2\" serves task embedding, not stt"
@@ -225,6 +230,7 @@ mod tests {
         let err = render(
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
             "ns",
+            &Catalog::builtin(),
         )
         .expect_err("kind");
         assert!(
@@ -232,6 +238,9 @@ mod tests {
                 .starts_with("document 0: expected apiVersion"),
             "{err}"
         );
-        assert!(matches!(render("", "ns"), Err(RenderError::Empty)));
+        assert!(matches!(
+            render("", "ns", &Catalog::builtin()),
+            Err(RenderError::Empty)
+        ));
     }
 }

@@ -5,9 +5,10 @@
 //! above `max` is an error (an OOM-killed pod helps nobody). request = limit unless the
 //! spec sets one. Footprints come from the shared catalog unless the spec overrides them.
 
+use crate::catalog::Catalog;
 use crate::crd::{HermesDeploymentSpec, MemoryStatus, ModelMemoryStatus};
 use crate::quantity::{MIB, QuantityError, format_memory, parse_memory};
-use hermes_interface::catalog::{self, Provenance, RUNTIME_OVERHEAD_BYTES};
+use hermes_interface::catalog::Provenance;
 
 /// The limit is a multiple of this.
 pub const ROUNDING_BYTES: u64 = 64 * MIB;
@@ -83,15 +84,15 @@ fn quantity(field: &str, value: &str) -> Result<u64, SizingError> {
 }
 
 /// Sizes the runtime container's memory for `spec`.
-pub fn plan(spec: &HermesDeploymentSpec) -> Result<MemoryPlan, SizingError> {
+pub fn plan(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<MemoryPlan, SizingError> {
     let policy = spec.memory.clone().unwrap_or_default();
     let overhead = match &policy.runtime_overhead {
         Some(q) => quantity("runtimeOverhead", q)?,
-        None => RUNTIME_OVERHEAD_BYTES,
+        None => catalog.runtime_overhead,
     };
     let mut models = Vec::with_capacity(spec.models.len());
     for (i, m) in spec.models.iter().enumerate() {
-        let share = match (&m.memory, catalog::find(&m.name)) {
+        let share = match (&m.memory, catalog.find(&m.name)) {
             (Some(q), _) => ModelShare {
                 name: m.name.clone(),
                 bytes: quantity(&format!("models[{i}].memory"), q)?,
@@ -216,6 +217,11 @@ impl MemoryPlan {
 mod tests {
     use super::*;
     use crate::crd::{MemoryPolicy, ModelSpec, ModelTask};
+    use hermes_interface::catalog::RUNTIME_OVERHEAD_BYTES;
+
+    fn plan_(spec: &HermesDeploymentSpec) -> Result<MemoryPlan, SizingError> {
+        plan(spec, &Catalog::builtin())
+    }
 
     fn spec(
         models: &[(&str, ModelTask, Option<&str>)],
@@ -288,7 +294,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, f)| (["a", "b", "c", "d"][i], Embedding, Some(*f)))
                 .collect();
-            let p = plan(&spec(&models, Some(policy(overhead, *headroom)))).expect("plan");
+            let p = plan_(&spec(&models, Some(policy(overhead, *headroom)))).expect("plan");
             assert_eq!(
                 p.headroom, *want_headroom,
                 "{overhead} {headroom} {footprints:?}"
@@ -306,7 +312,7 @@ mod tests {
     #[test]
     fn catalog_footprints_are_used_and_labelled() {
         let entry = &hermes_interface::CATALOG[0];
-        let p = plan(&spec(&[(entry.id, ModelTask::Embedding, None)], None)).expect("plan");
+        let p = plan_(&spec(&[(entry.id, ModelTask::Embedding, None)], None)).expect("plan");
         assert_eq!(p.overhead, RUNTIME_OVERHEAD_BYTES);
         assert_eq!(p.models[0].bytes, entry.footprint_bytes);
         let want = match entry.provenance {
@@ -325,7 +331,7 @@ mod tests {
     #[test]
     fn override_wins_over_catalog() {
         let entry = &hermes_interface::CATALOG[0];
-        let p = plan(&spec(
+        let p = plan_(&spec(
             &[(entry.id, ModelTask::Embedding, Some("1Gi"))],
             Some(policy("0", 0)),
         ))
@@ -338,12 +344,12 @@ mod tests {
     #[test]
     fn unknown_model_without_override_is_refused() {
         let err =
-            plan(&spec(&[("no-such-model", ModelTask::Llm, None)], None)).expect_err("unknown");
+            plan_(&spec(&[("no-such-model", ModelTask::Llm, None)], None)).expect_err("unknown");
         assert_eq!(
             err.to_string(),
             "model \"no-such-model\" is not in the catalog; set models[].memory to size it"
         );
-        let ok = plan(&spec(
+        let ok = plan_(&spec(
             &[("no-such-model", ModelTask::Llm, Some("300Mi"))],
             None,
         ));
@@ -355,14 +361,14 @@ mod tests {
         let models = [("a", ModelTask::Nlp, Some("100Mi"))];
         let mut raised = policy("100Mi", 0);
         raised.min = Some("1Gi".into());
-        let p = plan(&spec(&models, Some(raised))).expect("plan");
+        let p = plan_(&spec(&models, Some(raised))).expect("plan");
         assert_eq!(format_memory(p.rounded), "256Mi");
         assert_eq!(p.raised_to_min, Some(1024 * MIB));
         assert_eq!(format_memory(p.limit), "1Gi");
 
         let mut low_min = policy("100Mi", 0);
         low_min.min = Some("128Mi".into());
-        let p = plan(&spec(&models, Some(low_min))).expect("plan");
+        let p = plan_(&spec(&models, Some(low_min))).expect("plan");
         assert_eq!(
             (format_memory(p.limit), p.raised_to_min),
             ("256Mi".into(), None)
@@ -370,7 +376,7 @@ mod tests {
 
         let mut capped = policy("100Mi", 0);
         capped.max = Some("200Mi".into());
-        let err = plan(&spec(&models, Some(capped))).expect_err("above max");
+        let err = plan_(&spec(&models, Some(capped))).expect_err("above max");
         assert_eq!(
             err.to_string(),
             "the declared models need a 256Mi memory limit but memory.max is 200Mi"
@@ -382,7 +388,7 @@ mod tests {
         let models = [("a", ModelTask::Nlp, Some("100Mi"))];
         let mut lower = policy("100Mi", 0);
         lower.request = Some("200Mi".into());
-        let p = plan(&spec(&models, Some(lower))).expect("plan");
+        let p = plan_(&spec(&models, Some(lower))).expect("plan");
         assert_eq!(
             (format_memory(p.request), format_memory(p.limit)),
             ("200Mi".into(), "256Mi".into())
@@ -390,7 +396,7 @@ mod tests {
 
         let mut higher = policy("100Mi", 0);
         higher.request = Some("1Gi".into());
-        let err = plan(&spec(&models, Some(higher))).expect_err("request above limit");
+        let err = plan_(&spec(&models, Some(higher))).expect_err("request above limit");
         assert_eq!(
             err.to_string(),
             "memory.request 1Gi exceeds the computed memory limit 256Mi"
@@ -399,7 +405,7 @@ mod tests {
 
     #[test]
     fn malformed_quantity_names_the_field() {
-        let err = plan(&spec(&[("a", ModelTask::Nlp, Some("lots"))], None)).expect_err("bad");
+        let err = plan_(&spec(&[("a", ModelTask::Nlp, Some("lots"))], None)).expect_err("bad");
         assert!(
             err.to_string()
                 .starts_with("memory.models[0].memory: \"lots\""),
@@ -413,7 +419,7 @@ mod tests {
             ("a", ModelTask::Nlp, Some("100Mi")),
             ("b", ModelTask::Tts, Some("50Mi")),
         ];
-        let p = plan(&spec(&models, Some(policy("100Mi", 10)))).expect("plan");
+        let p = plan_(&spec(&models, Some(policy("100Mi", 10)))).expect("plan");
         let s = p.to_status();
         assert_eq!(s.limit, "320Mi");
         assert_eq!(s.runtime_overhead, "100Mi");

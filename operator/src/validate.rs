@@ -2,9 +2,9 @@
 //! catalog) plus everything it does check, because `render` reads files that no API
 //! server has seen. Every problem is reported, not just the first.
 
+use crate::catalog::Catalog;
 use crate::crd::HermesDeploymentSpec;
 use crate::quantity::{parse_cpu_millis, parse_duration, parse_memory};
-use hermes_interface::catalog;
 use std::collections::BTreeSet;
 
 /// Why a spec cannot be deployed; the messages go to the `InvalidSpec` condition.
@@ -15,7 +15,7 @@ pub struct InvalidSpec {
 }
 
 /// Checks `spec`; Ok when it can be sized and deployed.
-pub fn validate(spec: &HermesDeploymentSpec) -> Result<(), InvalidSpec> {
+pub fn validate(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<(), InvalidSpec> {
     let mut problems = Vec::new();
     if spec.image.trim().is_empty() {
         problems.push("image must not be empty".to_string());
@@ -26,7 +26,7 @@ pub fn validate(spec: &HermesDeploymentSpec) -> Result<(), InvalidSpec> {
             spec.replicas
         ));
     }
-    check_models(spec, &mut problems);
+    check_models(spec, catalog, &mut problems);
     check_memory(spec, &mut problems);
     check_cpu(spec, &mut problems);
     check_runtime(spec, &mut problems);
@@ -39,7 +39,7 @@ pub fn validate(spec: &HermesDeploymentSpec) -> Result<(), InvalidSpec> {
     }
 }
 
-fn check_models(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
+fn check_models(spec: &HermesDeploymentSpec, catalog: &Catalog, problems: &mut Vec<String>) {
     if spec.models.is_empty() {
         problems.push("models must declare at least one model".into());
     }
@@ -53,7 +53,7 @@ fn check_models(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
         {
             problems.push(format!("models[{i}].memory: {e}"));
         }
-        match catalog::find(&m.name) {
+        match catalog.find(&m.name) {
             Some(entry) if entry.task != m.task.to_catalog() => problems.push(format!(
                 "models[{i}]: model {:?} serves task {}, not {}",
                 m.name,
@@ -64,7 +64,7 @@ fn check_models(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
             None if m.memory.is_none() => problems.push(format!(
                 "models[{i}]: unknown model {:?} (known: {}); set models[{i}].memory to deploy a model this operator's catalog does not list",
                 m.name,
-                catalog::CATALOG.iter().map(|e| e.id).collect::<Vec<_>>().join(", ")
+                catalog.ids()
             )),
             None => {}
         }
@@ -216,12 +216,15 @@ mod tests {
     }
 
     fn messages(spec: &HermesDeploymentSpec) -> Vec<String> {
-        validate(spec).err().map(|e| e.messages).unwrap_or_default()
+        validate(spec, &Catalog::builtin())
+            .err()
+            .map(|e| e.messages)
+            .unwrap_or_default()
     }
 
     #[test]
     fn a_minimal_spec_is_valid() {
-        assert_eq!(validate(&base()), Ok(()));
+        assert_eq!(validate(&base(), &Catalog::builtin()), Ok(()));
         assert_eq!(base().replicas, 1, "replicas default to 1");
     }
 
@@ -244,7 +247,7 @@ mod tests {
             "set models[1].memory to deploy a model this operator's catalog does not list"
         ));
         s.models[1].memory = Some("4Gi".into());
-        assert_eq!(validate(&s), Ok(()));
+        assert_eq!(validate(&s, &Catalog::builtin()), Ok(()));
     }
 
     #[test]
@@ -300,7 +303,9 @@ mod tests {
             "rollout.canary.interval: \"soon\" is not a duration (expected e.g. 250ms, 2s, 1m30s)",
         ];
         assert_eq!(m, want);
-        let joined = validate(&s).expect_err("invalid").to_string();
+        let joined = validate(&s, &Catalog::builtin())
+            .expect_err("invalid")
+            .to_string();
         assert!(joined.starts_with("replicas must be at least 1, got 0; models[1]"));
     }
 

@@ -2,6 +2,8 @@
 //! types and render. Golden files pin the rendered objects: review a diff by eye, then
 //! regenerate with `UPDATE_GOLDEN=1 cargo nextest run -p hermes-operator`.
 
+use hermes_interface::{ModelEntry, Provenance, Task};
+use hermes_operator::catalog::Catalog;
 use hermes_operator::crd::HermesDeployment;
 use kube::CustomResourceExt;
 use std::path::{Path, PathBuf};
@@ -75,6 +77,36 @@ fn crd_declares_names_subresources_and_printer_columns() {
     assert!(cel.contains("quantity(self.min).compareTo(quantity(self.max)) <= 0"));
 }
 
+const MIB: u64 = 1024 * 1024;
+
+/// Fixed numbers, so the golden files change only when rendering does, not each time the
+/// runtime's bench re-measures a model. Ids and tasks are the real catalog's.
+fn golden_catalog() -> Catalog {
+    let fixture = |id, task, mib, load_seconds| ModelEntry {
+        id,
+        task,
+        package: "fixture",
+        footprint_bytes: mib * MIB,
+        load_seconds,
+        provenance: Provenance::Measured("golden fixture"),
+    };
+    let models = vec![
+        fixture("all-minilm-l6-v2", Task::Embedding, 90, 1.0),
+        fixture("whisper-tiny-en", Task::Stt, 150, 2.0),
+        fixture("piper-en-us-joe-medium", Task::Tts, 100, 2.0),
+        fixture("en-core-web-sm", Task::Nlp, 30, 1.0),
+        fixture("smollm2-135m-instruct", Task::Llm, 240, 0.5),
+    ];
+    for m in &models {
+        let real = hermes_interface::catalog::find(m.id).expect("fixture ids are real catalog ids");
+        assert_eq!(real.task, m.task);
+    }
+    Catalog {
+        models,
+        runtime_overhead: 100 * MIB,
+    }
+}
+
 fn check_golden(name: &str, rendered: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
@@ -100,7 +132,8 @@ fn examples_parse_render_and_match_golden_files() {
         let yaml = read(&repo_root().join("examples").join(example));
         let hd: HermesDeployment = serde_saphyr::from_str(&yaml).expect(example);
         assert!(!hd.spec.models.is_empty());
-        let rendered = hermes_operator::render::render(&yaml, "default").expect(example);
+        let rendered =
+            hermes_operator::render::render(&yaml, "default", &golden_catalog()).expect(example);
         check_golden(golden, &rendered);
     }
 }
@@ -117,7 +150,8 @@ fn full_example_uses_every_task_and_secret() {
         .collect();
     tasks.sort();
     assert_eq!(tasks, ["embedding", "llm", "nlp", "stt", "tts"]);
-    let rendered = hermes_operator::render::render(&yaml, "default").expect("render");
+    let rendered =
+        hermes_operator::render::render(&yaml, "default", &Catalog::builtin()).expect("render");
     for env in [
         "MILVUS_PASSWORD",
         "SOPHIA_API_TOKEN",

@@ -2,6 +2,7 @@
 //! memory from the sizing plan, labelled with the revision hash of its pod template.
 
 use super::{env, labels, probes};
+use crate::catalog::Catalog;
 use crate::crd::{HermesDeployment, PullPolicy};
 use crate::quantity::format_memory;
 use crate::revision;
@@ -34,16 +35,17 @@ pub fn build(
     hd: &HermesDeployment,
     name: &str,
     plan: &MemoryPlan,
+    catalog: &Catalog,
     meta: &dyn Fn(BTreeMap<String, String>) -> ObjectMeta,
 ) -> (Deployment, String) {
     let spec = &hd.spec;
     let common = labels::common(name, &spec.image);
-    let mut template = pod_template(hd, plan, &common);
+    let startup = probes::startup_budget_seconds(spec, catalog);
+    let mut template = pod_template(hd, plan, startup, &common);
     let revision = revision::of_template(&template);
     if let Some(m) = template.metadata.as_mut() {
         m.labels = m.labels.take().map(|l| labels::with_revision(l, &revision));
     }
-    let startup = probes::startup_budget_seconds(spec);
     let deployment = Deployment {
         metadata: meta(labels::with_revision(common, &revision)),
         spec: DeploymentSpec {
@@ -73,6 +75,7 @@ pub fn build(
 fn pod_template(
     hd: &HermesDeployment,
     plan: &MemoryPlan,
+    startup_seconds: i32,
     common: &BTreeMap<String, String>,
 ) -> PodTemplateSpec {
     let spec = &hd.spec;
@@ -102,7 +105,7 @@ fn pod_template(
         }]),
         env: Some(env::runtime_env(spec)),
         resources: Some(resources(hd, plan)),
-        startup_probe: Some(probes::startup(spec)),
+        startup_probe: Some(probes::startup(startup_seconds)),
         readiness_probe: Some(probes::readiness()),
         liveness_probe: Some(probes::liveness()),
         security_context: Some(SecurityContext {

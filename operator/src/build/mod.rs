@@ -7,6 +7,7 @@ pub mod pdb;
 pub mod probes;
 pub mod service;
 
+use crate::catalog::Catalog;
 use crate::crd::HermesDeployment;
 use crate::sizing::MemoryPlan;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -33,7 +34,11 @@ pub enum BuildError {
 }
 
 /// Builds the objects for `hd` with the memory of `plan`.
-pub fn desired(hd: &HermesDeployment, plan: &MemoryPlan) -> Result<Desired, BuildError> {
+pub fn desired(
+    hd: &HermesDeployment,
+    plan: &MemoryPlan,
+    catalog: &Catalog,
+) -> Result<Desired, BuildError> {
     let name = hd
         .metadata
         .name
@@ -50,7 +55,7 @@ pub fn desired(hd: &HermesDeployment, plan: &MemoryPlan) -> Result<Desired, Buil
         owner_references: owner.clone().map(|o| vec![o]),
         ..Default::default()
     };
-    let (deployment, revision) = deployment::build(hd, &name, plan, &meta);
+    let (deployment, revision) = deployment::build(hd, &name, plan, catalog, &meta);
     let service = service::build(&name, &meta);
     let pdb = (hd.spec.replicas > 1).then(|| pdb::build(&name, &meta));
     Ok(Desired {

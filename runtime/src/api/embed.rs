@@ -65,3 +65,51 @@ fn to_api_error(err: EmbedError) -> ApiError {
         other => ApiError::Internal(other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::worker::WorkerError;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn service_errors_map_to_contract_statuses() {
+        let cases = [
+            (EmbedError::EmptyText, StatusCode::BAD_REQUEST),
+            (
+                EmbedError::Model(ResolveError::UnknownModel {
+                    task: "embedding",
+                    requested: "x".into(),
+                    available: vec!["default"],
+                }),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                EmbedError::Model(ResolveError::Loading { model: "m" }),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                EmbedError::Model(ResolveError::NotServed { task: "embedding" }),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                EmbedError::Worker(WorkerError::Busy {
+                    model: "m",
+                    queue: 1,
+                }),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                EmbedError::Worker(WorkerError::Crashed {
+                    model: "m",
+                    reason: "inference panicked",
+                }),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        ];
+        for (err, status) in cases {
+            let text = err.to_string();
+            assert_eq!(to_api_error(err).status(), status, "{text}");
+        }
+    }
+}

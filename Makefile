@@ -40,9 +40,11 @@ test: models tools lint
 	cargo nextest run --workspace --profile ci --no-tests=fail
 	scripts/chart-check.sh
 
-## Regenerate crds/ from the Rust types (a test fails when they drift).
+## Regenerate crds/ from the Rust types (a test fails when they drift), and the Helm
+## chart's copy (helm package needs a real file; chart-check fails when they differ).
 crds:
 	cargo run -q -p hermes-operator -- crd > crds/hermes.logos.dev_hermesdeployments.yaml
+	cp crds/hermes.logos.dev_hermesdeployments.yaml charts/hermes-operator/crds/
 
 ## Benchmarks: prints tables, writes JSON under bench/results/.
 bench: models

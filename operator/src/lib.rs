@@ -28,11 +28,16 @@
 //! an Event and patches it when it repeats; leader election reads, creates and renews
 //! (update with resourceVersion) a Lease in the operator's namespace.
 
+pub mod apply;
 pub mod build;
 pub mod catalog;
 pub mod crd;
+pub mod events;
+pub mod metrics;
 pub mod quantity;
+pub mod reconcile;
 pub mod render;
 pub mod revision;
 pub mod sizing;
+pub mod status;
 pub mod validate;

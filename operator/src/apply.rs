@@ -1,0 +1,72 @@
+//! The only writes to workloads: server-side apply with the operator's field manager,
+//! forced (the operator owns these fields), and the delete of an unwanted PDB. Each call
+//! says whether it changed the object, so that every change gets an Event.
+
+use crate::build::labels::MANAGER;
+use k8s_openapi::NamespaceResourceScope;
+use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+
+/// Field manager of every apply.
+pub const FIELD_MANAGER: &str = MANAGER;
+
+/// What an apply or delete did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Updated,
+    Unchanged,
+    Deleted,
+}
+
+pub fn apply_params() -> PatchParams {
+    PatchParams::apply(FIELD_MANAGER).force()
+}
+
+/// Applies `desired` and returns the object as stored, with what changed. The object is
+/// read first: a server-side apply that changes nothing leaves `resourceVersion` as is.
+pub async fn apply<K>(client: &Client, desired: &K) -> Result<(K, Change), kube::Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + Debug
+        + Serialize
+        + DeserializeOwned,
+{
+    let ns = desired.namespace().unwrap_or_default();
+    let name = desired.name_any();
+    let api: Api<K> = Api::namespaced(client.clone(), &ns);
+    let before = api.get_opt(&name).await?;
+    let after = api
+        .patch(&name, &apply_params(), &Patch::Apply(desired))
+        .await?;
+    let change = match before {
+        None => Change::Created,
+        Some(b) if b.resource_version() != after.resource_version() => Change::Updated,
+        Some(_) => Change::Unchanged,
+    };
+    Ok((after, change))
+}
+
+/// Deletes `name` if it exists.
+pub async fn delete_if_present<K>(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Change, kube::Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + Debug
+        + DeserializeOwned,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(Change::Deleted),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(Change::Unchanged),
+        Err(e) => Err(e),
+    }
+}

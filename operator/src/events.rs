@@ -1,0 +1,79 @@
+//! Kubernetes Events for every change the operator makes (events.k8s.io/v1 through
+//! kube's Recorder, which turns repeats into a series instead of new objects).
+
+use crate::apply::Change;
+use crate::build::labels::MANAGER;
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::Client;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+
+/// The reporter: the operator, and which replica of it.
+pub fn reporter(instance: Option<String>) -> Reporter {
+    Reporter {
+        controller: MANAGER.into(),
+        instance,
+    }
+}
+
+/// One change to report on the HermesDeployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub warning: bool,
+    /// PascalCase, e.g. `DeploymentUpdated`.
+    pub reason: String,
+    pub note: String,
+}
+
+impl Notice {
+    /// The Event of an apply or delete of `kind` (None when nothing changed).
+    pub fn for_change(kind: &str, name: &str, change: Change, detail: &str) -> Option<Notice> {
+        let verb = match change {
+            Change::Created => "Created",
+            Change::Updated => "Updated",
+            Change::Deleted => "Deleted",
+            Change::Unchanged => return None,
+        };
+        Some(Notice {
+            warning: false,
+            reason: format!("{kind}{verb}"),
+            note: format!("{verb} {kind} {name}{detail}"),
+        })
+    }
+
+    pub fn invalid_spec(message: &str) -> Notice {
+        Notice {
+            warning: true,
+            reason: "InvalidSpec".into(),
+            note: message.chars().take(1000).collect(),
+        }
+    }
+}
+
+/// Publishes `notice` about `regarding`.
+pub async fn publish(
+    recorder: &Recorder,
+    regarding: &ObjectReference,
+    notice: &Notice,
+) -> Result<(), kube::Error> {
+    recorder
+        .publish(
+            &Event {
+                type_: if notice.warning {
+                    EventType::Warning
+                } else {
+                    EventType::Normal
+                },
+                reason: notice.reason.clone(),
+                note: Some(notice.note.clone()),
+                action: "Reconcile".into(),
+                secondary: None,
+            },
+            regarding,
+        )
+        .await
+}
+
+/// A recorder for `client`.
+pub fn recorder(client: Client, reporter: Reporter) -> Recorder {
+    Recorder::new(client, reporter)
+}

@@ -76,7 +76,7 @@ pub const CATALOG: &[ModelEntry] = &[
         footprint_bytes: 98 * MIB,
         load_seconds: 0.65,
         provenance: Provenance::Measured(
-            "make bench 2026-11-29, release build, 2 cores: RSS growth across load + warm-up 97.4 MiB (/readyz resident_bytes), load + warm-up 0.65 s",
+            "make bench 2026-11-29, release build, 2 cores, two runs: RSS growth across load + warm-up 97.3-97.4 MiB (/readyz resident_bytes); load + warm-up 0.31 s idle, 0.65 s with compiles running (the larger kept)",
         ),
     },
     ModelEntry {

@@ -8,7 +8,8 @@
 #      against Kubernetes 1.35 (an object of a kind it has no schema for fails too), after
 #      proving the validator rejects a broken Deployment;
 #   4. the rendered chart's policy (scripts/check_rendered_chart.py): expected kinds,
-#      hardened pod, least-privilege RBAC equal to the operator's declaration;
+#      hardened pod, least-privilege RBAC equal to the operator's declaration, flags and
+#      env names that `hermes-operator run` has;
 #   5. every examples/*.yaml against the CRD's openAPIV3Schema, and mutations that must
 #      fail do fail (scripts/validate_examples.py);
 #   6. `helm package` works and the package carries the CRD.
@@ -25,6 +26,7 @@ CHART=charts/hermes-operator
 CRD=crds/hermes.logos.dev_hermesdeployments.yaml
 CHART_CRD="$CHART/crds/$(basename "$CRD")"
 RBAC_SOURCE=operator/src/lib.rs
+CLI_SOURCE=operator/src/main.rs
 ALL_KINDS=Deployment,ServiceAccount,ClusterRole,ClusterRoleBinding,Role,RoleBinding,Service
 
 failures=0
@@ -128,7 +130,8 @@ for values in "${variants[@]}"; do
       fail "$RBAC_SOURCE missing: the chart's RBAC cannot be compared with the operator's"
     fi
   fi
-  if "$PY" scripts/check_rendered_chart.py --expect-kinds "$expect" "${rbac_args[@]}" < "$rendered" \
+  if "$PY" scripts/check_rendered_chart.py --expect-kinds "$expect" "${rbac_args[@]}" \
+    --cli "$CLI_SOURCE" < "$rendered" \
     > "$WORK/policy.out" 2>&1; then
     pass "policy ($label): $(sed 's/^ok *//' "$WORK/policy.out")"
   else

@@ -2,6 +2,7 @@
 """Checks the policy of a rendered hermes-operator chart (`helm template` output on stdin).
 
 Usage: helm template ... | check_rendered_chart.py [--expect-kinds K1,K2,...] [--rbac FILE]
+                                                 [--cli FILE]
 
 - the rendered kinds are exactly the expected ones (a template that silently renders
   nothing, or something extra, fails);
@@ -9,7 +10,10 @@ Usage: helm template ... | check_rendered_chart.py [--expect-kinds K1,K2,...] [-
   escalation, every capability dropped, a memory limit, probes on /healthz and /readyz
   of the named metrics port;
 - RBAC is least privilege: no wildcards, nothing on secrets, and with --rbac FILE the
-  rules equal the ones the operator declares (see rbac_from_source).
+  rules equal the ones the operator declares (see rbac_from_source);
+- with --cli FILE (operator/src/main.rs): every `--flag` the chart passes is a clap long
+  argument there and every environment variable it sets is read there (an `env = "X"`
+  of an argument, or RUST_LOG), so a renamed flag fails here, not in a crash-looping pod.
 """
 
 from __future__ import annotations
@@ -47,6 +51,38 @@ def rbac_from_source(path: str) -> set[Rule]:
                 for verb in m.group(3).split(","):
                     declared.add((group, m.group(2), verb))
     return declared
+
+
+def cli_from_source(path: str) -> tuple[set[str], set[str]]:
+    """Long flags and env names of the clap arguments in `path`: a field `foo_bar:` after
+    an `#[arg(long...)]` is `--foo-bar`; an explicit `long = "x"` is `--x`."""
+    with open(path, encoding="utf-8") as f:
+        src = f.read()
+    flags: set[str] = set()
+    for m in re.finditer(r"#\[arg\(([^\]]*)\)\]\s*(?:///[^\n]*\s*|#\[[^\]]*\]\s*)*(?:pub\s+)?(\w+)\s*:", src):
+        attrs, field = m.group(1), m.group(2)
+        explicit = re.search(r'long\s*=\s*"([^"]+)"', attrs)
+        if explicit:
+            flags.add("--" + explicit.group(1))
+        elif re.search(r"\blong\b", attrs):
+            flags.add("--" + field.replace("_", "-"))
+    envs = set(re.findall(r'env\s*=\s*"([A-Z0-9_]+)"', src))
+    if "EnvFilter" in src:
+        envs.add("RUST_LOG")
+    return flags, envs
+
+
+def check_cli(deploy: dict[str, Any], path: str) -> list[str]:
+    flags, envs = cli_from_source(path)
+    problems = []
+    for c in deploy["spec"]["template"]["spec"]["containers"]:
+        for arg in c.get("args", []):
+            if arg.startswith("--") and arg.split("=", 1)[0] not in flags:
+                problems.append(f"container {c['name']}: {arg.split('=', 1)[0]} is not a flag of {path} ({sorted(flags)})")
+        for env in c.get("env", []):
+            if env["name"] not in envs:
+                problems.append(f"container {c['name']}: env {env['name']} is not read by {path}")
+    return problems
 
 
 def fmt(rules: set[Rule]) -> str:
@@ -108,6 +144,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--expect-kinds", default="")
     ap.add_argument("--rbac", help="operator source file declaring its RBAC")
+    ap.add_argument("--cli", help="operator source file declaring its command line")
     args = ap.parse_args()
 
     docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
@@ -122,13 +159,16 @@ def main() -> int:
         problems.append(f"expected one Deployment, rendered {len(deployments)}")
     for d in deployments:
         problems += check_pod(d)
+        if args.cli:
+            problems += check_cli(d, args.cli)
     problems += check_rbac(docs, rbac_from_source(args.rbac) if args.rbac else None)
 
     for p in problems:
         print(f"FAIL {p}")
     if not problems:
         print(f"ok   kinds {','.join(kinds)}; pod hardened; RBAC least privilege"
-              + (" and equal to the operator's declaration" if args.rbac else ""))
+              + (" and equal to the operator's declaration" if args.rbac else "")
+              + ("; flags and env known to the operator's CLI" if args.cli else ""))
     return 1 if problems else 0
 
 

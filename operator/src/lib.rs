@@ -31,13 +31,17 @@
 pub mod apply;
 pub mod build;
 pub mod catalog;
+pub mod controller;
 pub mod crd;
 pub mod events;
+pub mod leader;
 pub mod metrics;
 pub mod quantity;
 pub mod reconcile;
 pub mod render;
 pub mod revision;
+pub mod run;
+pub mod server;
 pub mod sizing;
 pub mod status;
 pub mod validate;

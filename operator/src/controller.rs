@@ -1,0 +1,139 @@
+//! The controller: watches HermesDeployments and the objects they own, and reconciles
+//! each one. A failing resource is retried by `error_policy`; a watch error is counted
+//! and logged, and the watch carries on: one bad resource never stops the others.
+
+use crate::crd::HermesDeployment;
+use crate::metrics::Metrics;
+use crate::reconcile::{Context, error_policy, reconcile};
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::Api;
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Runs the controller until `shutdown` completes.
+pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
+    let client = ctx.client.clone();
+    // Only objects we made: a cluster's other Deployments are none of our business.
+    let owned = watcher::Config::default().labels(&format!(
+        "{}={}",
+        crate::build::labels::MANAGED_BY,
+        crate::build::labels::MANAGER
+    ));
+    let controller = Controller::new(
+        Api::<HermesDeployment>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(Api::<Deployment>::all(client.clone()), owned.clone())
+    .owns(Api::<Service>::all(client.clone()), owned.clone())
+    .owns(Api::<PodDisruptionBudget>::all(client), owned)
+    .graceful_shutdown_on(shutdown);
+    let metrics = ctx.metrics.clone();
+    drain(controller.run(reconcile, error_policy, ctx), &metrics).await;
+}
+
+/// Consumes the controller's results: logs each, counts watch errors, never stops early.
+pub async fn drain<S, RE, QE>(results: S, metrics: &Metrics)
+where
+    S: Stream<Item = Result<(ObjectRef<HermesDeployment>, Action), controller::Error<RE, QE>>>,
+    RE: Display + std::error::Error + 'static,
+    QE: Display + std::error::Error + 'static,
+{
+    results
+        .for_each(|result| async move {
+            match result {
+                Ok((object, action)) => tracing::debug!(%object, ?action, "reconciled"),
+                // Already logged with its backoff by error_policy.
+                Err(controller::Error::ReconcilerFailed(_, _)) => {}
+                Err(controller::Error::ObjectNotFound(object)) => {
+                    tracing::debug!(%object, "object gone before its reconcile")
+                }
+                Err(error) => {
+                    metrics.watch_errors.inc();
+                    tracing::warn!(%error, "watch error; the controller carries on");
+                }
+            }
+        })
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::TryStreamExt;
+    use kube::runtime::{WatchStreamExt, reflector};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    fn hd(name: &str) -> HermesDeployment {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "hermes.logos.dev/v1alpha1",
+            "kind": "HermesDeployment",
+            "metadata": {"name": name, "namespace": "ns", "resourceVersion": "1"},
+            "spec": {"image": "i:1", "models": [{"name": "all-minilm-l6-v2", "task": "embedding"}]},
+        }))
+        .expect("hd")
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("refused")]
+    struct Refused;
+
+    /// A watch error between two resources, and a resource whose reconcile fails: the
+    /// controller still reconciles the next resource, and counts the watch error.
+    #[tokio::test]
+    async fn keeps_going_after_a_watch_error_and_a_failing_resource() {
+        let (reader, writer) = reflector::store::<HermesDeployment>();
+        // An initial list with one resource, then a watch error, then a new resource; the
+        // stream then stays open, as a watch does.
+        let events = futures::stream::iter(vec![
+            Ok(watcher::Event::Init),
+            Ok(watcher::Event::InitApply(hd("bad"))),
+            Ok(watcher::Event::InitDone),
+            Err(watcher::Error::NoResourceVersion),
+            Ok(watcher::Event::Apply(hd("good"))),
+        ])
+        .chain(futures::stream::pending());
+        // The queue a Controller builds from its watch, with the error in the middle.
+        let queue = reflector(writer, events)
+            .applied_objects()
+            .map_ok(|o| ObjectRef::from_obj(&o));
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let results = controller::applier(
+            |obj: Arc<HermesDeployment>, seen: Arc<Mutex<Vec<String>>>| {
+                Box::pin(async move {
+                    let name = obj.metadata.name.clone().unwrap_or_default();
+                    if let Ok(mut s) = seen.lock() {
+                        s.push(name.clone());
+                    }
+                    if name == "bad" {
+                        Err(Refused)
+                    } else {
+                        Ok(Action::await_change())
+                    }
+                })
+            },
+            |_, _, _| Action::await_change(),
+            seen.clone(),
+            reader,
+            queue,
+            controller::Config::default(),
+        );
+        let mut registry = prometheus_client::registry::Registry::default();
+        let metrics = Metrics::new(&mut registry);
+        // bad (failed), the watch error, good: three results, then stop listening.
+        tokio::time::timeout(Duration::from_secs(10), drain(results.take(3), &metrics))
+            .await
+            .expect("the controller produced three results");
+        let mut seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        seen.sort();
+        assert_eq!(seen, ["bad", "good"]);
+        assert_eq!(metrics.watch_errors.get(), 1);
+    }
+}

@@ -1,11 +1,11 @@
 //! Harness for HTTP tests against the real `hermes-runtime` binary with the real
-//! weights: spawn on a free port, wait (bounded) for the port and readiness, and
-//! kill the process on drop (and if the test process dies).
+//! weights: spawn on a port the OS picks, wait (bounded) for it and for readiness,
+//! and kill the process on drop (and if the test process dies).
 
 #![allow(dead_code)]
 
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -32,13 +32,6 @@ pub fn models_dir() -> PathBuf {
         weights.display()
     );
     dir.canonicalize().unwrap_or(dir)
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
 }
 
 /// A fresh scratch directory for one test.
@@ -92,25 +85,25 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server (extra `envs` override the defaults) and waits for its port.
+    /// Starts the server on a port the OS picks (`HERMES_PORT=0`, so parallel tests
+    /// never race for one) and learns the port from its "listening" log line.
     pub async fn start(envs: &[(&str, &str)]) -> Server {
-        let port = free_port();
-        let port_text = port.to_string();
-        let mut all: Vec<(&str, &str)> = vec![("HERMES_PORT", &port_text)];
+        let mut all: Vec<(&str, &str)> = vec![("HERMES_PORT", "0")];
         all.extend_from_slice(envs);
         let log = scratch_dir("server").join("server.log");
         let child = command(&all, &log).spawn().expect("spawn hermes-runtime");
         let mut server = Server {
             child,
-            port,
-            base: format!("http://127.0.0.1:{port}"),
+            port: 0,
+            base: String::new(),
             log,
             client: reqwest::Client::builder()
                 .timeout(REQUEST_TIMEOUT)
                 .build()
                 .expect("client"),
         };
-        server.wait_for_port().await;
+        server.port = server.wait_for_listening().await;
+        server.base = format!("http://127.0.0.1:{}", server.port);
         server
     }
 
@@ -121,12 +114,13 @@ impl Server {
         server
     }
 
-    async fn wait_for_port(&mut self) {
-        let addr: SocketAddr = ([127, 0, 0, 1], self.port).into();
+    async fn wait_for_listening(&mut self) -> u16 {
         let deadline = Instant::now() + PORT_TIMEOUT;
         loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return;
+            if let Some(port) =
+                listening_port(&std::fs::read_to_string(&self.log).unwrap_or_default())
+            {
+                return port;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
@@ -136,11 +130,10 @@ impl Server {
             }
             assert!(
                 Instant::now() < deadline,
-                "port {} not open within {PORT_TIMEOUT:?}:\n{}",
-                self.port,
+                "no \"listening\" log line within {PORT_TIMEOUT:?}:\n{}",
                 self.logs()
             );
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -246,10 +239,18 @@ impl Drop for Server {
     }
 }
 
+/// The port of the JSON "listening" log line, once it has been written.
+fn listening_port(log: &str) -> Option<u16> {
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|entry| entry["message"] == "listening")
+        .and_then(|entry| entry["addr"].as_str()?.parse::<SocketAddr>().ok())
+        .map(|addr| addr.port())
+}
+
 /// Runs the binary with `envs` to completion (bounded) and returns (status, stderr).
 pub fn run_to_exit(envs: &[(&str, &str)], timeout: Duration) -> (ExitStatus, String) {
-    let port = free_port().to_string();
-    let mut all: Vec<(&str, &str)> = vec![("HERMES_PORT", &port)];
+    let mut all: Vec<(&str, &str)> = vec![("HERMES_PORT", "0")];
     all.extend_from_slice(envs);
     let log = scratch_dir("exit").join("server.log");
     let mut child = command(&all, &log).spawn().expect("spawn hermes-runtime");

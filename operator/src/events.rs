@@ -21,12 +21,22 @@ pub struct Notice {
     pub warning: bool,
     /// PascalCase, e.g. `DeploymentUpdated`.
     pub reason: String,
+    /// What was done. The Recorder folds Events with the same reason and action into one
+    /// series (keeping the first note), so an action naming the revision keeps each
+    /// rollout's Event apart.
+    pub action: String,
     pub note: String,
 }
 
 impl Notice {
     /// The Event of an apply or delete of `kind` (None when nothing changed).
-    pub fn for_change(kind: &str, name: &str, change: Change, detail: &str) -> Option<Notice> {
+    pub fn for_change(
+        kind: &str,
+        name: &str,
+        change: Change,
+        action: &str,
+        detail: &str,
+    ) -> Option<Notice> {
         let verb = match change {
             Change::Created => "Created",
             Change::Updated => "Updated",
@@ -36,6 +46,7 @@ impl Notice {
         Some(Notice {
             warning: false,
             reason: format!("{kind}{verb}"),
+            action: action.chars().take(128).collect(),
             note: format!("{verb} {kind} {name}{detail}"),
         })
     }
@@ -44,6 +55,7 @@ impl Notice {
         Notice {
             warning: true,
             reason: "InvalidSpec".into(),
+            action: "Validate".into(),
             note: message.chars().take(1000).collect(),
         }
     }
@@ -65,7 +77,7 @@ pub async fn publish(
                 },
                 reason: notice.reason.clone(),
                 note: Some(notice.note.clone()),
-                action: "Reconcile".into(),
+                action: notice.action.clone(),
                 secondary: None,
             },
             regarding,

@@ -150,6 +150,11 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
     if hd.metadata.uid.is_none() {
         return Err(ReconcileError::MissingMetadata("uid"));
     }
+    // Being deleted: the garbage collector removes the owned objects; re-applying them
+    // now would fight it.
+    if hd.metadata.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
     let regarding = hd.object_ref(&());
     let generation = hd.metadata.generation;
 
@@ -194,11 +199,18 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
         desired.revision,
         format_memory(plan.limit)
     );
-    notices.extend(Notice::for_change("Deployment", &name, change, &detail));
+    let rollout = format!("Apply revision {}", desired.revision);
+    notices.extend(Notice::for_change(
+        "Deployment",
+        &name,
+        change,
+        &rollout,
+        &detail,
+    ));
     let (_, change) = apply::apply(client, &desired.service)
         .await
         .map_err(apply_err("Service"))?;
-    notices.extend(Notice::for_change("Service", &name, change, ""));
+    notices.extend(Notice::for_change("Service", &name, change, "Apply", ""));
     let change = match &desired.pdb {
         Some(pdb) => {
             apply::apply(client, pdb)
@@ -210,7 +222,13 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
             .await
             .map_err(apply_err("PodDisruptionBudget"))?,
     };
-    notices.extend(Notice::for_change("PodDisruptionBudget", &name, change, ""));
+    notices.extend(Notice::for_change(
+        "PodDisruptionBudget",
+        &name,
+        change,
+        "Apply",
+        "",
+    ));
     notify(ctx, &regarding, &notices).await;
 
     // status (pure diff, then one patch when it changed)

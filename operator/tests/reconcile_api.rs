@@ -253,6 +253,7 @@ async fn first_creation_applies_every_object_then_reports_status() {
         ]
     );
     assert_eq!(bodies[6]["type"], "Normal");
+    assert_eq!(bodies[6]["action"], format!("Apply revision {revision}"));
     assert_eq!(bodies[6]["regarding"]["name"], NAME);
     let note = bodies[6]["note"].as_str().expect("note");
     assert_eq!(
@@ -442,6 +443,18 @@ async fn unchanged_world_makes_no_writes_beyond_the_idempotent_apply() {
     let status = bodies[5]["status"].clone();
     let (result, _) = run(hd(spec(1, "hermes-runtime:1"), Some(status)), script(false)).await;
     assert_eq!(result, Ok(Action::requeue(Duration::from_secs(300))));
+}
+
+#[tokio::test]
+async fn a_resource_being_deleted_is_left_to_the_garbage_collector() {
+    let mut resource = hd(spec(2, "hermes-runtime:1"), None);
+    resource.metadata.deletion_timestamp =
+        Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            k8s_openapi::jiff::Timestamp::from_second(1_800_000_000).expect("time"),
+        ));
+    let (result, bodies) = run(resource, vec![]).await;
+    assert_eq!(result, Ok(Action::await_change()));
+    assert!(bodies.is_empty(), "no request at all");
 }
 
 #[tokio::test]

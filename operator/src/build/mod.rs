@@ -72,3 +72,76 @@ fn owner_reference(hd: &HermesDeployment) -> Option<OwnerReference> {
     hd.meta().uid.as_ref()?;
     hd.controller_owner_ref(&())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sizing;
+
+    fn hd(spec: serde_json::Value) -> HermesDeployment {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "hermes.logos.dev/v1alpha1",
+            "kind": "HermesDeployment",
+            "metadata": {"name": "h", "namespace": "ns", "uid": "u-1"},
+            "spec": spec,
+        }))
+        .expect("hd")
+    }
+
+    fn build(spec: serde_json::Value) -> Desired {
+        let catalog = Catalog::builtin();
+        let hd = hd(spec);
+        let plan = sizing::plan(&hd.spec, &catalog).expect("plan");
+        desired(&hd, &plan, &catalog).expect("desired")
+    }
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({"image": "i:1", "models": [{"name": "all-minilm-l6-v2", "task": "embedding"}]})
+    }
+
+    #[test]
+    fn revision_follows_the_pod_template_not_the_replica_count() {
+        let one = build(base());
+        let mut scaled = base();
+        scaled["replicas"] = serde_json::json!(3);
+        assert_eq!(
+            build(scaled).revision,
+            one.revision,
+            "scaling is not a new revision"
+        );
+        let mut more_models = base();
+        more_models["models"]
+            .as_array_mut()
+            .expect("models")
+            .push(serde_json::json!({"name": "en-core-web-sm", "task": "nlp"}));
+        assert_ne!(build(more_models).revision, one.revision);
+        let mut new_image = base();
+        new_image["image"] = serde_json::json!("i:2");
+        assert_ne!(build(new_image).revision, one.revision);
+    }
+
+    #[test]
+    fn operator_labels_win_and_owner_reference_is_set() {
+        let mut spec = base();
+        spec["pod"] =
+            serde_json::json!({"labels": {"app.kubernetes.io/name": "evil", "team": "x"}});
+        let d = build(spec);
+        let labels = d
+            .deployment
+            .spec
+            .template
+            .metadata
+            .and_then(|m| m.labels)
+            .expect("labels");
+        assert_eq!(labels.get(labels::NAME).map(String::as_str), Some("hermes"));
+        assert_eq!(labels.get("team").map(String::as_str), Some("x"));
+        assert_eq!(labels.get(labels::REVISION), Some(&d.revision));
+        let owner = &d.service.metadata.owner_references.expect("owner")[0];
+        assert_eq!(
+            (owner.kind.as_str(), owner.uid.as_str()),
+            ("HermesDeployment", "u-1")
+        );
+        assert_eq!(owner.controller, Some(true));
+        assert!(d.pdb.is_none(), "one replica, no PDB");
+    }
+}

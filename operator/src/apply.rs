@@ -4,6 +4,7 @@
 
 use crate::build::labels::MANAGER;
 use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
@@ -45,10 +46,21 @@ where
         .await?;
     let change = match before {
         None => Change::Created,
-        Some(b) if b.resource_version() != after.resource_version() => Change::Updated,
+        Some(b) if changed(b.meta(), after.meta()) => Change::Updated,
         Some(_) => Change::Unchanged,
     };
     Ok((after, change))
+}
+
+/// Whether an apply changed an object. Where the kind tracks spec changes in
+/// `metadata.generation` (Deployment, PodDisruptionBudget) that, plus our labels, is the
+/// answer: their `resourceVersion` also moves with every status update made by their
+/// controllers, which is not our change. Otherwise (Service) `resourceVersion`.
+pub fn changed(before: &ObjectMeta, after: &ObjectMeta) -> bool {
+    match (before.generation, after.generation) {
+        (Some(b), Some(a)) => b != a || before.labels != after.labels,
+        _ => before.resource_version != after.resource_version,
+    }
 }
 
 /// Deletes `name` if it exists.
@@ -68,5 +80,37 @@ where
         Ok(_) => Ok(Change::Deleted),
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(Change::Unchanged),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn meta(generation: Option<i64>, rv: &str, label: &str) -> ObjectMeta {
+        ObjectMeta {
+            generation,
+            resource_version: Some(rv.into()),
+            labels: Some(BTreeMap::from([("l".to_string(), label.to_string())])),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn change_detection() {
+        // (before, after) -> changed
+        let table = [
+            // a status update by the Deployment controller moved only resourceVersion
+            (meta(Some(4), "10", "a"), meta(Some(4), "11", "a"), false),
+            (meta(Some(4), "10", "a"), meta(Some(5), "12", "a"), true),
+            (meta(Some(4), "10", "a"), meta(Some(4), "12", "b"), true),
+            // no generation (Service): resourceVersion decides
+            (meta(None, "10", "a"), meta(None, "10", "a"), false),
+            (meta(None, "10", "a"), meta(None, "11", "a"), true),
+        ];
+        for (i, (before, after, want)) in table.iter().enumerate() {
+            assert_eq!(changed(before, after), *want, "row {i}");
+        }
     }
 }

@@ -6,7 +6,9 @@
 //! to a status patch) + `events`. `reconcile` strings the stages together with a typed
 //! error per stage; `controller` runs it for every resource; `leader` makes sure only one
 //! operator replica acts; `metrics` and `server` expose /metrics, /healthz, /readyz.
-//! `render` is the offline face of the pure stages (`hermes-operator render -f`).
+//! `render` is the offline face of the pure stages (`hermes-operator render -f`); `run`
+//! wires leader election, the server and the controller (`hermes-operator run`). The pure
+//! stages take a `catalog::Catalog` (the shared model catalog in production).
 //!
 //! RBAC: exactly what the code below uses (the Helm chart grants these and
 //! `scripts/chart-check.sh` compares them; group `core` = the core API group):

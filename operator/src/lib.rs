@@ -30,6 +30,7 @@
 //! an Event and patches it when it repeats; leader election reads, creates and renews
 //! (update with resourceVersion) a Lease in the operator's namespace.
 
+pub mod analysis;
 pub mod apply;
 pub mod build;
 pub mod catalog;
@@ -42,6 +43,7 @@ pub mod quantity;
 pub mod reconcile;
 pub mod render;
 pub mod revision;
+pub mod rollout;
 pub mod run;
 pub mod server;
 pub mod sizing;

@@ -1,0 +1,3 @@
+//! Canary analysis, pure parts: PromQL builders and verdicts (`promql`).
+
+pub mod promql;

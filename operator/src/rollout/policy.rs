@@ -1,0 +1,79 @@
+//! The knobs of a canary rollout, with the documented defaults.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crd::CanarySpec;
+
+/// Default traffic weights in percent.
+pub const DEFAULT_STEPS: [i32; 4] = [10, 25, 50, 100];
+/// Default number of consecutive failed checks before a rollback.
+pub const DEFAULT_FAILURE_LIMIT: u32 = 2;
+
+/// What an analysis that found no data (no traffic, NaN) counts as.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum NoDataPolicy {
+    /// A failed check: no evidence is not a pass (the safe default).
+    #[default]
+    Fail,
+    /// The check is skipped: the step advances as if it had passed.
+    Skip,
+    /// Hold the current step without counting a failure until data arrives.
+    Wait,
+}
+
+/// The canary policy the state machine follows.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryPolicy {
+    /// Weights in percent, increasing; never empty (see `steps()`).
+    pub steps: Vec<i32>,
+    /// Consecutive failed checks that trigger a rollback (at least 1).
+    pub failure_limit: u32,
+    pub no_data_policy: NoDataPolicy,
+    /// Longest a rollout may run before it is rolled back, in seconds.
+    pub max_duration_seconds: Option<i64>,
+}
+
+impl Default for CanaryPolicy {
+    fn default() -> Self {
+        CanaryPolicy {
+            steps: DEFAULT_STEPS.to_vec(),
+            failure_limit: DEFAULT_FAILURE_LIMIT,
+            no_data_policy: NoDataPolicy::default(),
+            max_duration_seconds: None,
+        }
+    }
+}
+
+impl CanaryPolicy {
+    /// The policy of a resource's `rollout.canary` (defaults where unset).
+    pub fn from_spec(spec: Option<&CanarySpec>) -> Self {
+        let mut policy = CanaryPolicy::default();
+        if let Some(spec) = spec
+            && !spec.steps.is_empty()
+        {
+            policy.steps = spec.steps.clone();
+        }
+        policy
+    }
+
+    /// The steps, falling back to the defaults when empty so a step index always resolves.
+    pub fn steps(&self) -> &[i32] {
+        if self.steps.is_empty() {
+            &DEFAULT_STEPS
+        } else {
+            &self.steps
+        }
+    }
+
+    /// The weight of step `index`, or 0 past the end.
+    pub fn weight(&self, index: usize) -> i32 {
+        self.steps().get(index).copied().unwrap_or(0)
+    }
+
+    /// Failure limit, never below 1 (a limit of 0 would roll back before any check).
+    pub fn failure_limit(&self) -> u32 {
+        self.failure_limit.max(1)
+    }
+}

@@ -17,6 +17,8 @@ pub enum PromqlError {
     InvalidInterval(String),
     #[error("quantile {0} is outside (0, 1)")]
     InvalidQuantile(String),
+    #[error("error budget {0} must be a finite ratio above 0")]
+    InvalidBudget(String),
     #[error(
         "template uses unknown variable {{{{{name}}}}}; known: namespace, name, revision, interval"
     )]
@@ -193,6 +195,59 @@ pub fn evaluate(value: Option<f64>, bound: &Bound) -> Verdict {
         };
     }
     Verdict::Pass { value }
+}
+
+/// Canary error rate against the stable's (same query, stable revision): the canary fails
+/// when it exceeds the stable's rate plus `tolerance`. A stable with no traffic (NaN or no
+/// sample) gives no baseline, so the canary is held to `tolerance` alone.
+pub fn evaluate_against_stable(
+    canary: Option<f64>,
+    stable: Option<f64>,
+    tolerance: f64,
+) -> Verdict {
+    let baseline = stable.filter(|v| !v.is_nan()).unwrap_or(0.0);
+    evaluate(
+        canary,
+        &Bound {
+            min: None,
+            max: Some(baseline + tolerance),
+        },
+    )
+}
+
+/// Error-budget burn rate of the canary on one route over `window`: its 5xx ratio divided by
+/// the budget (`max_error_rate`, the SLO's allowed ratio). 1 burns the budget exactly on time.
+pub fn burn_rate_query(
+    t: &CanaryTarget<'_>,
+    window: &str,
+    max_error_rate: f64,
+) -> Result<String, PromqlError> {
+    if !(max_error_rate > 0.0 && max_error_rate.is_finite()) {
+        return Err(PromqlError::InvalidBudget(max_error_rate.to_string()));
+    }
+    let ratio = error_rate_query(&CanaryTarget {
+        interval: window,
+        ..t.clone()
+    })?;
+    Ok(format!("({ratio}) / {max_error_rate}"))
+}
+
+/// Multi-window burn-rate gate (SRE workbook): fail only when both the long and the short
+/// window burn faster than `factor` (the short one confirms the burn is still going on).
+/// No data in either window is NoData; the reported value is the long window's.
+pub fn evaluate_burn_rate(long: Option<f64>, short: Option<f64>, factor: f64) -> Verdict {
+    let bound = Bound {
+        min: None,
+        max: Some(factor),
+    };
+    match (evaluate(long, &bound), evaluate(short, &bound)) {
+        (Verdict::NoData, _) | (_, Verdict::NoData) => Verdict::NoData,
+        (fail @ Verdict::Fail { .. }, Verdict::Fail { .. }) => fail,
+        (long, _) => match long {
+            Verdict::Fail { value, .. } | Verdict::Pass { value } => Verdict::Pass { value },
+            Verdict::NoData => Verdict::NoData,
+        },
+    }
 }
 
 #[cfg(test)]

@@ -152,3 +152,71 @@ fn verdicts_against_bounds() {
         assert_eq!(evaluate(value, &bound), want, "{value:?} {bound:?}");
     }
 }
+
+#[test]
+fn comparison_with_stable() {
+    assert_eq!(
+        evaluate_against_stable(Some(0.03), Some(0.02), 0.02),
+        Verdict::Pass { value: 0.03 }
+    );
+    assert_eq!(
+        evaluate_against_stable(Some(0.05), Some(0.02), 0.02),
+        Verdict::Fail {
+            value: 0.05,
+            threshold: 0.04
+        }
+    );
+    assert_eq!(
+        evaluate_against_stable(Some(0.05), Some(f64::NAN), 0.01),
+        Verdict::Fail {
+            value: 0.05,
+            threshold: 0.01
+        }
+    );
+    assert_eq!(
+        evaluate_against_stable(None, Some(0.0), 0.01),
+        Verdict::NoData
+    );
+}
+
+#[test]
+fn burn_rate_query_divides_by_the_budget() {
+    let q = burn_rate_query(&target("/v1/chat"), "5m", 0.01).unwrap();
+    let ratio = error_rate_query(&CanaryTarget {
+        interval: "5m",
+        ..target("/v1/chat")
+    })
+    .unwrap();
+    assert_eq!(q, format!("({ratio}) / 0.01"));
+    assert!(q.contains("[5m]") && !q.contains("[1m]"), "{q}");
+    assert_eq!(
+        burn_rate_query(&target("/"), "5m", 0.0),
+        Err(PromqlError::InvalidBudget("0".into()))
+    );
+    assert!(burn_rate_query(&target("/"), "5 m", 0.01).is_err());
+}
+
+#[test]
+fn burn_rate_gate_needs_both_windows() {
+    assert_eq!(
+        evaluate_burn_rate(Some(20.0), Some(15.0), 14.4),
+        Verdict::Fail {
+            value: 20.0,
+            threshold: 14.4
+        }
+    );
+    // Long window burning but the short one recovered: not a failure.
+    assert_eq!(
+        evaluate_burn_rate(Some(20.0), Some(2.0), 14.4),
+        Verdict::Pass { value: 20.0 }
+    );
+    assert_eq!(
+        evaluate_burn_rate(Some(1.0), Some(30.0), 14.4),
+        Verdict::Pass { value: 1.0 }
+    );
+    assert_eq!(
+        evaluate_burn_rate(Some(f64::NAN), Some(30.0), 14.4),
+        Verdict::NoData
+    );
+    assert_eq!(evaluate_burn_rate(Some(20.0), None, 14.4), Verdict::NoData);
+}

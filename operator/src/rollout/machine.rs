@@ -199,6 +199,7 @@ pub fn next(
                 now,
             );
             s.consecutive_failures = state.consecutive_failures;
+            s.last_failure = state.last_failure.clone();
             let msg = format!("rollout paused at {weight}%");
             (s, vec![event("RolloutPaused", msg, false)])
         }
@@ -212,6 +213,7 @@ pub fn next(
                 now,
             );
             s.consecutive_failures = state.consecutive_failures;
+            s.last_failure = state.last_failure.clone();
             let msg = format!("rollout resumed at {weight}%");
             (s, vec![event("RolloutResumed", msg, false)])
         }

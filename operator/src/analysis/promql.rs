@@ -243,10 +243,7 @@ pub fn evaluate_burn_rate(long: Option<f64>, short: Option<f64>, factor: f64) ->
     match (evaluate(long, &bound), evaluate(short, &bound)) {
         (Verdict::NoData, _) | (_, Verdict::NoData) => Verdict::NoData,
         (fail @ Verdict::Fail { .. }, Verdict::Fail { .. }) => fail,
-        (long, _) => match long {
-            Verdict::Fail { value, .. } | Verdict::Pass { value } => Verdict::Pass { value },
-            Verdict::NoData => Verdict::NoData,
-        },
+        (Verdict::Pass { value } | Verdict::Fail { value, .. }, _) => Verdict::Pass { value },
     }
 }
 

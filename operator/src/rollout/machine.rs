@@ -190,7 +190,7 @@ pub fn next(
             NoDataPolicy::Wait => unchanged(),
         },
         (P::Progressing { step, weight }, E::Pause) => {
-            let mut s = transition(
+            let s = hold(
                 state,
                 P::Paused {
                     step: *step,
@@ -198,13 +198,11 @@ pub fn next(
                 },
                 now,
             );
-            s.consecutive_failures = state.consecutive_failures;
-            s.last_failure = state.last_failure.clone();
             let msg = format!("rollout paused at {weight}%");
             (s, vec![event("RolloutPaused", msg, false)])
         }
         (P::Paused { step, weight }, E::Resume) => {
-            let mut s = transition(
+            let s = hold(
                 state,
                 P::Progressing {
                     step: *step,
@@ -212,8 +210,6 @@ pub fn next(
                 },
                 now,
             );
-            s.consecutive_failures = state.consecutive_failures;
-            s.last_failure = state.last_failure.clone();
             let msg = format!("rollout resumed at {weight}%");
             (s, vec![event("RolloutResumed", msg, false)])
         }
@@ -250,6 +246,14 @@ pub fn next(
 }
 
 /// A copy of `state` in `phase`, with the transition time and a clean failure count.
+/// Pause and resume: a phase change that keeps the failure count and the last failure.
+fn hold(state: &RolloutState, phase: RolloutPhase, now: DateTime<Utc>) -> RolloutState {
+    let mut s = transition(state, phase, now);
+    s.consecutive_failures = state.consecutive_failures;
+    s.last_failure = state.last_failure.clone();
+    s
+}
+
 fn transition(state: &RolloutState, phase: RolloutPhase, now: DateTime<Utc>) -> RolloutState {
     RolloutState {
         phase,

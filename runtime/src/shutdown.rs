@@ -2,19 +2,25 @@
 
 use tokio::signal::unix::{SignalKind, signal};
 
-/// Resolves with the name of the first SIGTERM or SIGINT received. If the handlers
-/// cannot be installed (never on Linux), it never resolves rather than stopping
-/// the server.
-pub async fn signal_received() -> &'static str {
-    let (Ok(mut term), Ok(mut int)) = (
+/// Installs the SIGTERM and SIGINT handlers now, and returns a future that resolves
+/// with the name of the first one received. Installing eagerly (not on first poll)
+/// matters: a signal that arrives between start-up and the first poll would
+/// otherwise kill the process with the default action instead of draining it.
+/// If the handlers cannot be installed (never on Linux), the future never resolves
+/// rather than stopping the server.
+pub fn signal_received() -> impl Future<Output = &'static str> {
+    let handlers = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers; shutdown only by kill");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+    );
+    async move {
+        let (Ok(mut term), Ok(mut int)) = handlers else {
+            tracing::error!("cannot install signal handlers; shutdown only by kill");
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! The candle all-MiniLM-L6-v2 embedder against the real weights (`make models`)
 //! and an independent NumPy reference (scripts/make_reference_embeddings.py).
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -22,7 +24,7 @@ struct FixtureItem {
 }
 
 fn model_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/all-minilm-l6-v2")
+    common::installed_model_dir(common::MODEL_ID, "model.safetensors")
 }
 
 /// Loaded once for the whole file: loading is the slow part.
@@ -30,11 +32,6 @@ fn embedder() -> &'static MiniLmEmbedder {
     static EMBEDDER: OnceLock<MiniLmEmbedder> = OnceLock::new();
     EMBEDDER.get_or_init(|| {
         let dir = model_dir();
-        assert!(
-            dir.join("model.safetensors").is_file(),
-            "model files missing under {}: run `make models` first",
-            dir.display()
-        );
         MiniLmEmbedder::load(&dir).unwrap_or_else(|e| panic!("loading {}: {e}", dir.display()))
     })
 }

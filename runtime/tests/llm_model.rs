@@ -2,6 +2,8 @@
 //! weights laid out by `make models`: tokenizer rebuilt from the GGUF, ChatML
 //! prompt, greedy and sampled generation, stop reasons, usage and streaming.
 
+mod common;
+
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -12,7 +14,7 @@ use hermes_runtime::models::llm::{
 };
 
 fn model_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/smollm2-135m-instruct")
+    common::installed_model_dir("smollm2-135m-instruct", "SmolLM2-135M-Instruct.Q4_1.gguf")
 }
 
 /// Loaded once for the whole file; tests take turns on its weights.
@@ -20,11 +22,6 @@ fn llm() -> &'static LocalLlm {
     static LLM: OnceLock<LocalLlm> = OnceLock::new();
     LLM.get_or_init(|| {
         let dir = model_dir();
-        assert!(
-            dir.join("SmolLM2-135M-Instruct.Q4_1.gguf").is_file(),
-            "model file missing under {}: run `make models` first",
-            dir.display()
-        );
         LocalLlm::load(&dir).unwrap_or_else(|e| panic!("loading {}: {e}", dir.display()))
     })
 }

@@ -24,14 +24,24 @@ pub const MODEL_ID: &str = "all-minilm-l6-v2";
 
 /// The weights laid out by `make models`; panics with instructions when missing.
 pub fn models_dir() -> PathBuf {
+    installed_model_dir(MODEL_ID, "model.safetensors");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
-    let weights = dir.join(MODEL_ID).join("model.safetensors");
-    assert!(
-        weights.is_file(),
-        "model weights missing: {} not found. Run `make models` at the repository root first.",
-        weights.display()
-    );
     dir.canonicalize().unwrap_or(dir)
+}
+
+/// The folder `make models` laid out for `id`; panics with instructions when its
+/// `weights` file is missing, so a test fails clearly instead of skipping.
+pub fn installed_model_dir(id: &str, weights: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../models")
+        .join(id);
+    let file = dir.join(weights);
+    assert!(
+        file.is_file(),
+        "model weights missing: {} not found. Run `make models` at the repository root first.",
+        file.display()
+    );
+    dir
 }
 
 /// A fresh scratch directory for one test.

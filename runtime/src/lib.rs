@@ -11,6 +11,7 @@ pub mod extract;
 pub mod logging;
 pub mod metrics;
 pub mod models;
+pub mod outbound;
 pub mod request_id;
 pub mod rss;
 pub mod server;

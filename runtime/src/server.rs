@@ -23,6 +23,8 @@ pub enum RunError {
     },
     #[error(transparent)]
     Load(#[from] LoadError),
+    #[error(transparent)]
+    Http(#[from] crate::outbound::ClientBuildError),
     #[error("server failed: {0}")]
     Serve(String),
 }
@@ -50,7 +52,12 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         tracing::warn!(model_dir = %config.model_dir.display(), "no model to load: every capability is unavailable");
     }
 
-    let app = api::router(AppState::new(Arc::clone(&config), Arc::clone(&registry)));
+    let http = crate::outbound::build_client()?;
+    let app = api::router(AppState::new(
+        Arc::clone(&config),
+        Arc::clone(&registry),
+        http,
+    ));
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let serving = axum::serve(listener, app)
         .with_graceful_shutdown(async move {

@@ -13,15 +13,18 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// The one pooled client for outbound HTTP ([`crate::outbound`]).
+    pub http: reqwest::Client,
     pub registry: Arc<Registry>,
     pub metrics: Arc<Metrics>,
     pub started_at: Instant,
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, registry: Arc<Registry>) -> Self {
+    pub fn new(config: Arc<Config>, registry: Arc<Registry>, http: reqwest::Client) -> Self {
         Self {
             config,
+            http,
             registry,
             metrics: Arc::new(Metrics::new(VERSION)),
             started_at: Instant::now(),

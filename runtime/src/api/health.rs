@@ -26,6 +26,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         "degraded"
     };
     let not_integrated = "not integrated in this build of the runtime";
+    let llm_dependency = crate::llm::health::llm_dependency(&state).await;
     Json(json!({
         "status": status,
         "service": "hermes",
@@ -43,16 +44,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
                     "reason": not_integrated,
                 },
             },
-            "llm": {
-                "status": "unavailable",
-                "connected": false,
-                "details": {
-                    "provider": config.llm.provider,
-                    "base_url": config.llm.base_url.as_ref().map(|u| u.as_str()),
-                    "model": config.llm.model,
-                    "reason": not_integrated,
-                },
-            },
+            "llm": llm_dependency,
         },
         "capabilities": {
             "stt": capability(Task::Stt),

@@ -5,11 +5,14 @@
 //! the matched route), CORS, request id (outermost, so every response carries
 //! it). Protection layers (auth, rate limits) slot in between CORS and metrics.
 
+mod chat_completions;
 mod embed;
 mod feedback;
 mod health;
+mod llm;
 mod meta;
 mod probes;
+mod sse;
 mod unavailable;
 
 use axum::Router;
@@ -34,7 +37,7 @@ fn canonical_api() -> Router<AppState> {
         .route("/stt", post(unavailable::stt))
         .route("/tts", post(unavailable::tts))
         .route("/simple_nlp", post(unavailable::simple_nlp))
-        .route("/llm", post(unavailable::llm))
+        .route("/llm", post(llm::llm))
         .route("/ingest/media", post(unavailable::ingest_media))
 }
 
@@ -46,6 +49,8 @@ pub fn router(state: AppState) -> Router {
         .route(paths::METRICS_PATH, get(meta::metrics))
         .merge(canonical_api())
         .nest("/v1", canonical_api())
+        .route("/v1/chat/completions", post(chat_completions::create))
+        .route("/v1/models", get(chat_completions::models))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -20,10 +20,6 @@ pub async fn simple_nlp() -> ApiError {
     not_built("NLP (simple_nlp)")
 }
 
-pub async fn llm() -> ApiError {
-    not_built("LLM gateway (llm)")
-}
-
 pub async fn ingest_media() -> ApiError {
     not_built("media ingestion (ingest/media)")
 }

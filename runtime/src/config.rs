@@ -105,6 +105,7 @@ pub struct Config {
     pub sophia: SophiaConfig,
     pub llm: LlmConfig,
     pub api_keys: Vec<Secret>,
+    pub tts: crate::models::piper::settings::TtsSettings,
 }
 
 pub const DEFAULT_HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -243,6 +244,8 @@ impl Config {
             })
             .unwrap_or_default();
 
+        let tts = crate::models::piper::settings::TtsSettings::from_lookup(get)?;
+
         Ok(Self {
             host,
             port,
@@ -258,6 +261,7 @@ impl Config {
             sophia,
             llm,
             api_keys,
+            tts,
         })
     }
 }

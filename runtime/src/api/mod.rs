@@ -10,6 +10,7 @@ mod feedback;
 mod health;
 mod meta;
 mod probes;
+mod tts;
 mod unavailable;
 
 use axum::Router;
@@ -32,7 +33,7 @@ fn canonical_api() -> Router<AppState> {
         .route("/embed_text", post(embed::embed_text))
         .route("/feedback", post(feedback::feedback))
         .route("/stt", post(unavailable::stt))
-        .route("/tts", post(unavailable::tts))
+        .route("/tts", post(tts::tts))
         .route("/simple_nlp", post(unavailable::simple_nlp))
         .route("/llm", post(unavailable::llm))
         .route("/ingest/media", post(unavailable::ingest_media))

@@ -4,13 +4,14 @@
 
 pub mod embedding;
 pub mod llm;
+pub mod piper;
 pub mod registry;
 pub mod worker;
 
 use hermes_interface::Task;
 
 /// Tasks this build can serve; a declared model of another task is a config error.
-pub const SERVED_TASKS: &[Task] = &[Task::Embedding];
+pub const SERVED_TASKS: &[Task] = &[Task::Embedding, Task::Tts];
 
 /// Files that must exist under `models/<id>/` for a model of `task` to load.
 pub fn required_files(task: Task) -> &'static [&'static str] {
@@ -22,6 +23,8 @@ pub fn required_files(task: Task) -> &'static [&'static str] {
             "tokenizer.json",
             "model.safetensors",
         ],
-        Task::Stt | Task::Tts | Task::Nlp | Task::Llm => &[],
+        // `<name>.onnx` + `<name>.onnx.json`; the voice checks its own folder.
+        Task::Tts => &[],
+        Task::Stt | Task::Nlp | Task::Llm => &[],
     }
 }

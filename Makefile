@@ -7,7 +7,7 @@ export HERMES_TOOLS_DIR
 HERMES_MODEL_DIR ?= $(CURDIR)/models
 export HERMES_MODEL_DIR
 
-.PHONY: all models tools build run test lint fmt clippy unit chart-check crds bench
+.PHONY: all models tools build run test lint fmt clippy unit chart-check crds bench espeak-ng
 
 all: build
 
@@ -22,8 +22,12 @@ tools:
 build:
 	cargo build --release -p hermes-runtime -p hermes-operator
 
+## espeak-ng, the phonemizer /tts runs (Debian package; `make tools` installs it too).
+espeak-ng:
+	scripts/tools.sh espeak-ng
+
 ## Serve the runtime with its default models on 127.0.0.1:8080.
-run: models
+run: models espeak-ng
 	cargo build --release -p hermes-runtime
 	HERMES_HOST=$${HERMES_HOST:-127.0.0.1} HERMES_PORT=$${HERMES_PORT:-8080} \
 	  $(CARGO_TARGET_DIR)/release/hermes-runtime

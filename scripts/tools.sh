@@ -92,6 +92,23 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" > /dev/null
 }
 
+# espeak-ng: the phonemizer /tts runs as a separate program (GPL-3: never linked).
+# `make run` needs it too, so it can be installed alone: `scripts/tools.sh espeak-ng`.
+install_espeak_ng() {
+  if command -v "${HERMES_ESPEAK_NG:-espeak-ng}" > /dev/null; then
+    echo "tools: espeak-ng up to date ($("${HERMES_ESPEAK_NG:-espeak-ng}" --version | head -1))"
+    return
+  fi
+  echo "tools: installing espeak-ng (apt)"
+  apt_install espeak-ng
+}
+
+# With arguments, install only the named tools (e.g. `scripts/tools.sh espeak-ng`).
+if [ $# -gt 0 ]; then
+  for tool in "$@"; do "install_${tool//-/_}"; done
+  exit 0
+fi
+
 command -v python3 > /dev/null || apt_install python3 python3-venv
 # shellcheck source=scripts/venv.sh
 . scripts/venv.sh
@@ -99,4 +116,5 @@ command -v python3 > /dev/null || apt_install python3 python3-venv
 install_helm_kubectl
 install_kubernetes_validate
 install_jsonschema
+install_espeak_ng
 echo "tools: ready in $BIN_DIR and $VENV"

@@ -104,6 +104,7 @@ pub struct Config {
     pub sophia: SophiaConfig,
     pub llm: LlmConfig,
     pub api_keys: Vec<Secret>,
+    pub tts: crate::models::piper::settings::TtsSettings,
 }
 
 pub const DEFAULT_HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -236,6 +237,8 @@ impl Config {
             })
             .unwrap_or_default();
 
+        let tts = crate::models::piper::settings::TtsSettings::from_lookup(get)?;
+
         Ok(Self {
             host,
             port,
@@ -251,6 +254,7 @@ impl Config {
             sophia,
             llm,
             api_keys,
+            tts,
         })
     }
 }

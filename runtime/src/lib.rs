@@ -19,3 +19,4 @@ pub mod server;
 pub mod services;
 pub mod shutdown;
 pub mod state;
+pub mod wav;

@@ -13,6 +13,7 @@ mod llm;
 mod meta;
 mod probes;
 mod sse;
+mod tts;
 mod unavailable;
 
 use axum::Router;
@@ -35,7 +36,7 @@ fn canonical_api() -> Router<AppState> {
         .route("/embed_text", post(embed::embed_text))
         .route("/feedback", post(feedback::feedback))
         .route("/stt", post(unavailable::stt))
-        .route("/tts", post(unavailable::tts))
+        .route("/tts", post(tts::tts))
         .route("/simple_nlp", post(unavailable::simple_nlp))
         .route("/llm", post(llm::llm))
         .route("/ingest/media", post(unavailable::ingest_media))

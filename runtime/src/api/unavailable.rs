@@ -12,10 +12,6 @@ pub async fn stt() -> ApiError {
     not_built("speech-to-text (stt)")
 }
 
-pub async fn tts() -> ApiError {
-    not_built("text-to-speech (tts)")
-}
-
 pub async fn simple_nlp() -> ApiError {
     not_built("NLP (simple_nlp)")
 }

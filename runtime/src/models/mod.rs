@@ -4,13 +4,14 @@
 
 pub mod embedding;
 pub mod llm;
+pub mod piper;
 pub mod registry;
 pub mod worker;
 
 use hermes_interface::Task;
 
 /// Tasks this build can serve; a declared model of another task is a config error.
-pub const SERVED_TASKS: &[Task] = &[Task::Embedding, Task::Llm];
+pub const SERVED_TASKS: &[Task] = &[Task::Embedding, Task::Llm, Task::Tts];
 
 /// Files that must exist under `models/<id>/` for a model of `task` to load.
 pub fn required_files(task: Task) -> &'static [&'static str] {
@@ -24,6 +25,8 @@ pub fn required_files(task: Task) -> &'static [&'static str] {
         ],
         // The one catalog llm model; `LocalLlm::load` takes the folder's only .gguf.
         Task::Llm => &["SmolLM2-135M-Instruct.Q4_1.gguf"],
-        Task::Stt | Task::Tts | Task::Nlp => &[],
+        // `<name>.onnx` + `<name>.onnx.json`; the voice checks its own folder.
+        Task::Tts => &[],
+        Task::Stt | Task::Nlp => &[],
     }
 }

@@ -13,6 +13,8 @@ use tokio::task::JoinSet;
 
 use super::embedding::MiniLmEmbedder;
 use super::llm::LocalLlm;
+use super::piper::PiperVoice;
+use super::piper::settings::TtsSettings;
 use super::worker::{ModelWorker, WorkerLimits};
 use crate::rss;
 
@@ -44,6 +46,7 @@ impl ModelState {
 pub enum LoadedModel {
     Embedding(ModelWorker<MiniLmEmbedder>),
     Llm(ModelWorker<LocalLlm>),
+    Tts(ModelWorker<PiperVoice>),
 }
 
 /// What the probes, `/health` and `/metrics` report about one model.
@@ -124,6 +127,7 @@ impl ModelSlot {
 pub struct Registry {
     slots: Vec<ModelSlot>,
     limits: WorkerLimits,
+    tts: TtsSettings,
 }
 
 impl Registry {
@@ -139,7 +143,17 @@ impl Registry {
                 loaded: OnceLock::new(),
             })
             .collect();
-        Self { slots, limits }
+        Self {
+            slots,
+            limits,
+            tts: TtsSettings::default(),
+        }
+    }
+
+    /// Settings the text-to-speech voices load with.
+    pub fn with_tts(mut self, tts: TtsSettings) -> Self {
+        self.tts = tts;
+        self
     }
 
     /// Loads every model concurrently, each at most once however often this is
@@ -209,7 +223,7 @@ impl Registry {
         slot.load_count.fetch_add(1, Ordering::AcqRel);
         let rss_before = rss::current_bytes();
         let started = Instant::now();
-        let loaded = load_and_warm_up(slot.entry, &slot.dir, self.limits)?;
+        let loaded = load_and_warm_up(slot.entry, &slot.dir, self.limits, &self.tts)?;
         let load_seconds = started.elapsed().as_secs_f64();
         let resident_bytes = rss_before
             .zip(rss::current_bytes())
@@ -307,6 +321,7 @@ fn load_and_warm_up(
     entry: &'static ModelEntry,
     dir: &Path,
     limits: WorkerLimits,
+    tts: &TtsSettings,
 ) -> Result<LoadedModel, String> {
     match entry.task {
         Task::Embedding => {
@@ -333,6 +348,9 @@ fn load_and_warm_up(
                 model,
                 super::llm::worker_limits(limits),
             )))
+        }
+        Task::Tts => {
+            super::piper::load::load_and_warm_up(entry.id, dir, limits, tts).map(LoadedModel::Tts)
         }
         other => Err(format!(
             "the {} capability is not built into this runtime",

@@ -20,10 +20,12 @@ tools:
 	scripts/tools.sh
 
 build:
+	scripts/tools.sh build-deps
 	cargo build --release -p hermes-runtime -p hermes-operator
 
 ## Serve the runtime with its default models on 127.0.0.1:8080.
 run: models
+	scripts/tools.sh build-deps
 	cargo build --release -p hermes-runtime
 	HERMES_HOST=$${HERMES_HOST:-127.0.0.1} HERMES_PORT=$${HERMES_PORT:-8080} \
 	  $(CARGO_TARGET_DIR)/release/hermes-runtime

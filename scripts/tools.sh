@@ -92,6 +92,35 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" > /dev/null
 }
 
+# whisper-rs builds whisper.cpp from source: cmake and a C++ compiler (apt).
+install_build_deps() {
+  local missing=()
+  command -v cmake > /dev/null || missing+=(cmake)
+  command -v c++ > /dev/null || missing+=(g++)
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "tools: build tools up to date (cmake, c++)"
+    return
+  fi
+  echo "tools: installing ${missing[*]} (apt)"
+  apt_install "${missing[@]}"
+}
+
+# sox makes the /stt tests' format variants (FLAC, MP3 with libsox-fmt-mp3, ...).
+install_sox() {
+  if command -v sox > /dev/null && sox -h 2> /dev/null | grep -q ' mp3 '; then
+    echo "tools: sox up to date (with mp3)"
+    return
+  fi
+  echo "tools: installing sox and libsox-fmt-mp3 (apt)"
+  apt_install sox libsox-fmt-mp3
+}
+
+# `scripts/tools.sh build-deps`: only what `cargo build` needs (make run, make build).
+if [ "${1:-}" = build-deps ]; then
+  install_build_deps
+  exit 0
+fi
+
 command -v python3 > /dev/null || apt_install python3 python3-venv
 # shellcheck source=scripts/venv.sh
 . scripts/venv.sh
@@ -99,4 +128,6 @@ command -v python3 > /dev/null || apt_install python3 python3-venv
 install_helm_kubectl
 install_kubernetes_validate
 install_jsonschema
+install_build_deps
+install_sox
 echo "tools: ready in $BIN_DIR and $VENV"

@@ -35,11 +35,14 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let signal = shutdown::signal_received();
     tokio::pin!(signal);
 
-    let registry = Arc::new(Registry::new(
-        &config.model_dir,
-        &config.models,
-        WorkerLimits::for_this_machine(),
-    ));
+    let registry = Arc::new(
+        Registry::new(
+            &config.model_dir,
+            &config.models,
+            WorkerLimits::for_this_machine(),
+        )
+        .with_stt(config.stt),
+    );
     let addr = SocketAddr::new(config.host, config.port);
     let listener = TcpListener::bind(addr)
         .await

@@ -10,9 +10,11 @@ mod feedback;
 mod health;
 mod meta;
 mod probes;
+mod stt;
 mod unavailable;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware;
 use axum::routing::{get, post};
@@ -31,7 +33,8 @@ fn canonical_api() -> Router<AppState> {
         .route(paths::HEALTH_PATH, get(health::health))
         .route("/embed_text", post(embed::embed_text))
         .route("/feedback", post(feedback::feedback))
-        .route("/stt", post(unavailable::stt))
+        // /stt streams and limits its upload itself (HERMES_STT_MAX_BYTES).
+        .route("/stt", post(stt::stt).layer(DefaultBodyLimit::disable()))
         .route("/tts", post(unavailable::tts))
         .route("/simple_nlp", post(unavailable::simple_nlp))
         .route("/llm", post(unavailable::llm))

@@ -5,12 +5,13 @@
 pub mod embedding;
 pub mod llm;
 pub mod registry;
+pub mod whisper;
 pub mod worker;
 
 use hermes_interface::Task;
 
 /// Tasks this build can serve; a declared model of another task is a config error.
-pub const SERVED_TASKS: &[Task] = &[Task::Embedding];
+pub const SERVED_TASKS: &[Task] = &[Task::Embedding, Task::Stt];
 
 /// Files that must exist under `models/<id>/` for a model of `task` to load.
 pub fn required_files(task: Task) -> &'static [&'static str] {
@@ -22,6 +23,7 @@ pub fn required_files(task: Task) -> &'static [&'static str] {
             "tokenizer.json",
             "model.safetensors",
         ],
-        Task::Stt | Task::Tts | Task::Nlp | Task::Llm => &[],
+        Task::Stt => &[whisper::WEIGHTS_FILE],
+        Task::Tts | Task::Nlp | Task::Llm => &[],
     }
 }

@@ -12,8 +12,10 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use super::embedding::MiniLmEmbedder;
+use super::whisper::WhisperModel;
 use super::worker::{ModelWorker, WorkerLimits};
 use crate::rss;
+use crate::services::stt::SttConfig;
 
 /// Text of the warm-up inference each embedding model runs before it is ready.
 const EMBEDDING_WARM_UP_TEXT: &str = "Hermes warms up its embedding model with one real sentence.";
@@ -42,6 +44,7 @@ impl ModelState {
 #[derive(Debug)]
 pub enum LoadedModel {
     Embedding(ModelWorker<MiniLmEmbedder>),
+    Stt(ModelWorker<WhisperModel>),
 }
 
 /// What the probes, `/health` and `/metrics` report about one model.
@@ -122,6 +125,7 @@ impl ModelSlot {
 pub struct Registry {
     slots: Vec<ModelSlot>,
     limits: WorkerLimits,
+    stt: SttConfig,
 }
 
 impl Registry {
@@ -137,7 +141,17 @@ impl Registry {
                 loaded: OnceLock::new(),
             })
             .collect();
-        Self { slots, limits }
+        Self {
+            slots,
+            limits,
+            stt: SttConfig::default(),
+        }
+    }
+
+    /// Threads and concurrency of speech-to-text models (`HERMES_STT_*`).
+    pub fn with_stt(mut self, stt: SttConfig) -> Self {
+        self.stt = stt;
+        self
     }
 
     /// Loads every model concurrently, each at most once however often this is
@@ -207,7 +221,7 @@ impl Registry {
         slot.load_count.fetch_add(1, Ordering::AcqRel);
         let rss_before = rss::current_bytes();
         let started = Instant::now();
-        let loaded = load_and_warm_up(slot.entry, &slot.dir, self.limits)?;
+        let loaded = load_and_warm_up(slot.entry, &slot.dir, self.limits, &self.stt)?;
         let load_seconds = started.elapsed().as_secs_f64();
         let resident_bytes = rss_before
             .zip(rss::current_bytes())
@@ -305,6 +319,7 @@ fn load_and_warm_up(
     entry: &'static ModelEntry,
     dir: &Path,
     limits: WorkerLimits,
+    stt: &SttConfig,
 ) -> Result<LoadedModel, String> {
     match entry.task {
         Task::Embedding => {
@@ -323,6 +338,18 @@ fn load_and_warm_up(
             Ok(LoadedModel::Embedding(ModelWorker::new(
                 entry.id, model, limits,
             )))
+        }
+        Task::Stt => {
+            let model = WhisperModel::load(dir, stt.threads).map_err(|e| e.to_string())?;
+            let heard = model
+                .warm_up()
+                .map_err(|e| format!("warm-up inference failed: {e}"))?;
+            tracing::debug!(model = entry.id, text = %heard.text, "warm-up transcription of silence");
+            let limits = WorkerLimits {
+                concurrency: stt.concurrency,
+                queue: stt.queue,
+            };
+            Ok(LoadedModel::Stt(ModelWorker::new(entry.id, model, limits)))
         }
         other => Err(format!(
             "the {} capability is not built into this runtime",

@@ -38,7 +38,9 @@ pub async fn embed_text(
         return Err(EmbedError::EmptyText);
     }
     let (entry, loaded) = registry.resolve(Task::Embedding, model)?;
-    let LoadedModel::Embedding(worker) = loaded;
+    let LoadedModel::Embedding(worker) = loaded else {
+        return Err(ResolveError::NotServed { task: "embedding" }.into());
+    };
     tracing::debug!(
         model = entry.id,
         text_chars = text.chars().count(),

@@ -3,3 +3,4 @@
 
 pub mod embedding;
 pub mod feedback;
+pub mod stt;

@@ -20,6 +20,7 @@ tools:
 	scripts/tools.sh
 
 build:
+	scripts/tools.sh build-deps
 	cargo build --release -p hermes-runtime -p hermes-operator
 
 ## espeak-ng, the phonemizer /tts runs (Debian package; `make tools` installs it too).
@@ -28,6 +29,7 @@ espeak-ng:
 
 ## Serve the runtime with its default models on 127.0.0.1:8080.
 run: models espeak-ng
+	scripts/tools.sh build-deps
 	cargo build --release -p hermes-runtime
 	HERMES_HOST=$${HERMES_HOST:-127.0.0.1} HERMES_PORT=$${HERMES_PORT:-8080} \
 	  $(CARGO_TARGET_DIR)/release/hermes-runtime

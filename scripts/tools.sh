@@ -103,7 +103,31 @@ install_espeak_ng() {
   apt_install espeak-ng
 }
 
-# With arguments, install only the named tools (e.g. `scripts/tools.sh espeak-ng`).
+# whisper-rs builds whisper.cpp from source: cmake and a C++ compiler (apt).
+install_build_deps() {
+  local missing=()
+  command -v cmake > /dev/null || missing+=(cmake)
+  command -v c++ > /dev/null || missing+=(g++)
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "tools: build tools up to date (cmake, c++)"
+    return
+  fi
+  echo "tools: installing ${missing[*]} (apt)"
+  apt_install "${missing[@]}"
+}
+
+# sox makes the /stt tests' format variants (FLAC, MP3 with libsox-fmt-mp3, ...).
+install_sox() {
+  if command -v sox > /dev/null && sox -h 2> /dev/null | grep -q ' mp3 '; then
+    echo "tools: sox up to date (with mp3)"
+    return
+  fi
+  echo "tools: installing sox and libsox-fmt-mp3 (apt)"
+  apt_install sox libsox-fmt-mp3
+}
+
+# With arguments, install only the named tools (e.g. `scripts/tools.sh espeak-ng`,
+# `scripts/tools.sh build-deps` for what `cargo build` needs).
 if [ $# -gt 0 ]; then
   for tool in "$@"; do "install_${tool//-/_}"; done
   exit 0
@@ -117,4 +141,6 @@ install_helm_kubectl
 install_kubernetes_validate
 install_jsonschema
 install_espeak_ng
+install_build_deps
+install_sox
 echo "tools: ready in $BIN_DIR and $VENV"

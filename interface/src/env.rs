@@ -34,6 +34,17 @@ pub const LLM_MODEL: &str = "HERMES_LLM_MODEL";
 /// Comma-separated API keys the runtime accepts (protection, later issue).
 pub const API_KEYS: &str = "HERMES_API_KEYS";
 
+/// `/stt`: largest upload in bytes (default 25 MiB); larger -> 413.
+pub const STT_MAX_BYTES: &str = "HERMES_STT_MAX_BYTES";
+/// `/stt`: longest audio in seconds (default 3600); longer -> 413.
+pub const STT_MAX_SECONDS: &str = "HERMES_STT_MAX_SECONDS";
+/// `/stt`: threads whisper.cpp uses for one transcription (default: the cores, at most 8).
+pub const STT_THREADS: &str = "HERMES_STT_THREADS";
+/// `/stt`: transcriptions one model runs at the same time (default 1).
+pub const STT_CONCURRENCY: &str = "HERMES_STT_CONCURRENCY";
+/// `/stt`: transcriptions one model admits, running + waiting, before 503 (default 32).
+pub const STT_QUEUE: &str = "HERMES_STT_QUEUE";
+
 /// Testing aid, off by default: milliseconds the runtime waits before it starts
 /// loading models, so tests can observe the not-ready phase deterministically.
 pub const TEST_LOAD_DELAY_MS: &str = "HERMES_TEST_LOAD_DELAY_MS";

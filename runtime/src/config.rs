@@ -13,6 +13,7 @@ use hermes_interface::{env, probes};
 use url::Url;
 
 use crate::models;
+use crate::services::stt::SttConfig;
 
 /// One invalid variable: `"{variable}: {problem}"` is the whole message.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -23,7 +24,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(variable: &'static str, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(variable: &'static str, problem: impl Into<String>) -> Self {
         Self {
             variable,
             problem: problem.into(),
@@ -105,6 +106,7 @@ pub struct Config {
     pub llm: LlmConfig,
     pub api_keys: Vec<Secret>,
     pub tts: crate::models::piper::settings::TtsSettings,
+    pub stt: SttConfig,
 }
 
 pub const DEFAULT_HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -238,6 +240,7 @@ impl Config {
             .unwrap_or_default();
 
         let tts = crate::models::piper::settings::TtsSettings::from_lookup(get)?;
+        let stt = SttConfig::from_lookup(&get)?;
 
         Ok(Self {
             host,
@@ -255,6 +258,7 @@ impl Config {
             llm,
             api_keys,
             tts,
+            stt,
         })
     }
 }
@@ -362,13 +366,21 @@ fn select_models(
         Some(list) => {
             let mut models: Vec<&'static ModelEntry> = Vec::new();
             for id in list.split(',').map(str::trim).filter(|id| !id.is_empty()) {
-                let entry = catalog::find(id).ok_or_else(|| {
-                    let known: Vec<&str> = catalog::CATALOG.iter().map(|m| m.id).collect();
-                    ConfigError::new(
-                        env::MODELS,
-                        format!("unknown model id {id:?} (known: {})", known.join(", ")),
-                    )
-                })?;
+                // An id the catalog does not know may be a ggml Whisper file the
+                // user placed in the model dir (models::whisper::user_model).
+                let entry = catalog::find(id)
+                    .or_else(|| models::whisper::user_model(model_dir, id))
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = catalog::CATALOG.iter().map(|m| m.id).collect();
+                        ConfigError::new(
+                            env::MODELS,
+                            format!(
+                                "unknown model id {id:?} (known: {}; or a folder holding a ggml Whisper model as {id}/{})",
+                                known.join(", "),
+                                models::whisper::WEIGHTS_FILE
+                            ),
+                        )
+                    })?;
                 if !models::SERVED_TASKS.contains(&entry.task) {
                     return Err(ConfigError::new(
                         env::MODELS,
@@ -434,7 +446,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    /// A model dir holding a complete all-minilm-l6-v2 layout and an stt folder.
+    /// A model dir holding a complete all-minilm-l6-v2 layout and an nlp folder.
     fn fake_model_dir(name: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("hermes-config-test-{name}-{}", std::process::id()));
@@ -444,7 +456,7 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, b"x").unwrap();
         }
-        std::fs::create_dir_all(dir.join("whisper-tiny-en")).unwrap();
+        std::fs::create_dir_all(dir.join("en-core-web-sm")).unwrap();
         dir
     }
 
@@ -466,7 +478,7 @@ mod tests {
         let ids: Vec<&str> = config.models.iter().map(|m| m.id).collect();
         assert_eq!(ids, ["all-minilm-l6-v2"]);
         let skipped: Vec<&str> = config.skipped_models.iter().map(|m| m.id).collect();
-        assert_eq!(skipped, ["whisper-tiny-en"]);
+        assert_eq!(skipped, ["en-core-web-sm"]);
         assert_eq!(config.cors_origins, CorsOrigins::Any);
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.shutdown_grace, Duration::from_secs(10));
@@ -484,7 +496,9 @@ mod tests {
             (env::PORT, "70000", "port number"),
             (env::HOST, "my host", "IP address"),
             (env::MODELS, "no-such-model", "unknown model id"),
-            (env::MODELS, "whisper-tiny-en", "does not serve yet"),
+            (env::MODELS, "en-core-web-sm", "does not serve yet"),
+            (env::MODELS, "whisper-tiny-en", "ggml-model.bin is missing"),
+            (env::STT_THREADS, "0", "whole number"),
             (env::LOG_FORMAT, "xml", "json"),
             (env::SOPHIA_URL, "not a url", "malformed URL"),
             (env::SOPHIA_URL, "ftp://sophia:21", "scheme"),

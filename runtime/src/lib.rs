@@ -5,6 +5,7 @@
 //! pieces are public so integration tests and later capabilities reuse them.
 
 pub mod api;
+pub mod audio;
 pub mod config;
 pub mod error;
 pub mod extract;

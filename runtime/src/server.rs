@@ -41,7 +41,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             &config.models,
             WorkerLimits::for_this_machine(),
         )
-        .with_tts(config.tts.clone()),
+        .with_tts(config.tts.clone())
+        .with_stt(config.stt),
     );
     let addr = SocketAddr::new(config.host, config.port);
     let listener = TcpListener::bind(addr)

@@ -13,10 +13,12 @@ mod llm;
 mod meta;
 mod probes;
 mod sse;
+mod stt;
 mod tts;
 mod unavailable;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware;
 use axum::routing::{get, post};
@@ -35,7 +37,8 @@ fn canonical_api() -> Router<AppState> {
         .route(paths::HEALTH_PATH, get(health::health))
         .route("/embed_text", post(embed::embed_text))
         .route("/feedback", post(feedback::feedback))
-        .route("/stt", post(unavailable::stt))
+        // /stt streams and limits its upload itself (HERMES_STT_MAX_BYTES).
+        .route("/stt", post(stt::stt).layer(DefaultBodyLimit::disable()))
         .route("/tts", post(tts::tts))
         .route("/simple_nlp", post(unavailable::simple_nlp))
         .route("/llm", post(llm::llm))

@@ -8,10 +8,6 @@ fn not_built(capability: &str) -> ApiError {
     ))
 }
 
-pub async fn stt() -> ApiError {
-    not_built("speech-to-text (stt)")
-}
-
 pub async fn simple_nlp() -> ApiError {
     not_built("NLP (simple_nlp)")
 }

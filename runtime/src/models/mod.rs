@@ -6,12 +6,13 @@ pub mod embedding;
 pub mod llm;
 pub mod piper;
 pub mod registry;
+pub mod whisper;
 pub mod worker;
 
 use hermes_interface::Task;
 
 /// Tasks this build can serve; a declared model of another task is a config error.
-pub const SERVED_TASKS: &[Task] = &[Task::Embedding, Task::Llm, Task::Tts];
+pub const SERVED_TASKS: &[Task] = &[Task::Embedding, Task::Llm, Task::Tts, Task::Stt];
 
 /// Files that must exist under `models/<id>/` for a model of `task` to load.
 pub fn required_files(task: Task) -> &'static [&'static str] {
@@ -27,6 +28,7 @@ pub fn required_files(task: Task) -> &'static [&'static str] {
         Task::Llm => &["SmolLM2-135M-Instruct.Q4_1.gguf"],
         // `<name>.onnx` + `<name>.onnx.json`; the voice checks its own folder.
         Task::Tts => &[],
-        Task::Stt | Task::Nlp => &[],
+        Task::Stt => &[whisper::WEIGHTS_FILE],
+        Task::Nlp => &[],
     }
 }

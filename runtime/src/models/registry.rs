@@ -15,8 +15,10 @@ use super::embedding::MiniLmEmbedder;
 use super::llm::LocalLlm;
 use super::piper::PiperVoice;
 use super::piper::settings::TtsSettings;
+use super::whisper::WhisperModel;
 use super::worker::{ModelWorker, WorkerLimits};
 use crate::rss;
+use crate::services::stt::SttConfig;
 
 /// Text of the warm-up inference each embedding model runs before it is ready.
 const EMBEDDING_WARM_UP_TEXT: &str = "Hermes warms up its embedding model with one real sentence.";
@@ -47,6 +49,7 @@ pub enum LoadedModel {
     Embedding(ModelWorker<MiniLmEmbedder>),
     Llm(ModelWorker<LocalLlm>),
     Tts(ModelWorker<PiperVoice>),
+    Stt(ModelWorker<WhisperModel>),
 }
 
 /// What the probes, `/health` and `/metrics` report about one model.
@@ -128,6 +131,7 @@ pub struct Registry {
     slots: Vec<ModelSlot>,
     limits: WorkerLimits,
     tts: TtsSettings,
+    stt: SttConfig,
 }
 
 impl Registry {
@@ -147,12 +151,19 @@ impl Registry {
             slots,
             limits,
             tts: TtsSettings::default(),
+            stt: SttConfig::default(),
         }
     }
 
     /// Settings the text-to-speech voices load with.
     pub fn with_tts(mut self, tts: TtsSettings) -> Self {
         self.tts = tts;
+        self
+    }
+
+    /// Threads and concurrency of speech-to-text models (`HERMES_STT_*`).
+    pub fn with_stt(mut self, stt: SttConfig) -> Self {
+        self.stt = stt;
         self
     }
 
@@ -223,7 +234,7 @@ impl Registry {
         slot.load_count.fetch_add(1, Ordering::AcqRel);
         let rss_before = rss::current_bytes();
         let started = Instant::now();
-        let loaded = load_and_warm_up(slot.entry, &slot.dir, self.limits, &self.tts)?;
+        let loaded = load_and_warm_up(slot.entry, &slot.dir, self.limits, &self.tts, &self.stt)?;
         let load_seconds = started.elapsed().as_secs_f64();
         let resident_bytes = rss_before
             .zip(rss::current_bytes())
@@ -322,6 +333,7 @@ fn load_and_warm_up(
     dir: &Path,
     limits: WorkerLimits,
     tts: &TtsSettings,
+    stt: &SttConfig,
 ) -> Result<LoadedModel, String> {
     match entry.task {
         Task::Embedding => {
@@ -351,6 +363,18 @@ fn load_and_warm_up(
         }
         Task::Tts => {
             super::piper::load::load_and_warm_up(entry.id, dir, limits, tts).map(LoadedModel::Tts)
+        }
+        Task::Stt => {
+            let model = WhisperModel::load(dir, stt.threads).map_err(|e| e.to_string())?;
+            let heard = model
+                .warm_up()
+                .map_err(|e| format!("warm-up inference failed: {e}"))?;
+            tracing::debug!(model = entry.id, text = %heard.text, "warm-up transcription of silence");
+            let limits = WorkerLimits {
+                concurrency: stt.concurrency,
+                queue: stt.queue,
+            };
+            Ok(LoadedModel::Stt(ModelWorker::new(entry.id, model, limits)))
         }
         other => Err(format!(
             "the {} capability is not built into this runtime",

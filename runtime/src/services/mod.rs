@@ -4,3 +4,4 @@
 pub mod embedding;
 pub mod feedback;
 pub mod tts;
+pub mod stt;

@@ -1,0 +1,248 @@
+//! `POST /stt`: multipart form with an `audio` file (any `audio/*` type), an
+//! optional `language` hint (default `en-US`) and an optional `model` (`default`
+//! or a model id); answers `{text, confidence}`.
+//!
+//! The route has no generic body limit: the upload is streamed and counted here,
+//! so the limit is `HERMES_STT_MAX_BYTES` and an upload over it is refused with
+//! 413 as soon as it is known (from `Content-Length`, or while reading).
+
+use axum::Json;
+use axum::extract::multipart::{Field, Multipart};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::header::CONTENT_LENGTH;
+use bytes::{Bytes, BytesMut};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::audio::{AudioError, AudioHint};
+use crate::error::{ApiError, ValidationIssue};
+use crate::models::registry::ResolveError;
+use crate::models::whisper::WhisperModelError;
+use crate::models::worker::WorkerError;
+use crate::services::stt::{self, SttError, SttRequest};
+use crate::state::AppState;
+
+/// The contract's answer to an upload whose content type is not `audio/*`.
+pub const INVALID_FILE_TYPE: &str = "Invalid file type. Expected audio file.";
+/// Room for the form's other fields and boundaries beyond the audio itself.
+const FORM_OVERHEAD_BYTES: u64 = 64 * 1024;
+/// Longest `language` or `model` value read.
+const MAX_TEXT_FIELD_BYTES: usize = 256;
+
+#[derive(Debug, Serialize)]
+pub struct SttResponse {
+    text: String,
+    confidence: f32,
+}
+
+pub async fn stt(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Json<SttResponse>, ApiError> {
+    let max_bytes = state.config.stt.max_bytes;
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max_bytes + FORM_OVERHEAD_BYTES) {
+        return Err(too_large(max_bytes));
+    }
+    // Like FastAPI, a body that is not a multipart form lacks the `audio` field.
+    let mut form = Multipart::from_request(request, &state)
+        .await
+        .map_err(|_| missing_audio())?;
+
+    let mut audio: Option<(Bytes, AudioHint)> = None;
+    let mut language = String::new();
+    let mut model = String::new();
+    let mut budget = Budget {
+        max_audio: max_bytes,
+        read: 0,
+    };
+    while let Some(mut field) = form.next_field().await.map_err(malformed)? {
+        match field.name() {
+            Some("audio") => {
+                let content_type = field.content_type().map(str::to_owned);
+                let is_audio = content_type
+                    .as_deref()
+                    .is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("audio/"));
+                if !is_audio {
+                    return Err(ApiError::BadRequest(INVALID_FILE_TYPE.into()));
+                }
+                let hint = AudioHint::new(content_type.as_deref(), field.file_name());
+                let bytes = budget.read(&mut field, max_bytes).await?;
+                audio = Some((bytes, hint));
+            }
+            Some("language") => language = budget.read_text(&mut field).await?,
+            Some("model") => model = budget.read_text(&mut field).await?,
+            _ => {
+                budget.read(&mut field, FORM_OVERHEAD_BYTES).await?;
+            }
+        }
+    }
+    let Some((bytes, hint)) = audio else {
+        return Err(missing_audio());
+    };
+    let upload_bytes = bytes.len();
+    let request = SttRequest {
+        audio: bytes,
+        hint,
+        language,
+        model,
+    };
+    let done = stt::transcribe(&state.registry, &state.config.stt, request)
+        .await
+        .map_err(to_api_error)?;
+    tracing::info!(
+        model = done.model,
+        upload_bytes,
+        audio_seconds = done.audio_seconds,
+        text_chars = done.text.chars().count(),
+        confidence = done.confidence,
+        "audio transcribed"
+    );
+    Ok(Json(SttResponse {
+        text: done.text,
+        confidence: done.confidence,
+    }))
+}
+
+/// What the form may hold: the audio up to the limit, everything else a little.
+struct Budget {
+    max_audio: u64,
+    read: u64,
+}
+
+impl Budget {
+    fn max_total(&self) -> u64 {
+        self.max_audio + FORM_OVERHEAD_BYTES
+    }
+
+    /// Reads one field whole; the audio field may be `max_audio` bytes, the whole
+    /// form `max_audio` plus the overhead.
+    async fn read(&mut self, field: &mut Field<'_>, max_field: u64) -> Result<Bytes, ApiError> {
+        let mut buffer = BytesMut::new();
+        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+            self.read += chunk.len() as u64;
+            if buffer.len() as u64 + chunk.len() as u64 > max_field || self.read > self.max_total()
+            {
+                return Err(too_large(self.max_audio));
+            }
+            buffer.extend_from_slice(&chunk);
+        }
+        Ok(buffer.freeze())
+    }
+
+    async fn read_text(&mut self, field: &mut Field<'_>) -> Result<String, ApiError> {
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = self.read(field, FORM_OVERHEAD_BYTES).await?;
+        if bytes.len() > MAX_TEXT_FIELD_BYTES {
+            return Err(ApiError::BadRequest(format!(
+                "Form field {name:?} is longer than {MAX_TEXT_FIELD_BYTES} bytes"
+            )));
+        }
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| ApiError::BadRequest(format!("Form field {name:?} is not UTF-8 text")))
+    }
+}
+
+fn missing_audio() -> ApiError {
+    ApiError::Validation(vec![ValidationIssue {
+        loc: vec![json!("body"), json!("audio")],
+        msg: "Field required".into(),
+        kind: "missing",
+        input: Value::Null,
+        ctx: None,
+    }])
+}
+
+fn malformed(e: axum::extract::multipart::MultipartError) -> ApiError {
+    ApiError::BadRequest(format!("Invalid multipart form: {}", e.body_text()))
+}
+
+fn too_large(max_bytes: u64) -> ApiError {
+    ApiError::TooLarge(format!(
+        "Audio file too large: the limit is {max_bytes} bytes"
+    ))
+}
+
+fn to_api_error(err: SttError) -> ApiError {
+    match err {
+        SttError::Audio(e @ AudioError::TooLong { .. }) => ApiError::TooLarge(e.to_string()),
+        SttError::Audio(e) => ApiError::BadRequest(e.to_string()),
+        SttError::Language(e) => ApiError::BadRequest(e.to_string()),
+        SttError::Model(e @ ResolveError::UnknownModel { .. }) => {
+            ApiError::BadRequest(e.to_string())
+        }
+        SttError::Model(e) => ApiError::Unavailable(e.to_string()),
+        SttError::Worker(e @ WorkerError::Busy { .. }) => ApiError::Unavailable(e.to_string()),
+        SttError::Inference(WhisperModelError::NoSamples) => {
+            ApiError::BadRequest(AudioError::NoSamples.to_string())
+        }
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::whisper::LanguageError;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn service_errors_map_to_contract_statuses() {
+        let cases = [
+            (
+                SttError::Audio(AudioError::EmptyFile),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                SttError::Audio(AudioError::UnknownFormat("x".into())),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                SttError::Audio(AudioError::TooLong { max_seconds: 1.0 }),
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ),
+            (
+                SttError::Language(LanguageError::Unknown("xx".into())),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                SttError::Model(ResolveError::UnknownModel {
+                    task: "stt",
+                    requested: "x".into(),
+                    available: vec!["default"],
+                }),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                SttError::Model(ResolveError::Loading { model: "m" }),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                SttError::Worker(WorkerError::Busy {
+                    model: "m",
+                    queue: 1,
+                }),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                SttError::Inference(WhisperModelError::NoSamples),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                SttError::Worker(WorkerError::Crashed {
+                    model: "m",
+                    reason: "inference panicked",
+                }),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        ];
+        for (err, status) in cases {
+            let text = err.to_string();
+            assert_eq!(to_api_error(err).status(), status, "{text}");
+        }
+    }
+}

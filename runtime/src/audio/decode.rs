@@ -1,0 +1,287 @@
+//! Container probe and packet decoding with symphonia, feeding the resampler.
+
+use std::io::{Cursor, ErrorKind};
+
+use bytes::Bytes;
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{CODEC_TYPE_NULL, DecoderOptions};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::FormatOptions;
+use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+use super::{AudioError, AudioHint, DecodeLimits, Mono16k, Pcm16k, WHISPER_SAMPLE_RATE};
+
+/// Decodes a whole upload to 16 kHz mono. Corrupt packets inside an otherwise
+/// readable stream are skipped (as players do); a stream of which no packet
+/// decodes is an error.
+pub fn decode_to_mono_16k(
+    bytes: Bytes,
+    hint: &AudioHint,
+    limits: DecodeLimits,
+) -> Result<Pcm16k, AudioError> {
+    if bytes.is_empty() {
+        return Err(AudioError::EmptyFile);
+    }
+    let max_samples = (limits.max_seconds * f64::from(WHISPER_SAMPLE_RATE)) as usize;
+    let source = MediaSourceStream::new(
+        Box::new(Cursor::new(bytes)),
+        MediaSourceStreamOptions::default(),
+    );
+    let mut probe_hint = Hint::new();
+    if let Some(ext) = &hint.extension {
+        probe_hint.with_extension(ext);
+    }
+    if let Some(mime) = &hint.mime_type {
+        probe_hint.mime_type(mime);
+    }
+    let probed = symphonia::default::get_probe()
+        .format(
+            &probe_hint,
+            source,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
+        .map_err(|e| AudioError::UnknownFormat(describe(&e)))?;
+    let mut format = probed.format;
+    let track = format
+        .tracks()
+        .iter()
+        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+        .ok_or(AudioError::NoTrack)?;
+    let track_id = track.id;
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&track.codec_params, &DecoderOptions::default())
+        .map_err(|e| AudioError::UnsupportedCodec(describe(&e)))?;
+
+    let mut output: Option<(Mono16k, usize)> = None;
+    let mut mono = Vec::new();
+    let mut samples: Option<SampleBuffer<f32>> = None;
+    let mut bad_packets = 0usize;
+    let mut last_error = String::new();
+    loop {
+        let packet = match format.next_packet() {
+            Ok(packet) => packet,
+            Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => break,
+            Err(SymphoniaError::ResetRequired) => break,
+            Err(e @ SymphoniaError::DecodeError(_)) if output.is_some() => {
+                // A damaged tail after good audio: keep what decoded.
+                last_error = describe(&e);
+                break;
+            }
+            Err(e) => return Err(AudioError::Corrupt(describe(&e))),
+        };
+        if packet.track_id() != track_id {
+            continue;
+        }
+        let decoded = match decoder.decode(&packet) {
+            Ok(decoded) => decoded,
+            Err(e @ SymphoniaError::DecodeError(_)) => {
+                bad_packets += 1;
+                last_error = describe(&e);
+                continue;
+            }
+            Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(AudioError::Corrupt(describe(&e))),
+        };
+        let spec = *decoded.spec();
+        let channels = spec.channels.count().max(1);
+        if output.is_none() {
+            output = Some((Mono16k::new(spec.rate, max_samples)?, channels));
+        }
+        let Some((resampler, stream_channels)) = output.as_mut() else {
+            continue;
+        };
+        if spec.rate != resampler.source_rate() || channels != *stream_channels {
+            return Err(AudioError::Corrupt(
+                "the sample rate or channel count changes within the stream".into(),
+            ));
+        }
+        let needed = decoded.capacity() as u64;
+        if samples
+            .as_ref()
+            .is_none_or(|b| (b.capacity() as u64) < needed * channels as u64)
+        {
+            samples = Some(SampleBuffer::new(needed, spec));
+        }
+        let Some(buffer) = samples.as_mut() else {
+            continue;
+        };
+        buffer.copy_interleaved_ref(decoded);
+        mono.clear();
+        mono.extend(
+            buffer
+                .samples()
+                .chunks_exact(channels)
+                .map(|frame| frame.iter().sum::<f32>() / channels as f32),
+        );
+        resampler.push(&mono)?;
+    }
+    let Some((resampler, source_channels)) = output else {
+        return Err(if bad_packets > 0 {
+            AudioError::Corrupt(last_error)
+        } else {
+            AudioError::NoSamples
+        });
+    };
+    if bad_packets > 0 {
+        tracing::debug!(bad_packets, error = %last_error, "skipped undecodable audio packets");
+    }
+    let source_rate = resampler.source_rate();
+    let samples = resampler.finish()?;
+    if samples.is_empty() {
+        return Err(AudioError::NoSamples);
+    }
+    Ok(Pcm16k {
+        samples,
+        source_rate,
+        source_channels,
+    })
+}
+
+fn describe(e: &SymphoniaError) -> String {
+    match e {
+        SymphoniaError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof => {
+            "the stream ends early".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: DecodeLimits = DecodeLimits { max_seconds: 60.0 };
+
+    /// A canonical WAV file: `format` 1 (integer PCM) or 3 (float), interleaved data.
+    fn wav(format: u16, rate: u32, channels: u16, bits: u16, data: &[u8]) -> Bytes {
+        let block = channels * bits / 8;
+        let mut out = Vec::new();
+        out.extend_from_slice(b"RIFF");
+        out.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+        out.extend_from_slice(b"WAVEfmt ");
+        out.extend_from_slice(&16u32.to_le_bytes());
+        out.extend_from_slice(&format.to_le_bytes());
+        out.extend_from_slice(&channels.to_le_bytes());
+        out.extend_from_slice(&rate.to_le_bytes());
+        out.extend_from_slice(&(rate * u32::from(block)).to_le_bytes());
+        out.extend_from_slice(&block.to_le_bytes());
+        out.extend_from_slice(&bits.to_le_bytes());
+        out.extend_from_slice(b"data");
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+        Bytes::from(out)
+    }
+
+    fn ramp(n: usize) -> Vec<f32> {
+        (0..n).map(|i| (i as f32 / n as f32) - 0.5).collect()
+    }
+
+    fn hint(ext: &str) -> AudioHint {
+        AudioHint::new(Some("audio/wav"), Some(&format!("clip.{ext}")))
+    }
+
+    #[test]
+    fn every_pcm_width_decodes_to_the_same_signal() {
+        let signal = ramp(1_600);
+        let f32_le: Vec<u8> = signal.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let i16_le: Vec<u8> = signal
+            .iter()
+            .flat_map(|s| ((s * 32_767.0) as i16).to_le_bytes())
+            .collect();
+        let i24_le: Vec<u8> = signal
+            .iter()
+            .flat_map(|s| {
+                let v = (s * 8_388_607.0) as i32;
+                v.to_le_bytes()[..3].to_vec()
+            })
+            .collect();
+        let i32_le: Vec<u8> = signal
+            .iter()
+            .flat_map(|s| ((f64::from(*s) * 2_147_483_647.0) as i32).to_le_bytes())
+            .collect();
+        let u8_pcm: Vec<u8> = signal.iter().map(|s| (s * 127.0 + 128.0) as u8).collect();
+        let cases = [
+            ("float32", wav(3, 16_000, 1, 32, &f32_le), 1e-6),
+            ("int16", wav(1, 16_000, 1, 16, &i16_le), 1e-4),
+            ("int24", wav(1, 16_000, 1, 24, &i24_le), 1e-6),
+            ("int32", wav(1, 16_000, 1, 32, &i32_le), 1e-6),
+            ("uint8", wav(1, 16_000, 1, 8, &u8_pcm), 2e-2),
+        ];
+        for (name, file, tolerance) in cases {
+            let pcm = decode_to_mono_16k(file, &hint("wav"), LIMITS).unwrap();
+            assert_eq!(pcm.samples.len(), signal.len(), "{name}");
+            let max_diff = pcm
+                .samples
+                .iter()
+                .zip(&signal)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(max_diff <= tolerance, "{name}: {max_diff}");
+        }
+    }
+
+    #[test]
+    fn stereo_is_averaged_and_other_rates_resampled() {
+        let frames = 4_410;
+        let data: Vec<u8> = (0..frames)
+            .flat_map(|_| {
+                let mut frame = 0.5f32.to_le_bytes().to_vec();
+                frame.extend_from_slice(&(-0.1f32).to_le_bytes());
+                frame
+            })
+            .collect();
+        let pcm = decode_to_mono_16k(wav(3, 44_100, 2, 32, &data), &hint("wav"), LIMITS).unwrap();
+        assert_eq!(pcm.source_rate, 44_100);
+        assert_eq!(pcm.source_channels, 2);
+        assert_eq!(pcm.samples.len(), 1_600);
+        let middle = &pcm.samples[400..1_200];
+        assert!(
+            middle.iter().all(|s| (s - 0.2).abs() < 0.01),
+            "{:?}",
+            &middle[..4]
+        );
+    }
+
+    #[test]
+    fn bad_uploads_are_client_errors_with_a_reason() {
+        let garbage: Vec<u8> = (0u32..4_096)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let cases = [
+            (Bytes::new(), AudioError::EmptyFile),
+            (
+                Bytes::from_static(b"this is a text file, not audio\n"),
+                AudioError::UnknownFormat(String::new()),
+            ),
+            (
+                Bytes::from(garbage),
+                AudioError::UnknownFormat(String::new()),
+            ),
+            (wav(1, 16_000, 1, 16, &[]), AudioError::NoSamples),
+        ];
+        for (file, expected) in cases {
+            let err = decode_to_mono_16k(file, &hint("wav"), LIMITS).unwrap_err();
+            assert_eq!(
+                std::mem::discriminant(&err),
+                std::mem::discriminant(&expected),
+                "{err}"
+            );
+            assert!(!err.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn audio_over_the_duration_limit_is_too_long() {
+        let data = vec![0u8; 16_000 * 2 * 3];
+        let err = decode_to_mono_16k(
+            wav(1, 16_000, 1, 16, &data),
+            &hint("wav"),
+            DecodeLimits { max_seconds: 2.0 },
+        )
+        .unwrap_err();
+        assert_eq!(err, AudioError::TooLong { max_seconds: 2.0 });
+    }
+}

@@ -1,0 +1,218 @@
+//! Whisper speech-to-text with whisper.cpp (through whisper-rs), from a ggml model
+//! file: `models/<id>/ggml-model.bin`. `make models` converts the shipped
+//! CTranslate2 tiny.en to that file (`scripts/ct2_to_ggml.py`); any other ggml
+//! Whisper model (base, small, multilingual or `.en`) placed the same way loads too
+//! ([`user_model`]).
+//!
+//! One `WhisperContext` (the weights) is shared by all inferences; each running
+//! inference needs its own `WhisperState` (KV caches, compute buffers), kept in a
+//! pool and reused, so at most as many states exist as inferences ever ran at once
+//! (the worker's concurrency).
+
+pub mod language;
+mod user_model;
+
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperError,
+    WhisperState,
+};
+
+pub use language::{LanguageChoice, LanguageError};
+pub use user_model::user_model;
+
+/// The weights file of a Whisper model, inside its model folder.
+pub const WEIGHTS_FILE: &str = "ggml-model.bin";
+/// The first four bytes of a ggml Whisper file ("ggml" as a little-endian u32).
+const GGML_MAGIC: [u8; 4] = 0x6767_6d6c_u32.to_le_bytes();
+/// Seconds of silence the warm-up inference transcribes.
+const WARM_UP_SECONDS: usize = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WhisperModelError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a ggml Whisper model (its first bytes are not \"ggml\")")]
+    NotGgml { path: String },
+    #[error("whisper.cpp could not load {path} ({source}); see the whisper log lines above")]
+    Load { path: String, source: WhisperError },
+    #[error("whisper.cpp could not allocate an inference state: {0}")]
+    State(WhisperError),
+    #[error("transcription failed: {0}")]
+    Inference(WhisperError),
+    #[error("the audio holds no samples")]
+    NoSamples,
+}
+
+/// What the model heard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    pub text: String,
+    /// Mean probability of the transcribed text tokens, in 0..=1 (0 when nothing
+    /// was transcribed).
+    pub confidence: f32,
+    /// Number of text tokens the confidence is the mean of.
+    pub tokens: usize,
+}
+
+/// A loaded ggml Whisper model.
+pub struct WhisperModel {
+    ctx: WhisperContext,
+    idle_states: Mutex<Vec<WhisperState>>,
+    threads: usize,
+}
+
+impl std::fmt::Debug for WhisperModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhisperModel")
+            .field("multilingual", &self.ctx.is_multilingual())
+            .field("threads", &self.threads)
+            .finish()
+    }
+}
+
+impl WhisperModel {
+    /// Loads `dir/ggml-model.bin`; each inference then uses `threads` threads.
+    pub fn load(dir: &Path, threads: usize) -> Result<Self, WhisperModelError> {
+        // whisper.cpp's log lines go to `tracing` instead of stderr.
+        whisper_rs::install_logging_hooks();
+        let path = dir.join(WEIGHTS_FILE);
+        let shown = path.display().to_string();
+        let mut magic = [0u8; 4];
+        std::fs::File::open(&path)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+            .map_err(|source| WhisperModelError::Read {
+                path: shown.clone(),
+                source,
+            })?;
+        if magic != GGML_MAGIC {
+            return Err(WhisperModelError::NotGgml { path: shown });
+        }
+        let mut params = WhisperContextParameters::default();
+        params.use_gpu(false);
+        let ctx = WhisperContext::new_with_params(&path, params).map_err(|source| {
+            WhisperModelError::Load {
+                path: shown,
+                source,
+            }
+        })?;
+        Ok(Self {
+            ctx,
+            idle_states: Mutex::new(Vec::new()),
+            threads: threads.max(1),
+        })
+    }
+
+    /// Whether the model knows languages other than English.
+    pub fn is_multilingual(&self) -> bool {
+        self.ctx.is_multilingual()
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Transcribes 16 kHz mono samples.
+    pub fn transcribe(
+        &self,
+        samples: &[f32],
+        language: LanguageChoice,
+    ) -> Result<Transcript, WhisperModelError> {
+        if samples.is_empty() {
+            return Err(WhisperModelError::NoSamples);
+        }
+        let mut state = self.take_state()?;
+        let result = self.run(&mut state, samples, language);
+        // A state is reusable after any outcome: `full` resets it at the start.
+        self.idle_states
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(state);
+        result
+    }
+
+    /// One real inference on silence: allocates the first state and proves the
+    /// weights run. Silence must transcribe to (almost) nothing.
+    pub fn warm_up(&self) -> Result<Transcript, WhisperModelError> {
+        let silence = vec![0.0f32; WARM_UP_SECONDS * crate::audio::WHISPER_SAMPLE_RATE as usize];
+        self.transcribe(&silence, LanguageChoice::Code("en"))
+    }
+
+    fn take_state(&self) -> Result<WhisperState, WhisperModelError> {
+        let idle = self
+            .idle_states
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(state) => Ok(state),
+            None => self.ctx.create_state().map_err(WhisperModelError::State),
+        }
+    }
+
+    fn run(
+        &self,
+        state: &mut WhisperState,
+        samples: &[f32],
+        language: LanguageChoice,
+    ) -> Result<Transcript, WhisperModelError> {
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(i32::try_from(self.threads).unwrap_or(i32::MAX));
+        params.set_language(Some(match language {
+            LanguageChoice::Code(code) => code,
+            LanguageChoice::Detect => "auto",
+        }));
+        params.set_translate(false);
+        // Each request stands alone: no text carried over between 30 s windows of
+        // other requests, no timestamps (not returned; decoding them costs tokens).
+        params.set_no_context(true);
+        params.set_no_timestamps(true);
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        params.set_suppress_blank(true);
+        state
+            .full(params, samples)
+            .map_err(WhisperModelError::Inference)?;
+
+        let eot = self.ctx.token_eot();
+        let mut text = String::new();
+        let mut probability_sum = 0.0f64;
+        let mut tokens = 0usize;
+        for segment in state.as_iter() {
+            if let Ok(piece) = segment.to_str_lossy() {
+                text.push_str(&piece);
+            }
+            for i in 0..segment.n_tokens() {
+                let Some(token) = segment.get_token(i) else {
+                    continue;
+                };
+                // Special tokens (end of text, timestamps, task) are not text.
+                if token.token_id() >= eot {
+                    continue;
+                }
+                let p = token.token_probability();
+                if p.is_finite() {
+                    probability_sum += f64::from(p.clamp(0.0, 1.0));
+                    tokens += 1;
+                }
+            }
+        }
+        let confidence = if tokens == 0 {
+            0.0
+        } else {
+            (probability_sum / tokens as f64) as f32
+        };
+        Ok(Transcript {
+            text: text.trim().to_owned(),
+            confidence,
+            tokens,
+        })
+    }
+}

@@ -105,6 +105,8 @@ pub struct Config {
     pub sophia: SophiaConfig,
     pub llm: LlmConfig,
     pub api_keys: Vec<Secret>,
+    /// Outbox and dependency timeouts (`crate::persistence::config`).
+    pub delivery: crate::persistence::config::DeliveryConfig,
 }
 
 pub const DEFAULT_HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -258,6 +260,7 @@ impl Config {
             sophia,
             llm,
             api_keys,
+            delivery: crate::persistence::config::DeliveryConfig::from_lookup(get)?,
         })
     }
 }

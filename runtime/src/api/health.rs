@@ -20,7 +20,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
             "unavailable"
         }
     };
-    let status = if registry.all_ready() {
+    let status = if registry.all_ready() && crate::persistence::health::milvus_healthy(&state) {
         "healthy"
     } else {
         "degraded"
@@ -33,16 +33,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "uptime_seconds": state.started_at.elapsed().as_secs_f64(),
         "dependencies": {
-            "milvus": {
-                "status": "unavailable",
-                "connected": false,
-                "details": {
-                    "host": config.milvus.host,
-                    "port": config.milvus.port,
-                    "collection": config.milvus.collection,
-                    "reason": not_integrated,
-                },
-            },
+            "milvus": crate::persistence::health::milvus_entry(&state),
             "llm": {
                 "status": "unavailable",
                 "connected": false,

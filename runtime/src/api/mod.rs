@@ -8,11 +8,13 @@
 mod embed;
 mod feedback;
 mod health;
+mod ingest_media;
 mod meta;
 mod probes;
 mod unavailable;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware;
 use axum::routing::{get, post};
@@ -35,7 +37,11 @@ fn canonical_api() -> Router<AppState> {
         .route("/tts", post(unavailable::tts))
         .route("/simple_nlp", post(unavailable::simple_nlp))
         .route("/llm", post(unavailable::llm))
-        .route("/ingest/media", post(unavailable::ingest_media))
+        .route(
+            "/ingest/media",
+            post(ingest_media::ingest_media)
+                .layer(DefaultBodyLimit::max(ingest_media::MAX_UPLOAD_BYTES)),
+        )
 }
 
 pub fn router(state: AppState) -> Router {

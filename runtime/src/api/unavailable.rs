@@ -23,7 +23,3 @@ pub async fn simple_nlp() -> ApiError {
 pub async fn llm() -> ApiError {
     not_built("LLM gateway (llm)")
 }
-
-pub async fn ingest_media() -> ApiError {
-    not_built("media ingestion (ingest/media)")
-}

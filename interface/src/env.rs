@@ -48,3 +48,13 @@ pub const STT_QUEUE: &str = "HERMES_STT_QUEUE";
 /// Testing aid, off by default: milliseconds the runtime waits before it starts
 /// loading models, so tests can observe the not-ready phase deterministically.
 pub const TEST_LOAD_DELAY_MS: &str = "HERMES_TEST_LOAD_DELAY_MS";
+
+/// Folder of the durable outbox (records Milvus/Sophia have not acknowledged yet).
+pub const OUTBOX_DIR: &str = "HERMES_OUTBOX_DIR";
+/// Bounds of the outbox: pending bytes and records (full = 503, never silent loss).
+pub const OUTBOX_MAX_BYTES: &str = "HERMES_OUTBOX_MAX_BYTES";
+pub const OUTBOX_MAX_RECORDS: &str = "HERMES_OUTBOX_MAX_RECORDS";
+/// Milliseconds allowed to connect to Milvus and for each Milvus call.
+pub const MILVUS_TIMEOUT_MS: &str = "HERMES_MILVUS_TIMEOUT_MS";
+/// Longest wait (milliseconds) between two replays of the outbox.
+pub const RETRY_MAX_DELAY_MS: &str = "HERMES_RETRY_MAX_DELAY_MS";

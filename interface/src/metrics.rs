@@ -32,3 +32,16 @@ pub const LATENCY_BUCKETS: &[f64] = &[
 /// Pod label carrying the revision hash; the operator selects canary pods by it and
 /// Prometheus relabels it into a `revision` label on scraped series.
 pub const REVISION_LABEL: &str = "hermes.logos.dev/revision";
+
+/// Gauge `{dependency}`: records in the durable outbox not acknowledged yet.
+pub const OUTBOX_DEPTH: &str = "hermes_outbox_depth_records";
+/// Gauge `{dependency}`: bytes on disk of those records.
+pub const OUTBOX_BYTES: &str = "hermes_outbox_bytes";
+/// Counter `{dependency}`: outbox records delivered by the replay.
+pub const OUTBOX_REPLAYED_TOTAL: &str = "hermes_outbox_replayed_total";
+/// Counter `{dependency}`: records refused because the outbox was full (the request got a 503).
+pub const OUTBOX_REJECTED_TOTAL: &str = "hermes_outbox_rejected_total";
+/// Counter `{dependency, reason}`: failed deliveries (direct writes and replays).
+pub const DELIVERY_FAILURES_TOTAL: &str = "hermes_delivery_failures_total";
+/// Gauge `{dependency}`: circuit breaker state, 0 closed, 1 open, 2 half-open.
+pub const CIRCUIT_STATE: &str = "hermes_circuit_state";

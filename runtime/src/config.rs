@@ -107,6 +107,8 @@ pub struct Config {
     pub api_keys: Vec<Secret>,
     pub tts: crate::models::piper::settings::TtsSettings,
     pub stt: SttConfig,
+    /// Outbox and dependency timeouts (`crate::persistence::config`).
+    pub delivery: crate::persistence::config::DeliveryConfig,
 }
 
 pub const DEFAULT_HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -259,6 +261,7 @@ impl Config {
             api_keys,
             tts,
             stt,
+            delivery: crate::persistence::config::DeliveryConfig::from_lookup(get)?,
         })
     }
 }

@@ -63,6 +63,8 @@ pub struct Metrics {
     model_load_seconds: Family<ModelLabel, Gauge<f64, AtomicU64>>,
     model_resident_bytes: Family<ModelLabel, Gauge>,
     feedback: Family<FeedbackLabels, Counter>,
+    /// Outbox, replay and circuit series (`crate::resilience::metrics`).
+    pub delivery: crate::resilience::metrics::DeliveryMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -122,8 +124,11 @@ impl Metrics {
             "Feedback accepted on /feedback by type and outcome",
             feedback.clone(),
         );
+        let delivery = crate::resilience::metrics::DeliveryMetrics::default();
+        delivery.register(&mut registry);
         Self {
             registry,
+            delivery,
             http_requests,
             http_duration,
             model_ready,

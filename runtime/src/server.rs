@@ -25,9 +25,14 @@ pub enum RunError {
     Load(#[from] LoadError),
     #[error(transparent)]
     Http(#[from] crate::outbound::ClientBuildError),
+    #[error("HERMES_OUTBOX_DIR: {0}")]
+    Outbox(#[from] crate::outbox::OutboxError),
     #[error("server failed: {0}")]
     Serve(String),
 }
+
+/// Time background deliveries get to finish their current step at shutdown.
+const BACKGROUND_STOP: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runs the server until a shutdown signal (`Ok`) or a fatal error.
 pub async fn run(config: Config) -> Result<(), RunError> {
@@ -57,11 +62,10 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     }
 
     let http = crate::outbound::build_client()?;
-    let app = api::router(AppState::new(
-        Arc::clone(&config),
-        Arc::clone(&registry),
-        http,
-    ));
+    let state = AppState::new(Arc::clone(&config), Arc::clone(&registry), http);
+    let (deliveries, background) =
+        crate::persistence::start::start(&config, state.http.clone(), &state.metrics.delivery)?;
+    let app = api::router(state.with_deliveries(Arc::clone(&deliveries)));
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let serving = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -79,6 +83,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
                 result?;
                 loaded = true;
                 tracing::info!("all models ready");
+                deliveries.models_loaded(crate::services::embedding::default_dimension(&registry));
             }
             name = &mut signal => {
                 tracing::info!(signal = name, grace_seconds = config.shutdown_grace.as_secs_f64(), "shutting down: draining in-flight requests");
@@ -104,5 +109,6 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             tracing::warn!("grace period over: remaining requests abandoned");
         }
     }
+    background.stop(BACKGROUND_STOP).await;
     Ok(())
 }

@@ -18,6 +18,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub metrics: Arc<Metrics>,
     pub started_at: Instant,
+    /// Milvus persistence and Sophia deliveries; `None` until the server starts them.
+    pub deliveries: Option<Arc<crate::persistence::start::Deliveries>>,
 }
 
 impl AppState {
@@ -28,6 +30,15 @@ impl AppState {
             registry,
             metrics: Arc::new(Metrics::new(VERSION)),
             started_at: Instant::now(),
+            deliveries: None,
         }
+    }
+
+    pub fn with_deliveries(
+        mut self,
+        deliveries: Arc<crate::persistence::start::Deliveries>,
+    ) -> Self {
+        self.deliveries = Some(deliveries);
+        self
     }
 }

@@ -182,7 +182,8 @@ async fn root_and_health_describe_the_service() {
         let r = s.get(path).await;
         assert_eq!(r.status(), 200);
         let h: Value = r.json().await.unwrap();
-        assert_eq!(h["status"], "healthy");
+        // Models ready but Milvus unreachable: degraded (embeddings still serve).
+        assert_eq!(h["status"], "degraded");
         assert_eq!(h["service"], "hermes");
         assert_eq!(h["version"], env!("CARGO_PKG_VERSION"));
         assert!(h["timestamp"].as_str().unwrap().starts_with("20"), "{h}");
@@ -300,7 +301,7 @@ async fn cors_allows_any_origin_by_default_and_a_list_when_configured() {
 #[tokio::test]
 async fn capabilities_not_built_answer_503_and_health_says_unavailable() {
     let s = Server::start_ready(&[]).await;
-    for path in ["/stt", "/tts", "/simple_nlp", "/ingest/media", "/v1/tts"] {
+    for path in ["/stt", "/tts", "/simple_nlp", "/v1/tts"] {
         let r = s
             .post_json(path, &json!({"text": "hello", "prompt": "hi"}))
             .await;

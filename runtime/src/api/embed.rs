@@ -7,6 +7,8 @@ use serde::Serialize;
 use crate::error::ApiError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
 use crate::models::registry::ResolveError;
+use crate::persistence::embeddings::persist_embedding;
+use crate::persistence::milvus::EmbeddingRow;
 use crate::services::embedding::{self, EmbedError};
 use crate::state::AppState;
 
@@ -34,6 +36,10 @@ pub struct EmbedResponse {
     dimension: usize,
     model: &'static str,
     embedding_id: String,
+    /// True only once Milvus acknowledged the write.
+    persisted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warning: Option<String>,
 }
 
 pub async fn embed_text(
@@ -41,14 +47,28 @@ pub async fn embed_text(
     ValidJson(req): ValidJson<EmbedRequest>,
 ) -> Result<Json<EmbedResponse>, ApiError> {
     let text_chars = req.text.chars().count();
+    let text = req.text.clone();
     let result = embedding::embed_text(&state.registry, req.text, &req.model).await;
     let embedded = result.map_err(to_api_error)?;
     tracing::info!(model = embedded.model, text_chars, "text embedded");
+    let row = EmbeddingRow {
+        embedding_id: embedded.embedding_id.clone(),
+        embedding: embedded.vector.clone(),
+        model: embedded.model.to_owned(),
+        text,
+        timestamp: chrono::Utc::now().timestamp_millis(),
+    };
+    let persistence = state.deliveries.as_deref().map(|d| &d.embeddings);
+    let report = persist_embedding(persistence, row)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("The embedding could not be stored: {e}")))?;
     Ok(Json(EmbedResponse {
         dimension: embedded.vector.len(),
         embedding: embedded.vector,
         model: embedded.model,
         embedding_id: embedded.embedding_id,
+        persisted: report.persisted,
+        warning: report.warning,
     }))
 }
 

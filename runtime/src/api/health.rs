@@ -1,6 +1,5 @@
 //! `GET /health` (and HEAD): the contract's health document, plus per-model load
-//! details. Dependencies not integrated yet are reported as what they are:
-//! unavailable and not connected, with the configured target.
+//! details. Each dependency reports its own truth (connected, target, reason).
 
 use axum::Json;
 use axum::extract::State;
@@ -12,7 +11,6 @@ use crate::state::{AppState, VERSION};
 
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     let registry = &state.registry;
-    let config = &state.config;
     let capability = |task: Task| {
         if registry.task_available(task) {
             "available"
@@ -20,12 +18,11 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
             "unavailable"
         }
     };
-    let status = if registry.all_ready() {
+    let status = if registry.all_ready() && crate::persistence::health::milvus_healthy(&state) {
         "healthy"
     } else {
         "degraded"
     };
-    let not_integrated = "not integrated in this build of the runtime";
     let llm_dependency = crate::llm::health::llm_dependency(&state).await;
     Json(json!({
         "status": status,
@@ -34,16 +31,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "uptime_seconds": state.started_at.elapsed().as_secs_f64(),
         "dependencies": {
-            "milvus": {
-                "status": "unavailable",
-                "connected": false,
-                "details": {
-                    "host": config.milvus.host,
-                    "port": config.milvus.port,
-                    "collection": config.milvus.collection,
-                    "reason": not_integrated,
-                },
-            },
+            "milvus": crate::persistence::health::milvus_entry(&state),
             "llm": llm_dependency,
         },
         "capabilities": {

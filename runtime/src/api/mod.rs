@@ -9,6 +9,7 @@ mod chat_completions;
 mod embed;
 mod feedback;
 mod health;
+mod ingest_media;
 mod llm;
 mod meta;
 mod probes;
@@ -42,7 +43,11 @@ fn canonical_api() -> Router<AppState> {
         .route("/tts", post(tts::tts))
         .route("/simple_nlp", post(unavailable::simple_nlp))
         .route("/llm", post(llm::llm))
-        .route("/ingest/media", post(unavailable::ingest_media))
+        .route(
+            "/ingest/media",
+            post(ingest_media::ingest_media)
+                .layer(DefaultBodyLimit::max(ingest_media::MAX_UPLOAD_BYTES)),
+        )
 }
 
 pub fn router(state: AppState) -> Router {

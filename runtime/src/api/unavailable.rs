@@ -11,7 +11,3 @@ fn not_built(capability: &str) -> ApiError {
 pub async fn simple_nlp() -> ApiError {
     not_built("NLP (simple_nlp)")
 }
-
-pub async fn ingest_media() -> ApiError {
-    not_built("media ingestion (ingest/media)")
-}

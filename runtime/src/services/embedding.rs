@@ -59,3 +59,13 @@ pub async fn embed_text(
         embedding_id: uuid::Uuid::new_v4().to_string(),
     })
 }
+
+/// Dimension of the default embedding model's vectors: `None` when no embedding
+/// model is served or it is not loaded yet.
+pub fn default_dimension(registry: &Registry) -> Option<usize> {
+    let (_, loaded) = registry.resolve(Task::Embedding, "default").ok()?;
+    let LoadedModel::Embedding(worker) = loaded else {
+        return None;
+    };
+    Some(worker.model().dimension())
+}

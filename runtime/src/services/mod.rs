@@ -3,5 +3,5 @@
 
 pub mod embedding;
 pub mod feedback;
-pub mod tts;
 pub mod stt;
+pub mod tts;

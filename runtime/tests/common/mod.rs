@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod milvus;
+pub mod sophia;
+
 use std::fs::File;
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
@@ -69,6 +72,8 @@ fn command(envs: &[(&str, &str)], log: &Path) -> Command {
         .env("HERMES_HOST", "127.0.0.1")
         .env("HERMES_MODEL_DIR", models_dir())
         .env("HERMES_LOG_FORMAT", "json")
+        // Each server gets its own outbox; tests that restart one pass theirs.
+        .env("HERMES_OUTBOX_DIR", log.with_file_name("outbox"))
         .envs(envs.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::from(File::create(log).expect("log file")))

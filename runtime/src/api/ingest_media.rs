@@ -1,0 +1,173 @@
+//! `POST /ingest/media?media_type=image|audio|video&question=...` (multipart
+//! `file`): forwards the file to Sophia with provenance and answers Sophia's
+//! record. Sophia's 4xx/5xx status passes through; Sophia unreachable, its
+//! circuit open, or no token configured: 503. Audio needs speech-to-text first
+//! (transcribe, embed the transcription, then forward): until this runtime
+//! serves STT, audio answers a truthful 503.
+
+use axum::Json;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ValidationIssue};
+use crate::sophia::client::{MediaUpload, SophiaError};
+use crate::state::AppState;
+
+/// Largest upload accepted on this route.
+pub const MAX_UPLOAD_BYTES: usize = 100 * 1024 * 1024;
+
+#[derive(Debug, Deserialize)]
+pub struct IngestQuery {
+    media_type: Option<String>,
+    question: Option<String>,
+}
+
+const MEDIA_TYPES: [&str; 3] = ["image", "audio", "video"];
+
+pub async fn ingest_media(
+    State(state): State<AppState>,
+    Query(query): Query<IngestQuery>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    match ingest(state, query, multipart).await {
+        Ok(body) => Json(body).into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn ingest(
+    state: AppState,
+    query: IngestQuery,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Value, Response> {
+    let mut issues = Vec::new();
+    let media_type = match query.media_type.as_deref().map(str::to_ascii_lowercase) {
+        None => {
+            issues.push(ValidationIssue {
+                loc: vec![json!("query"), json!("media_type")],
+                msg: "Field required".into(),
+                kind: "missing",
+                input: Value::Null,
+                ctx: None,
+            });
+            None
+        }
+        Some(m) => match MEDIA_TYPES.iter().find(|t| **t == m) {
+            Some(t) => Some(*t),
+            None => {
+                issues.push(ValidationIssue {
+                    loc: vec![json!("query"), json!("media_type")],
+                    msg: "Input should be 'image', 'audio' or 'video'".into(),
+                    kind: "enum",
+                    input: json!(query.media_type),
+                    ctx: Some(json!({"expected": "'image', 'audio' or 'video'"})),
+                });
+                None
+            }
+        },
+    };
+    let file = match multipart {
+        Ok(multipart) => read_file(multipart)
+            .await
+            .map_err(IntoResponse::into_response)?,
+        Err(_) => None,
+    };
+    if file.is_none() {
+        issues.push(ValidationIssue {
+            loc: vec![json!("body"), json!("file")],
+            msg: "Field required".into(),
+            kind: "missing",
+            input: Value::Null,
+            ctx: None,
+        });
+    }
+    let (Some(media_type), Some((file_name, content_type, bytes)), true) =
+        (media_type, file, issues.is_empty())
+    else {
+        return Err(ApiError::Validation(issues).into_response());
+    };
+
+    if media_type == "audio" {
+        return Err(ApiError::Unavailable(
+            "Audio ingestion is not available: it needs speech-to-text (transcribe, then embed the transcription) and no STT model is served by this runtime yet; image and video are forwarded".into(),
+        )
+        .into_response());
+    }
+    let Some(deliveries) = state.deliveries.as_deref() else {
+        return Err(ApiError::Unavailable(
+            "Sophia forwarding is not running in this process".into(),
+        )
+        .into_response());
+    };
+    let size = bytes.len();
+    let upload = MediaUpload {
+        file_name,
+        content_type,
+        bytes,
+        media_type,
+        question: query.question,
+    };
+    match deliveries.sophia.ingest_media(upload).await {
+        Ok(sophia) => {
+            tracing::info!(media_type, bytes = size, "media forwarded to Sophia");
+            Ok(json!({
+                "sample_id": sophia.get("sample_id"),
+                "file_path": sophia.get("file_path"),
+                "media_type": media_type,
+                "metadata": sophia.get("metadata"),
+                "neo4j_node_id": sophia.get("neo4j_node_id"),
+                "embedding_id": Value::Null,
+                "transcription": Value::Null,
+                "message": sophia.get("message").cloned().unwrap_or_else(|| json!("Media ingested")),
+            }))
+        }
+        Err(SophiaError::Status { status, body }) => {
+            tracing::warn!(status, media_type, "Sophia refused the media");
+            let detail = body.get("detail").cloned().unwrap_or(body);
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            Err((status, Json(json!({ "detail": detail }))).into_response())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, media_type, "media not forwarded to Sophia");
+            Err(
+                ApiError::Unavailable(format!("Media ingestion is unavailable: {e}"))
+                    .into_response(),
+            )
+        }
+    }
+}
+
+/// The `file` part: (file name, content type, bytes); other parts are ignored.
+async fn read_file(
+    mut multipart: Multipart,
+) -> Result<Option<(String, String, bytes::Bytes)>, ApiError> {
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(upload_error(e)),
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let file_name = field.file_name().unwrap_or("upload").to_owned();
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let bytes = field.bytes().await.map_err(upload_error)?;
+        return Ok(Some((file_name, content_type, bytes)));
+    }
+}
+
+fn upload_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::BadRequest(format!("Invalid multipart body: {}", e.body_text()))
+    }
+}

@@ -1,0 +1,150 @@
+//! Opens the outboxes, creates the Milvus store, and starts the background
+//! tasks (Milvus supervisor, replays); stops them on shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::embeddings::{EmbeddingPersistence, MilvusDeliverer, ReplayMetrics};
+use super::milvus::{DEPENDENCY as MILVUS, Dimension, MilvusStore};
+use crate::config::Config;
+use crate::outbound::DependencyTimeouts;
+use crate::outbox::Outbox;
+use crate::outbox::log::OutboxError;
+use crate::outbox::replay::{self, Wakers};
+use crate::resilience::backoff::Backoff;
+use crate::resilience::metrics::DeliveryMetrics;
+use crate::sophia::client::{DEPENDENCY as SOPHIA, SophiaClient};
+use crate::sophia::proposals::{ProposalDeliverer, ProposalQueue};
+
+/// Everything that delivers to dependencies, shared by the handlers.
+#[derive(Debug)]
+pub struct Deliveries {
+    pub embeddings: EmbeddingPersistence,
+    pub sophia: SophiaClient,
+    pub proposals: ProposalQueue,
+}
+
+/// The running background tasks.
+#[derive(Debug)]
+pub struct Background {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Background {
+    /// Stops every task; each finishes its current step (bounded by `grace`).
+    /// Pending records stay in the outbox for the next start.
+    pub async fn stop(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let all = futures::future::join_all(self.tasks);
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!(
+                "background deliveries did not stop in time; their records stay in the outbox"
+            );
+        }
+    }
+}
+
+/// Opens the outboxes below `config.delivery.outbox_dir` and starts the tasks.
+pub fn start(
+    config: &Config,
+    http: reqwest::Client,
+    metrics: &DeliveryMetrics,
+) -> Result<(Arc<Deliveries>, Background), OutboxError> {
+    let delivery = &config.delivery;
+    let milvus_outbox = open(MILVUS, config)?;
+    let sophia_outbox = open(SOPHIA, config)?;
+    let store = Arc::new(MilvusStore::new(
+        config.milvus.clone(),
+        delivery.milvus_timeout,
+        delivery.retry_max_delay,
+        metrics,
+    ));
+    let embeddings = EmbeddingPersistence::new(
+        Arc::clone(&store),
+        Arc::clone(&milvus_outbox),
+        metrics.clone(),
+    );
+    let wakers = Wakers {
+        appended: Arc::clone(&embeddings.wake),
+        recovered: Arc::clone(&store.recovered),
+    };
+    let (stop, stop_rx) = watch::channel(false);
+    let backoff = Backoff::new(Duration::from_millis(200), delivery.retry_max_delay);
+    let sophia = SophiaClient::new(
+        http,
+        &config.sophia,
+        DependencyTimeouts::default().sophia,
+        metrics,
+    );
+    let proposals = ProposalQueue::new(Arc::clone(&sophia_outbox), metrics.clone());
+    let sophia_wakers = Wakers {
+        appended: Arc::clone(&proposals.wake),
+        recovered: Arc::new(tokio::sync::Notify::new()),
+    };
+    let tasks = vec![
+        tokio::spawn(replay::run(
+            sophia_outbox,
+            Arc::new(ProposalDeliverer {
+                client: sophia.clone(),
+            }),
+            Arc::new(ReplayMetrics {
+                dependency: SOPHIA,
+                metrics: metrics.clone(),
+            }),
+            sophia_wakers,
+            backoff,
+            stop_rx.clone(),
+        )),
+        tokio::spawn(Arc::clone(&store).supervise(stop_rx.clone())),
+        tokio::spawn(replay::run(
+            milvus_outbox,
+            Arc::new(MilvusDeliverer { store }),
+            Arc::new(ReplayMetrics {
+                dependency: MILVUS,
+                metrics: metrics.clone(),
+            }),
+            wakers,
+            backoff,
+            stop_rx,
+        )),
+    ];
+    let deliveries = Deliveries {
+        embeddings,
+        sophia,
+        proposals,
+    };
+    Ok((Arc::new(deliveries), Background { stop, tasks }))
+}
+
+fn open(name: &'static str, config: &Config) -> Result<Arc<Outbox>, OutboxError> {
+    let delivery = &config.delivery;
+    let (outbox, recovery) = Outbox::open(
+        name,
+        &delivery.outbox_dir.join(name),
+        delivery.outbox_limits,
+    )?;
+    if recovery.pending > 0 || recovery.truncated_bytes > 0 {
+        tracing::info!(
+            outbox = name,
+            pending = recovery.pending,
+            truncated_bytes = recovery.truncated_bytes,
+            "outbox recovered: replaying"
+        );
+    }
+    Ok(Arc::new(outbox))
+}
+
+impl Deliveries {
+    /// Called once the models are loaded: the collection's dimension.
+    pub fn models_loaded(&self, dimension: Option<usize>) {
+        let dimension = match dimension.and_then(|d| u32::try_from(d).ok()) {
+            Some(d) => Dimension::Known(d),
+            None => Dimension::NoModel,
+        };
+        self.embeddings.store.set_dimension(dimension);
+    }
+}

@@ -1,0 +1,198 @@
+//! Embeddings land in a real Milvus: the contract's collection is created with
+//! the model's dimension, `persisted: true` means the row is there, and an
+//! existing collection with another dimension is reported and left untouched.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Server;
+use common::milvus::{MilvusServer, count_ids, milvus_health, wait_milvus_healthy};
+use milvus::v2::prelude::{
+    CollectionSchema, CreateCollectionRequest, CreateIndexRequest, DataType,
+    DescribeCollectionRequest, DescribeIndexRequest, FieldSchema, IndexParam, IndexType,
+    LoadCollectionRequest, MetricType,
+};
+use serde_json::{Value, json};
+
+const COLLECTION: &str = "hermes_embeddings";
+
+async fn start_runtime(milvus: &MilvusServer) -> Server {
+    let envs = milvus.envs();
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Server::start_ready(&envs).await
+}
+
+#[tokio::test]
+async fn embeddings_are_persisted_in_the_contract_collection_and_found_by_id() {
+    let milvus = MilvusServer::start().await;
+    let s = start_runtime(&milvus).await;
+    wait_milvus_healthy(&s, Duration::from_secs(60)).await;
+    let health = milvus_health(&s).await;
+    assert_eq!(health["connected"], true, "{health}");
+    assert_eq!(health["details"]["dimension"], 384, "{health}");
+    assert_eq!(health["details"]["collection"], COLLECTION);
+
+    let mut ids = Vec::new();
+    for text in [
+        "The cat sleeps.",
+        "Interest rates rose.",
+        "Bonjour le monde",
+    ] {
+        let r = s.post_json("/embed_text", &json!({ "text": text })).await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["persisted"], true, "{body}");
+        assert!(body.get("warning").is_none(), "{body}");
+        ids.push(body["embedding_id"].as_str().unwrap().to_owned());
+    }
+
+    let client = milvus.client().await;
+    let counts = count_ids(&client, COLLECTION, &ids).await;
+    for id in &ids {
+        assert_eq!(counts.get(id), Some(&1), "{id} in Milvus once: {counts:?}");
+    }
+
+    // The schema, index and metric are the contract's.
+    let described = client
+        .describe_collection(
+            DescribeCollectionRequest::builder()
+                .collection_name(COLLECTION)
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let fields: Vec<(String, DataType)> = described
+        .description()
+        .get_schema()
+        .get_fields()
+        .iter()
+        .map(|f| (f.get_name().to_owned(), f.get_data_type()))
+        .collect();
+    for (name, ty) in [
+        ("embedding_id", DataType::VarChar),
+        ("embedding", DataType::FloatVector),
+        ("model", DataType::VarChar),
+        ("text", DataType::VarChar),
+        ("timestamp", DataType::Int64),
+    ] {
+        assert!(
+            fields.contains(&(name.to_owned(), ty)),
+            "{name}: {fields:?}"
+        );
+    }
+    let index = client
+        .describe_index(
+            DescribeIndexRequest::builder()
+                .collection_name(COLLECTION)
+                .field_name("embedding")
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let text = format!("{index:?}");
+    for expected in [
+        "index_type: IvfFlat",
+        "metric_type: L2",
+        r#""nlist": "128""#,
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_collection_with_another_dimension_is_reported_and_never_written() {
+    let milvus = MilvusServer::start().await;
+    let client = milvus.client().await;
+    let schema = CollectionSchema::new()
+        .add_field(
+            FieldSchema::new()
+                .name("embedding_id")
+                .data_type(DataType::VarChar)
+                .max_length(64)
+                .primary_key(true)
+                .auto_id(false),
+        )
+        .add_field(
+            FieldSchema::new()
+                .name("embedding")
+                .data_type(DataType::FloatVector)
+                .dimension(8),
+        );
+    client
+        .create_collection(
+            CreateCollectionRequest::builder()
+                .collection_name(COLLECTION)
+                .schema(schema)
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    // Indexed and loaded, so the test can query it afterwards.
+    client
+        .create_index(
+            CreateIndexRequest::builder()
+                .collection_name(COLLECTION)
+                .index_param(
+                    IndexParam::new()
+                        .field_name("embedding")
+                        .index_type(IndexType::Flat)
+                        .metric_type(MetricType::L2),
+                )
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    client
+        .load_collection(
+            LoadCollectionRequest::builder()
+                .collection_name(COLLECTION)
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+
+    let s = start_runtime(&milvus).await;
+    let health = common::milvus::eventually(
+        "the dimension problem in /health",
+        Duration::from_secs(60),
+        || async {
+            let m = milvus_health(&s).await;
+            m["details"]["dimension_problem"].is_string().then_some(m)
+        },
+    )
+    .await;
+    let problem = health["details"]["dimension_problem"].as_str().unwrap();
+    assert!(
+        problem.contains("dimension 8") && problem.contains("384"),
+        "{problem}"
+    );
+    assert_ne!(health["status"], "healthy");
+    let full: Value = s.get("/health").await.json().await.unwrap();
+    assert_eq!(full["status"], "degraded");
+
+    let r = s
+        .post_json("/embed_text", &json!({ "text": "kept safe" }))
+        .await;
+    assert_eq!(r.status(), 200, "models still serve");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["persisted"], false, "{body}");
+    assert!(
+        body["warning"].as_str().unwrap().contains("dimension"),
+        "{body}"
+    );
+    let id = body["embedding_id"].as_str().unwrap().to_owned();
+    assert!(
+        count_ids(&client, COLLECTION, &[id]).await.is_empty(),
+        "nothing written"
+    );
+    assert!(
+        s.logs().contains("dimension 8"),
+        "the logs name the problem"
+    );
+}

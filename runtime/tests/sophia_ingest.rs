@@ -1,0 +1,134 @@
+//! `/ingest/media` forwards image and video files to a (test) Sophia with
+//! provenance; Sophia's errors pass through; no Sophia or no token is a 503;
+//! audio is a truthful 503 until speech-to-text is served.
+
+mod common;
+
+use common::Server;
+use common::sophia::{Sophia, TOKEN};
+use serde_json::Value;
+
+async fn runtime_for(sophia: &Sophia) -> Server {
+    let envs = sophia.envs();
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Server::start_ready(&envs).await
+}
+
+async fn upload(s: &Server, query: &str, name: &str, mime: &str, bytes: &[u8]) -> (u16, Value) {
+    let part = reqwest::multipart::Part::bytes(bytes.to_vec())
+        .file_name(name.to_owned())
+        .mime_str(mime)
+        .unwrap();
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let r = s
+        .client
+        .post(s.url(&format!("/ingest/media{query}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn images_and_videos_are_forwarded_with_provenance() {
+    let sophia = Sophia::start().await;
+    let s = runtime_for(&sophia).await;
+    let png: Vec<u8> = (0..=255u8).cycle().take(50_000).collect();
+    let (status, body) = upload(
+        &s,
+        "?media_type=image&question=what%20is%20it",
+        "cat.png",
+        "image/png",
+        &png,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sample_id"], "sample-1");
+    assert_eq!(body["neo4j_node_id"], "node-1");
+    assert_eq!(body["media_type"], "image");
+    assert_eq!(body["file_path"], "/data/media/cat.png");
+    assert_eq!(body["metadata"]["size"], 50_000);
+    assert!(body["transcription"].is_null() && body["embedding_id"].is_null());
+
+    let (status, body) = upload(
+        &s,
+        "?media_type=VIDEO",
+        "clip.mp4",
+        "video/mp4",
+        b"\x00\x00\x00\x18ftypmp42",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let got = sophia.media();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].media_type.as_deref(), Some("image"));
+    assert_eq!(got[0].source.as_deref(), Some("ingestion"));
+    assert_eq!(got[0].derivation.as_deref(), Some("observed"));
+    assert_eq!(got[0].question.as_deref(), Some("what is it"));
+    assert_eq!(got[0].file_name.as_deref(), Some("cat.png"));
+    assert_eq!(got[0].content_type.as_deref(), Some("image/png"));
+    assert_eq!(got[0].bytes, png, "the file arrives byte for byte");
+    assert_eq!(got[1].media_type.as_deref(), Some("video"), "lower case");
+    assert_eq!(got[1].question, None);
+}
+
+#[tokio::test]
+async fn sophia_errors_pass_through_and_outages_are_503() {
+    let mut sophia = Sophia::start().await;
+    let s = runtime_for(&sophia).await;
+
+    sophia.fail_with(422);
+    let (status, body) = upload(&s, "?media_type=image", "a.png", "image/png", b"png").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["detail"], "sophia says 422");
+    sophia.fail_with(500);
+    let (status, _) = upload(&s, "?media_type=image", "a.png", "image/png", b"png").await;
+    assert_eq!(status, 500);
+    sophia.fail_with(0);
+
+    sophia.down();
+    let (status, body) = upload(&s, "?media_type=image", "a.png", "image/png", b"png").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("Sophia"),
+        "{body}"
+    );
+    sophia.up().await;
+    let (status, body) = upload(&s, "?media_type=image", "a.png", "image/png", b"png").await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = upload(&s, "?media_type=audio", "a.wav", "audio/wav", b"RIFF").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("speech-to-text"),
+        "{body}"
+    );
+
+    let (status, body) = upload(&s, "?media_type=text", "a.txt", "text/plain", b"x").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["detail"][0]["loc"],
+        serde_json::json!(["query", "media_type"])
+    );
+    let (status, _) = upload(&s, "", "a.png", "image/png", b"x").await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        sophia.media().len(),
+        1,
+        "only the successful upload reached Sophia"
+    );
+}
+
+#[tokio::test]
+async fn without_a_token_nothing_is_sent() {
+    let sophia = Sophia::start().await;
+    let url = sophia.url();
+    let s = Server::start_ready(&[("SOPHIA_URL", url.as_str())]).await;
+    let (status, body) = upload(&s, "?media_type=image", "a.png", "image/png", b"png").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("token"), "{body}");
+    assert!(sophia.media().is_empty());
+    let _ = TOKEN;
+}

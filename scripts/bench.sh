@@ -32,7 +32,7 @@ BIN=$CARGO_TARGET_DIR/release/hermes-runtime
 
 # Start to ready, measured from just before exec.
 START=$(date +%s.%N)
-HERMES_HOST=127.0.0.1 HERMES_PORT=$PORT HERMES_MODEL_DIR=$MODEL_DIR HERMES_LOG_FORMAT=json \
+HERMES_MODELS=all-minilm-l6-v2 HERMES_HOST=127.0.0.1 HERMES_PORT=$PORT HERMES_MODEL_DIR=$MODEL_DIR HERMES_LOG_FORMAT=json \
   RUST_LOG=${RUST_LOG:-warn} "$BIN" > "$WORK/server.log" 2>&1 &
 PID=$!
 cleanup() { kill "$PID" 2> /dev/null || true; wait "$PID" 2> /dev/null || true; rm -rf "$WORK"; }
@@ -100,5 +100,7 @@ for r in result["embed_text"]:
 print(f"\nwritten: {out}")
 EOF
 
-# Speech-to-text: real-time factor against faster-whisper (its own script).
-scripts/bench-stt.sh
+# The capability benches below start their own servers: stop the embedding server first.
+cleanup; trap - EXIT
+scripts/bench-llm.sh   # LLM decode speed vs llama.cpp
+scripts/bench-stt.sh   # speech-to-text real-time factor vs faster-whisper

@@ -232,3 +232,28 @@ pub async fn stream(
             .boxed(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_is_503_a_long_prompt_400_and_a_crash_500() {
+        let busy = worker_error(WorkerError::Busy {
+            model: "m",
+            queue: 16,
+        });
+        assert_eq!(busy.status().as_u16(), 503);
+        let crashed = worker_error(WorkerError::Crashed {
+            model: "m",
+            reason: "inference panicked",
+        });
+        assert_eq!(crashed.status().as_u16(), 500);
+        let long = generation_error(LlmError::ContextOverflow {
+            prompt_tokens: 5000,
+            context_window: 4096,
+        });
+        assert_eq!(long.status().as_u16(), 400);
+        assert!(long.to_string().contains("5000"), "{long}");
+    }
+}

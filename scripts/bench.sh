@@ -99,3 +99,6 @@ for r in result["embed_text"]:
     print(f"{r['concurrency']:>11} {r['rps']:>9.1f} {r['p50_ms']:>9.2f} {r['p95_ms']:>9.2f} {r['p99_ms']:>9.2f} {r['non_2xx']:>8} {r['socket_errors']:>7}")
 print(f"\nwritten: {out}")
 EOF
+
+# Text-to-speech: real-time factor against piper-tts on the same voice.
+scripts/bench-tts.sh

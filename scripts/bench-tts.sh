@@ -9,7 +9,7 @@
 # Also reports the voice's load time and resident bytes as /readyz measures them.
 # Prints a table and the ratio; writes bench/results/tts-<UTC time>.json.
 #
-# Knobs: BENCH_TTS_THREADS (default 2), BENCH_TTS_ROUNDS (default 2),
+# Knobs: BENCH_TTS_THREADS (default 2), BENCH_TTS_ROUNDS (default 2), BENCH_TTS_BIN,
 # BENCH_TTS_PORT (default 18181), BENCH_PEER_VENV (default ~/.cache/hermes/bench-piper-venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,8 +38,12 @@ if ! "$PEER_VENV/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m
   "$PEER_VENV/bin/pip" install --quiet $PEER_PKGS
 fi
 
-cargo build --release -q -p hermes-runtime
-BIN=$CARGO_TARGET_DIR/release/hermes-runtime
+# BENCH_TTS_BIN: an already built runtime binary to measure instead of a fresh release build.
+BIN=${BENCH_TTS_BIN:-}
+if [ -z "$BIN" ]; then
+  cargo build --release -q -p hermes-runtime
+  BIN=$CARGO_TARGET_DIR/release/hermes-runtime
+fi
 
 HERMES_HOST=127.0.0.1 HERMES_PORT=$PORT HERMES_MODEL_DIR=$MODEL_DIR HERMES_MODELS=$VOICE_ID \
   HERMES_TTS_THREADS=$THREADS HERMES_LOG_FORMAT=json RUST_LOG=${RUST_LOG:-warn} \

@@ -104,3 +104,4 @@ EOF
 cleanup; trap - EXIT
 scripts/bench-llm.sh   # LLM decode speed vs llama.cpp
 scripts/bench-stt.sh   # speech-to-text real-time factor vs faster-whisper
+scripts/bench-tts.sh   # text-to-speech real-time factor vs piper-tts

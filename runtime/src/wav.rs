@@ -3,14 +3,15 @@
 /// Bytes of the canonical 44-byte RIFF/WAVE header (`fmt ` chunk of 16 bytes).
 pub const HEADER_BYTES: usize = 44;
 
-/// Converts float samples (nominally -1..1; clipped beyond) to 16-bit PCM.
+/// Converts float samples (nominally -1..1; clipped beyond) to 16-bit PCM the way
+/// Piper does (scale by 32767, truncate toward zero), so its output is reproduced.
 pub fn to_pcm16(samples: &[f32]) -> Vec<i16> {
     samples
         .iter()
         .map(|&s| {
             // NaN (never expected from a model) becomes silence, not a click.
             let s = if s.is_nan() { 0.0 } else { s.clamp(-1.0, 1.0) };
-            (s * f32::from(i16::MAX)).round() as i16
+            (s * f32::from(i16::MAX)) as i16
         })
         .collect()
 }
@@ -79,7 +80,7 @@ mod tests {
     fn floats_are_scaled_and_clipped() {
         assert_eq!(
             to_pcm16(&[0.0, 0.5, -0.5, 1.0, -1.0, 3.0, -3.0, f32::NAN]),
-            vec![0, 16384, -16384, 32767, -32767, 32767, -32767, 0]
+            vec![0, 16383, -16383, 32767, -32767, 32767, -32767, 0]
         );
     }
 }

@@ -201,7 +201,7 @@ async fn root_and_health_describe_the_service() {
         assert_eq!(
             h["capabilities"],
             json!({"stt": "unavailable", "tts": "unavailable", "nlp": "unavailable",
-                   "embeddings": "available", "llm": "available"})
+                   "embeddings": "available", "llm": "unavailable"})
         );
         let model = &h["models"][0];
         assert_eq!(model["id"], MODEL_ID);
@@ -230,7 +230,7 @@ async fn request_ids_are_echoed_or_generated_on_every_response() {
             400,
         ),
         (
-            s.client.post(s.url("/tts")).json(&json!({"text": "hi"})),
+            s.client.post(s.url("/llm")).json(&json!({"prompt": "hi"})),
             503,
         ),
     ];

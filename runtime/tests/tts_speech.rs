@@ -83,12 +83,55 @@ async fn speech_is_a_pcm16_mono_wav_whose_length_follows_the_text() {
     assert_eq!(health["capabilities"]["tts"], "available", "{health}");
 }
 
+/// The reference recordings of `scripts/make_reference_speech.py`: the same voice
+/// through piper-tts (the Piper project's Python package), noise scales at 0.
+fn references() -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let index: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("piper_reference.json")).expect("reference index"),
+    )
+    .expect("reference index json");
+    index
+        .as_object()
+        .expect("object")
+        .values()
+        .map(|item| {
+            let text = item["text"].as_str().expect("text").to_owned();
+            let file = dir.join(item["file"].as_str().expect("file"));
+            (text, std::fs::read(file).expect("reference wav"))
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn without_noise_the_same_text_gives_the_same_audio() {
+async fn without_noise_speech_is_stable_and_matches_piper_itself() {
     let s = voice_server(&[("HERMES_TTS_NOISE_SCALE", "0"), ("HERMES_TTS_NOISE_W", "0")]).await;
     let body = json!({ "text": "Deterministic settings, deterministic speech.", "voice": VOICE });
     let first = speak(&s, "/tts", body.clone()).await;
     let second = speak(&s, "/tts", body).await;
     assert!(parse_wav(&first).rms() > 0.03);
     assert!(first == second, "two syntheses of the same text differ");
+
+    for (text, reference) in references() {
+        let reference = parse_wav(&reference);
+        let ours = parse_wav(&speak(&s, "/tts", json!({ "text": text })).await);
+        assert_eq!(ours.sample_rate, reference.sample_rate, "{text}");
+        assert_eq!(
+            ours.samples.len(),
+            reference.samples.len(),
+            "same phonemes give the same length: {text}"
+        );
+        let max_diff = ours
+            .samples
+            .iter()
+            .zip(&reference.samples)
+            .map(|(a, b)| (i32::from(*a) - i32::from(*b)).unsigned_abs())
+            .max()
+            .unwrap_or(0);
+        // Float sums may differ in the last bits with other thread counts.
+        assert!(
+            max_diff <= 64,
+            "{text:?}: samples differ by up to {max_diff}"
+        );
+    }
 }

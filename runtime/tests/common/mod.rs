@@ -72,6 +72,9 @@ fn command(envs: &[(&str, &str)], log: &Path) -> Command {
         .env("HERMES_HOST", "127.0.0.1")
         .env("HERMES_MODEL_DIR", models_dir())
         .env("HERMES_LOG_FORMAT", "json")
+        // Only the embedder unless a test declares its models: every other model
+        // adds seconds of load and warm-up to each server start.
+        .env("HERMES_MODELS", "all-minilm-l6-v2")
         // Each server gets its own outbox; tests that restart one pass theirs.
         .env("HERMES_OUTBOX_DIR", log.with_file_name("outbox"))
         .envs(envs.iter().copied())

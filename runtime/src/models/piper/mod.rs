@@ -201,7 +201,11 @@ impl PiperVoice {
                 "scales" => scales,
             ])
             .map_err(stage("inference"))?;
-        let (_, audio) = outputs[OUTPUT]
+        let output = outputs.get(OUTPUT).ok_or_else(|| PiperError::Ort {
+            stage: "reading the output",
+            detail: format!("the model has no output named {OUTPUT:?}"),
+        })?;
+        let (_, audio) = output
             .try_extract_tensor::<f32>()
             .map_err(stage("reading the output"))?;
         Ok(audio.to_vec())

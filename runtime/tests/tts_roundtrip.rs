@@ -1,8 +1,5 @@
 //! Round trip: five varied sentences through `/tts`, then back through `/stt`;
 //! each transcription has a word error rate of at most 0.2.
-//!
-//! Runs when this build serves speech-to-text (`/health` lists `stt` among
-//! `served_tasks`); in a build without it the test says so and checks nothing.
 
 mod common;
 mod tts_support;

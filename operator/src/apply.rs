@@ -63,6 +63,19 @@ pub fn changed(before: &ObjectMeta, after: &ObjectMeta) -> bool {
     }
 }
 
+/// Reads `name`, `None` when it does not exist.
+pub async fn get<K>(client: &Client, namespace: &str, name: &str) -> Result<Option<K>, kube::Error>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + Debug
+        + DeserializeOwned,
+{
+    Api::<K>::namespaced(client.clone(), namespace)
+        .get_opt(name)
+        .await
+}
+
 /// Deletes `name` if it exists.
 pub async fn delete_if_present<K>(
     client: &Client,

@@ -6,7 +6,7 @@
 //! needs the model catalog, which no schema can see.
 
 use k8s_openapi::api::core::v1::{Affinity, Toleration};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -399,17 +399,24 @@ pub struct Slo {
     pub max_error_rate: f64,
 }
 
-/// Rollout strategy. Reserved for the canary rollout feature, which fills in its
-/// behaviour; the fields are accepted and validated today but not acted on.
+/// Rollout strategy. Without `canary` every change is a rolling update of the one
+/// Deployment; with it (`canary: {}` takes every default) a pod-template change of a Ready
+/// HermesDeployment is rolled out as an analysed canary.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutSpec {
-    /// Canary steps (reserved).
+    /// Canary steps, interval and failure handling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanarySpec>,
+    /// How traffic reaches the canary (default: replica ratio behind the one Service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<TrafficSpec>,
+    /// What each analysis checks besides the SLOs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisSpec>,
 }
 
-/// Canary settings (reserved for the canary rollout feature).
+/// Canary settings.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
@@ -417,15 +424,139 @@ pub struct RolloutSpec {
      "message": "canary steps must be increasing"}
 ]))]
 pub struct CanarySpec {
-    /// Traffic weights in percent, strictly increasing (default 10, 25, 50, 100).
+    /// Traffic weights in percent, strictly increasing (default 10, 25, 50, 100). Passing
+    /// the analysis at the last step promotes the canary.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 20), inner(range(min = 1, max = 100)))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub steps: Vec<i32>,
-    /// Time between analyses, a duration such as `1m` (default 1m).
+    /// Time between analyses (and the default PromQL window), a duration such as `1m`
+    /// (default 1m).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
     pub interval: Option<String>,
+    /// Consecutive failed analyses before the canary is rolled back (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub failure_limit: Option<u32>,
+    /// What an analysis that finds no data (no canary traffic) counts as: `fail` (default:
+    /// no evidence is no pass), `skip` (the step advances) or `wait` (hold the step without
+    /// counting a failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_data_policy: Option<crate::rollout::NoDataPolicy>,
+    /// Longest a rollout may progress before it is rolled back (unset: no limit; time spent
+    /// paused counts too, but a paused rollout is never rolled back for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    pub max_duration: Option<String>,
+}
+
+/// Traffic routing of a canary.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficSpec {
+    /// A Gateway API `HTTPRoute` (same namespace) whose rules the operator points at two
+    /// Services, `<name>-stable` and `<name>-canary`, with the canary's weight. Unset:
+    /// replica ratio (stable and canary pods behind the one Service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_route: Option<HttpRouteRef>,
+}
+
+/// An `HTTPRoute` by name.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpRouteRef {
+    /// Name of the HTTPRoute in the HermesDeployment's namespace.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
+/// Checks of the canary analysis beyond the built-in ones (error rate and latency of every
+/// SLO).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisSpec {
+    /// Prometheus base URL for this resource, overriding the operator's `--prometheus-url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://[^\s/]+(/\S*)?$"))]
+    pub prometheus_url: Option<String>,
+    /// PromQL range of the rate windows, e.g. `2m` (default: the canary interval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(ms|s|m|h|d))+$"))]
+    pub window: Option<String>,
+    /// Also compare the canary's error rate with the stable's: it fails when it exceeds
+    /// the stable's rate plus `tolerance`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare_with_stable: Option<StableComparison>,
+    /// Custom PromQL checks, with `{{namespace}}`, `{{name}}`, `{{revision}}` (the canary's)
+    /// and `{{interval}}` (the window) substituted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub metrics: Vec<CustomMetric>,
+    /// Error-budget burn-rate gate over every SLO (multi-window, multi-burn-rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burn_rate: Option<BurnRateGate>,
+}
+
+/// Canary versus stable.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StableComparison {
+    /// Error-rate ratio the canary may exceed the stable's by (0.005 = half a point).
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub tolerance: f64,
+}
+
+/// A custom PromQL check. The query must return one sample; the value must lie within
+/// `min`..`max` (inclusive).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "has(self.min) || has(self.max)", "message": "a custom metric needs min or max"}
+]))]
+pub struct CustomMetric {
+    /// Name shown in the status, Events and `hermes-operator analyze`.
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$")
+    )]
+    pub name: String,
+    /// PromQL template.
+    #[schemars(length(min = 1, max = 4096))]
+    pub query: String,
+    /// Lowest passing value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Highest passing value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+/// Burn-rate gate: for each window pair, the canary fails when both its long and its short
+/// window burn the SLO's error budget faster than `factor` times the sustainable rate.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BurnRateGate {
+    /// Window pairs (default: the SRE workbook's pages, 1h/5m at 14.4 and 6h/30m at 6).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    pub windows: Vec<BurnRateWindow>,
+}
+
+/// One long/short window pair of the burn-rate gate.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BurnRateWindow {
+    /// Long window, a PromQL duration such as `1h`.
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(ms|s|m|h|d))+$"))]
+    pub long: String,
+    /// Short window confirming the burn still goes on, e.g. `5m`.
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(ms|s|m|h|d))+$"))]
+    pub short: String,
+    /// Burn rate (multiple of the sustainable rate) above which the gate fails.
+    #[schemars(range(min = 0.0))]
+    pub factor: f64,
 }
 
 /// Pod scheduling and metadata overrides.
@@ -481,15 +612,111 @@ pub struct HermesDeploymentStatus {
     /// Revision (pod template hash) of the stable workload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stable_revision: Option<String>,
-    /// Revision under canary analysis (reserved for the canary rollout feature).
+    /// Revision under canary analysis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary_revision: Option<String>,
-    /// Traffic weight of the canary in percent (reserved for the canary rollout feature).
+    /// Traffic weight of the canary in percent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary_weight: Option<i32>,
     /// The computed memory and its parts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryStatus>,
+    /// The whole canary rollout state (only with `rollout.canary`): an operator restart
+    /// resumes from here exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutStatus>,
+}
+
+/// Where a canary rollout stands.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum RolloutStatusPhase {
+    /// One revision serves all traffic.
+    Stable,
+    /// The canary takes `weight` percent while analyses run.
+    Progressing,
+    /// Held by the user; analyses are not acted on.
+    Paused,
+    /// The canary passed; the stable is taking its template.
+    Promoting,
+    /// An analysis failed `failureLimit` times in a row (or the max duration passed): the
+    /// canary is at weight 0 and scaled down, the stable untouched.
+    RolledBack,
+    /// Stopped by the user; like RolledBack.
+    Aborted,
+}
+
+/// The persisted canary rollout state.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutStatus {
+    pub phase: RolloutStatusPhase,
+    /// Index of the current step in `rollout.canary.steps` (Progressing, Paused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+    /// Canary traffic weight in percent.
+    #[serde(default)]
+    pub weight: i32,
+    /// Revision serving the stable traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable_revision: Option<String>,
+    /// Revision under analysis (kept after a rollback so a retry can restart it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_revision: Option<String>,
+    /// Failed analyses in a row at the current step.
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    /// Why the last analysis failed, while failures are being counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<String>,
+    /// Why the rollout was rolled back or aborted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When the current canary revision's rollout started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    /// When the phase or step last changed (the next analysis is due an interval later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition: Option<Time>,
+    /// The latest analysis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_analysis: Option<AnalysisStatus>,
+}
+
+/// One analysis run.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisStatus {
+    /// When it ran.
+    pub time: Time,
+    /// Revision it analysed.
+    pub revision: String,
+    /// `Passed`, `Failed` or `NoData`.
+    pub result: String,
+    /// Every check with its value and bound.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckStatus>,
+}
+
+/// The last value of one check.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckStatus {
+    /// e.g. `error-rate /embed_text`, `latency-p95 /embed_text`, a custom metric's name.
+    pub name: String,
+    /// `pass`, `fail`, `noData` or `error`.
+    pub result: String,
+    /// The value Prometheus returned (absent: no data or an error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Lower bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Upper bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Why it failed or errored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Summary phase of a HermesDeployment.
@@ -505,6 +732,9 @@ pub enum Phase {
     Degraded,
     /// The spec cannot be deployed; see the InvalidSpec condition.
     Invalid,
+    /// The last canary was rolled back or aborted; the stable serves everything. See the
+    /// RolledBack condition.
+    RolledBack,
 }
 
 impl Phase {
@@ -515,6 +745,7 @@ impl Phase {
             Phase::Ready => "Ready",
             Phase::Degraded => "Degraded",
             Phase::Invalid => "Invalid",
+            Phase::RolledBack => "RolledBack",
         }
     }
 }

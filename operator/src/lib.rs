@@ -20,6 +20,7 @@
 //! rbac: policy poddisruptionbudgets get,list,watch,create,patch,delete
 //! rbac: events.k8s.io events create,patch
 //! rbac: coordination.k8s.io leases get,create,update,patch
+//! rbac: gateway.networking.k8s.io httproutes get,patch
 //!
 //! Why each: the controller watches HermesDeployments and the three owned kinds
 //! (list/watch), reads an owned object before applying it to tell whether the apply
@@ -28,11 +29,16 @@
 //! status; `finalizers` update lets owner references set blockOwnerDeletion where the
 //! OwnerReferencesPermissionEnforcement admission plugin is on; the events Recorder creates
 //! an Event and patches it when it repeats; leader election reads, creates and renews
-//! (update with resourceVersion) a Lease in the operator's namespace.
+//! (update with resourceVersion) a Lease in the operator's namespace. Canary rollouts add
+//! the `<name>-canary` Deployment (same verbs), remove the manual-command annotation
+//! (patch on hermesdeployments), and with `rollout.traffic.httpRoute` apply two Services
+//! and read and patch the named HTTPRoute's backend weights.
 
 pub mod analysis;
+pub mod analyze;
 pub mod apply;
 pub mod build;
+pub mod canary;
 pub mod catalog;
 pub mod controller;
 pub mod crd;
@@ -48,4 +54,5 @@ pub mod run;
 pub mod server;
 pub mod sizing;
 pub mod status;
+pub mod traffic;
 pub mod validate;

@@ -18,6 +18,12 @@ pub struct ResultLabels {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ObjectLabels {
+    pub namespace: String,
+    pub name: String,
+}
+
 /// Counters and histograms, registered once; cheap to clone (shared atomics).
 #[derive(Clone)]
 pub struct Metrics {
@@ -31,6 +37,12 @@ pub struct Metrics {
     pub watch_errors: Counter,
     /// `hermes_operator_leader`: 1 while this replica holds the Lease.
     pub leader: Gauge,
+    /// `hermes_operator_rollouts_total{result="promoted"|"rolled_back"|"aborted"}`.
+    pub rollouts: Family<ResultLabels, Counter>,
+    /// `hermes_operator_canary_weight{namespace,name}`: current canary weight in percent.
+    pub canary_weight: Family<ObjectLabels, Gauge>,
+    /// `hermes_operator_analysis_duration_seconds`: one canary analysis (every query).
+    pub analysis_duration: Histogram,
 }
 
 impl Metrics {
@@ -43,6 +55,11 @@ impl Metrics {
             ]),
             watch_errors: Counter::default(),
             leader: Gauge::default(),
+            rollouts: Family::default(),
+            canary_weight: Family::default(),
+            analysis_duration: Histogram::new([
+                0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
         };
         let r = registry.sub_registry_with_prefix("hermes_operator");
         r.register(
@@ -70,7 +87,40 @@ impl Metrics {
             "1 while this replica is the leader",
             m.leader.clone(),
         );
+        r.register(
+            "rollouts",
+            "Finished canary rollouts by result",
+            m.rollouts.clone(),
+        );
+        r.register(
+            "canary_weight",
+            "Current canary traffic weight in percent",
+            m.canary_weight.clone(),
+        );
+        r.register(
+            "analysis_duration_seconds",
+            "Duration of one canary analysis",
+            m.analysis_duration.clone(),
+        );
         m
+    }
+
+    /// Counts a finished rollout.
+    pub fn rollout_finished(&self, result: &str) {
+        self.rollouts
+            .get_or_create(&ResultLabels {
+                result: result.into(),
+            })
+            .inc();
+    }
+
+    pub fn set_canary_weight(&self, namespace: &str, name: &str, weight: i32) {
+        self.canary_weight
+            .get_or_create(&ObjectLabels {
+                namespace: namespace.into(),
+                name: name.into(),
+            })
+            .set(i64::from(weight));
     }
 
     pub fn observe(&self, elapsed: Duration, error_reason: Option<&str>) {
@@ -115,5 +165,18 @@ mod tests {
         assert!(text.contains("hermes_operator_reconcile_errors_total{reason=\"apply\"} 1"));
         assert!(text.contains("hermes_operator_reconcile_duration_seconds_count 2"));
         assert!(text.contains("hermes_operator_leader 0"));
+        m.rollout_finished("rolled_back");
+        m.set_canary_weight("prod", "chat", 25);
+        m.analysis_duration.observe(0.2);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+        assert!(
+            text.contains("hermes_operator_rollouts_total{result=\"rolled_back\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("hermes_operator_canary_weight{namespace=\"prod\",name=\"chat\"} 25")
+        );
+        assert!(text.contains("hermes_operator_analysis_duration_seconds_count 1"));
     }
 }

@@ -2,8 +2,10 @@
 //! every change. Each stage has its own error; a failing resource is retried with backoff
 //! by `error_policy` and never blocks the others.
 
+use crate::analysis::prometheus::Prometheus;
 use crate::apply;
 use crate::build::{self, BuildError};
+use crate::canary;
 use crate::catalog::Catalog;
 use crate::crd::HermesDeployment;
 use crate::events::{self, Notice};
@@ -29,6 +31,8 @@ pub struct Context {
     pub catalog: Catalog,
     pub recorder: Recorder,
     pub metrics: Metrics,
+    /// Where canary analyses query (`--prometheus-url`); a resource may name its own.
+    pub prometheus: Option<Prometheus>,
     /// Consecutive failures per object, for the backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -40,8 +44,15 @@ impl Context {
             catalog,
             recorder,
             metrics,
+            prometheus: None,
             failures: Mutex::default(),
         }
+    }
+
+    /// The Prometheus canary analyses query.
+    pub fn with_prometheus(mut self, prometheus: Prometheus) -> Self {
+        self.prometheus = Some(prometheus);
+        self
     }
 }
 
@@ -64,6 +75,12 @@ pub enum ReconcileError {
         #[source]
         source: kube::Error,
     },
+    #[error("removing the rollout command annotation of {name}: {source}")]
+    Annotation {
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
 }
 
 impl ReconcileError {
@@ -74,6 +91,7 @@ impl ReconcileError {
             ReconcileError::Build(_) => "build",
             ReconcileError::Apply { .. } => "apply",
             ReconcileError::Status { .. } => "status",
+            ReconcileError::Annotation { .. } => "annotation",
         }
     }
 }
@@ -191,22 +209,43 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
         move |source| ReconcileError::Apply { kind, name, source }
     };
     let mut notices = Vec::new();
-    let (deployment, change) = apply::apply(client, &desired.deployment)
-        .await
-        .map_err(apply_err("Deployment"))?;
-    let detail = format!(
-        ": revision {}, memory limit {}",
-        desired.revision,
-        format_memory(plan.limit)
-    );
-    let rollout = format!("Apply revision {}", desired.revision);
-    notices.extend(Notice::for_change(
-        "Deployment",
-        &name,
-        change,
-        &rollout,
-        &detail,
-    ));
+    let canary_enabled = hd.spec.rollout.as_ref().is_some_and(|r| r.canary.is_some());
+    let (deployment, stable_revision, rollout) = if canary_enabled {
+        let outcome = canary::reconcile(hd, ctx, &desired, &mut notices).await?;
+        let revision = outcome
+            .state
+            .stable_revision
+            .clone()
+            .unwrap_or_else(|| desired.revision.clone());
+        (
+            outcome.stable.clone().unwrap_or_default(),
+            revision,
+            Some(outcome),
+        )
+    } else {
+        let (deployment, change) = apply::apply(client, &desired.deployment)
+            .await
+            .map_err(apply_err("Deployment"))?;
+        let detail = format!(
+            ": revision {}, memory limit {}",
+            desired.revision,
+            format_memory(plan.limit)
+        );
+        let rollout = format!("Apply revision {}", desired.revision);
+        notices.extend(Notice::for_change(
+            "Deployment",
+            &name,
+            change,
+            &rollout,
+            &detail,
+        ));
+        // `rollout.canary` was removed while a canary existed: the spec now rolls out as
+        // one Deployment, so the canary goes.
+        if hd.status.as_ref().is_some_and(|s| s.rollout.is_some()) {
+            notices.extend(canary::remove_leftover(ctx, &namespace, &name).await?);
+        }
+        (deployment, desired.revision.clone(), None)
+    };
     let (_, change) = apply::apply(client, &desired.service)
         .await
         .map_err(apply_err("Service"))?;
@@ -232,22 +271,58 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
     notify(ctx, &regarding, &notices).await;
 
     // status (pure diff, then one patch when it changed)
-    let new = status::compute(
+    let stamp = now();
+    let mut new = status::compute(
         hd.status.as_ref(),
         generation,
         &Outcome::Applied {
-            revision: &desired.revision,
+            revision: &stable_revision,
             replicas: hd.spec.replicas,
             memory: plan.to_status(),
             deployment: &deployment,
         },
-        &now(),
+        &stamp,
     );
+    if let Some(outcome) = &rollout {
+        canary::overlay_status(&mut new, outcome, generation, &stamp);
+    } else {
+        new.rollout = None;
+    }
     let ready = new.phase == Some(crate::crd::Phase::Ready);
     if hd.status.as_ref() != Some(&new) {
         patch_status(client, &namespace, &name, &new).await?;
     }
-    Ok(Action::requeue(if ready { RESYNC } else { PROGRESS_CHECK }))
+    let mut requeue = if ready { RESYNC } else { PROGRESS_CHECK };
+    if let Some(outcome) = &rollout {
+        requeue = requeue.min(outcome.requeue);
+        if outcome.command_seen {
+            remove_command(client, &namespace, &name).await?;
+        }
+    }
+    Ok(Action::requeue(requeue))
+}
+
+/// Removes the one-shot rollout command annotation once it was carried out.
+async fn remove_command(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<(), ReconcileError> {
+    let api: Api<HermesDeployment> = Api::namespaced(client.clone(), namespace);
+    let patch = serde_json::json!({
+        "metadata": {"annotations": {crate::rollout::command::ANNOTATION: null}},
+    });
+    api.patch(
+        name,
+        &kube::api::PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map_err(|source| ReconcileError::Annotation {
+        name: name.into(),
+        source,
+    })?;
+    Ok(())
 }
 
 /// Events are best effort: a refused Event must not undo or repeat the change itself.

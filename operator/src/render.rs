@@ -49,10 +49,22 @@ pub fn render(
     default_namespace: &str,
     catalog: &Catalog,
 ) -> Result<String, RenderError> {
+    let mut out = String::new();
+    for hd in parse_all(yaml, default_namespace)? {
+        out.push_str(&render_one(&hd, catalog)?);
+    }
+    Ok(out)
+}
+
+/// Every HermesDeployment of `yaml` (at least one), strictly parsed (unknown fields are
+/// errors), with `default_namespace` where a document names none.
+pub fn parse_all(
+    yaml: &str,
+    default_namespace: &str,
+) -> Result<Vec<HermesDeployment>, RenderError> {
     let docs: Vec<Value> =
         serde_saphyr::from_multiple(yaml).map_err(|e| RenderError::Yaml(e.to_string()))?;
-    let mut out = String::new();
-    let mut rendered = 0;
+    let mut out = Vec::new();
     for (index, doc) in docs.into_iter().enumerate() {
         if doc.is_null() {
             continue;
@@ -61,10 +73,9 @@ pub fn render(
         if hd.metadata.namespace.is_none() {
             hd.metadata.namespace = Some(default_namespace.into());
         }
-        out.push_str(&render_one(&hd, catalog)?);
-        rendered += 1;
+        out.push(hd);
     }
-    if rendered == 0 {
+    if out.is_empty() {
         return Err(RenderError::Empty);
     }
     Ok(out)

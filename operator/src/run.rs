@@ -20,6 +20,7 @@ pub struct Options {
     pub lease_name: String,
     pub lease_namespace: String,
     pub identity: Option<String>,
+    pub prometheus_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,8 @@ pub enum RunError {
     Serve(#[source] std::io::Error),
     #[error("lost the leader Lease; exiting so that this pod restarts as a standby")]
     LostLeadership,
+    #[error("--prometheus-url: {0}")]
+    Prometheus(#[source] crate::analysis::prometheus::QueryError),
 }
 
 fn hostname() -> String {
@@ -48,6 +51,12 @@ fn hostname() -> String {
 
 pub async fn run(opts: Options) -> Result<(), RunError> {
     let identity = opts.identity.unwrap_or_else(hostname);
+    let prometheus = opts
+        .prometheus_url
+        .as_deref()
+        .map(crate::analysis::prometheus::Prometheus::standalone)
+        .transpose()
+        .map_err(RunError::Prometheus)?;
     let mut registry = Registry::default();
     let metrics = Metrics::new(&mut registry);
     let (ready_tx, ready_rx) = watch::channel(false);
@@ -85,12 +94,16 @@ pub async fn run(opts: Options) -> Result<(), RunError> {
     }
     tracing::info!(%identity, "leading: starting the controller");
     metrics.leader.set(1);
-    let ctx = Arc::new(Context::new(
+    let mut ctx = Context::new(
         client.clone(),
         Catalog::builtin(),
         recorder(client, reporter(Some(identity))),
         metrics.clone(),
-    ));
+    );
+    if let Some(p) = prometheus {
+        ctx = ctx.with_prometheus(p);
+    }
+    let ctx = Arc::new(ctx);
     // Stop on SIGINT/SIGTERM, or when the Lease is lost (then exit non-zero).
     let lost_lease = Arc::new(AtomicBool::new(false));
     let flag = lost_lease.clone();

@@ -200,6 +200,17 @@ fn check_rollout(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
     {
         problems.push(format!("rollout.canary.interval: {e}"));
     }
+    if let Some(max) = &canary.max_duration
+        && let Err(e) = parse_duration(max)
+    {
+        problems.push(format!("rollout.canary.maxDuration: {e}"));
+    }
+    if canary.failure_limit == Some(0) {
+        problems.push("rollout.canary.failureLimit must be at least 1".into());
+    }
+    if let Some(analysis) = spec.rollout.as_ref().and_then(|r| r.analysis.as_ref()) {
+        crate::analysis::plan::validate(analysis, problems);
+    }
 }
 
 #[cfg(test)]
@@ -286,7 +297,9 @@ mod tests {
             canary: Some(CanarySpec {
                 steps: vec![50, 10],
                 interval: Some("soon".into()),
+                ..Default::default()
             }),
+            ..Default::default()
         });
         let m = messages(&s);
         let want = [

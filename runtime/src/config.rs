@@ -36,6 +36,10 @@ impl ConfigError {
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -77,13 +81,8 @@ pub struct SophiaConfig {
     pub token: Option<Secret>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LlmConfig {
-    pub provider: Option<String>,
-    pub base_url: Option<Url>,
-    pub model: Option<String>,
-    pub openai_api_key: Option<Secret>,
-}
+/// The LLM gateway's settings live with the gateway.
+pub use crate::llm::settings::LlmConfig;
 
 /// The runtime's whole configuration.
 #[derive(Debug, Clone)]
@@ -223,17 +222,11 @@ impl Config {
                 .map(Secret),
         };
 
-        let llm = LlmConfig {
-            provider: get(env::LLM_PROVIDER).map(|v| v.to_ascii_lowercase()),
-            base_url: match get(env::LLM_BASE_URL) {
-                None => None,
-                Some(v) => {
-                    Some(parse_http_url(&v).map_err(|p| ConfigError::new(env::LLM_BASE_URL, p))?)
-                }
-            },
-            model: get(env::LLM_MODEL),
-            openai_api_key: get(env::OPENAI_API_KEY).map(Secret),
-        };
+        let llm = crate::llm::settings::from_lookup(
+            &get,
+            &models,
+            crate::outbound::DependencyTimeouts::default().llm,
+        )?;
 
         let api_keys = get(env::API_KEYS)
             .map(|v| {

@@ -8,6 +8,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod llm;
 pub mod logging;
 pub mod metrics;
 pub mod models;

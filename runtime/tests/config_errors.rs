@@ -37,9 +37,9 @@ fn unknown_and_unbuilt_models_are_rejected() {
         "unknown model id \"gpt-17\"",
     );
     assert_rejected(
-        &[("HERMES_MODELS", "smollm2-135m-instruct")],
+        &[("HERMES_MODELS", "whisper-tiny-en")],
         "HERMES_MODELS",
-        "llm capability, which this build does not serve yet",
+        "stt capability, which this build does not serve yet",
     );
 }
 

@@ -193,11 +193,15 @@ async fn root_and_health_describe_the_service() {
         assert_eq!(milvus["details"]["host"], "milvus.data");
         assert_eq!(milvus["details"]["port"], 17530);
         assert_eq!(milvus["details"]["collection"], "logos_vectors");
-        assert_eq!(h["dependencies"]["llm"]["connected"], false);
+        // The default provider is the local model, loaded and ready.
+        let llm = &h["dependencies"]["llm"];
+        assert_eq!(llm["status"], "healthy", "{llm}");
+        assert_eq!(llm["connected"], true);
+        assert_eq!(llm["details"]["provider"], "local");
         assert_eq!(
             h["capabilities"],
             json!({"stt": "unavailable", "tts": "unavailable", "nlp": "unavailable",
-                   "embeddings": "available", "llm": "unavailable"})
+                   "embeddings": "available", "llm": "available"})
         );
         let model = &h["models"][0];
         assert_eq!(model["id"], MODEL_ID);
@@ -297,7 +301,7 @@ async fn cors_allows_any_origin_by_default_and_a_list_when_configured() {
 #[tokio::test]
 async fn capabilities_not_built_answer_503_and_health_says_unavailable() {
     let s = Server::start_ready(&[]).await;
-    for path in ["/stt", "/tts", "/simple_nlp", "/llm", "/v1/llm"] {
+    for path in ["/stt", "/tts", "/simple_nlp", "/v1/tts"] {
         let r = s
             .post_json(path, &json!({"text": "hello", "prompt": "hi"}))
             .await;

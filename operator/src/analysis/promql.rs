@@ -83,13 +83,33 @@ impl CanaryTarget<'_> {
     }
 }
 
-/// Fraction of 5xx responses of the canary on one route (NaN when it had no requests).
+/// Fraction of 5xx responses of the canary on one route (no sample when it had no
+/// requests). A revision that never answered 5xx has no 5xx series at all: `or vector(0)`
+/// makes that a 0 rather than an empty result (which would read as "no data").
 pub fn error_rate_query(t: &CanaryTarget<'_>) -> Result<String, PromqlError> {
     validate_interval(t.interval)?;
     let m = t.matchers();
     let i = t.interval;
     Ok(format!(
-        "sum(rate({HTTP_REQUESTS_TOTAL}{{{m},{LABEL_STATUS}=~\"5..\"}}[{i}])) / sum(rate({HTTP_REQUESTS_TOTAL}{{{m}}}[{i}]))"
+        "(sum(rate({HTTP_REQUESTS_TOTAL}{{{m},{LABEL_STATUS}=~\"5..\"}}[{i}])) or vector(0)) / sum(rate({HTTP_REQUESTS_TOTAL}{{{m}}}[{i}]))"
+    ))
+}
+
+/// Fraction of 5xx responses of one revision over every route (the default check of a
+/// resource that declares no SLO).
+pub fn error_rate_all_routes_query(
+    namespace: &str,
+    revision: &str,
+    interval: &str,
+) -> Result<String, PromqlError> {
+    validate_interval(interval)?;
+    let m = format!(
+        "{PROM_LABEL_NAMESPACE}=\"{}\",{PROM_LABEL_REVISION}=\"{}\"",
+        escape_label_value(namespace),
+        escape_label_value(revision),
+    );
+    Ok(format!(
+        "(sum(rate({HTTP_REQUESTS_TOTAL}{{{m},{LABEL_STATUS}=~\"5..\"}}[{interval}])) or vector(0)) / sum(rate({HTTP_REQUESTS_TOTAL}{{{m}}}[{interval}]))"
     ))
 }
 

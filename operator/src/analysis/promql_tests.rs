@@ -14,7 +14,7 @@ fn error_rate_query_is_exact() {
     let q = error_rate_query(&target("/v1/chat/completions")).unwrap();
     assert_eq!(
         q,
-        "sum(rate(hermes_http_requests_total{namespace=\"prod\",revision=\"abc123\",route=\"/v1/chat/completions\",status=~\"5..\"}[1m])) / sum(rate(hermes_http_requests_total{namespace=\"prod\",revision=\"abc123\",route=\"/v1/chat/completions\"}[1m]))"
+        "(sum(rate(hermes_http_requests_total{namespace=\"prod\",revision=\"abc123\",route=\"/v1/chat/completions\",status=~\"5..\"}[1m])) or vector(0)) / sum(rate(hermes_http_requests_total{namespace=\"prod\",revision=\"abc123\",route=\"/v1/chat/completions\"}[1m]))"
     );
 }
 

@@ -1,5 +1,6 @@
 //! The desired objects of a HermesDeployment (pure: no client, no clock).
 
+pub mod canary;
 pub mod deployment;
 pub mod env;
 pub mod labels;

@@ -105,6 +105,13 @@ pub enum RolloutEvent {
         value: f64,
         threshold: f64,
     },
+    /// A check could not be evaluated (Prometheus unreachable or erroring, an invalid
+    /// query, a canary that cannot become ready): a failed check with that reason, never
+    /// a pass.
+    CheckErrored {
+        metric: String,
+        error: String,
+    },
     /// A check found no data; the policy's `noDataPolicy` decides.
     NoData {
         metric: String,
@@ -179,6 +186,12 @@ pub fn next(
                 format!("check {metric} failed: value {value} against threshold {threshold}");
             check_failed(state, reason, policy, now)
         }
+        (P::Progressing { .. }, E::CheckErrored { metric, error }) => check_failed(
+            state,
+            format!("check {metric} failed: {error}"),
+            policy,
+            now,
+        ),
         (P::Progressing { step, .. }, E::NoData { metric }) => match policy.no_data_policy {
             NoDataPolicy::Fail => check_failed(
                 state,

@@ -42,6 +42,10 @@ fn all_events() -> Vec<E> {
         E::NewRevision("newer".into()),
         E::CheckPassed,
         failed(),
+        E::CheckErrored {
+            metric: "error-rate /v1/chat".into(),
+            error: "Prometheus at http://prom:9090 is unreachable".into(),
+        },
         E::NoData {
             metric: "p95 /v1/chat".into(),
         },
@@ -106,17 +110,18 @@ fn name(p: &P) -> String {
 }
 
 /// Expected phase after every (state, event); rows follow `all_states`, columns
-/// `all_events`: NewRevision, Passed, Failed, NoData, Pause, Resume, Abort, Retry,
+/// `all_events`: NewRevision, Passed, Failed, Errored, NoData, Pause, Resume, Abort, Retry,
 /// PromoteNow, MaxDuration, PromotionComplete.
-const TABLE: [[&str; 11]; 9] = [
+const TABLE: [[&str; 12]; 9] = [
     // first deployment: straight to stable, nothing else means anything
     [
         "Stable", "Stable", "Stable", "Stable", "Stable", "Stable", "Stable", "Stable", "Stable",
-        "Stable", "Stable",
+        "Stable", "Stable", "Stable",
     ],
     // stable
     [
         "Progressing0@10",
+        "Stable",
         "Stable",
         "Stable",
         "Stable",
@@ -134,6 +139,7 @@ const TABLE: [[&str; 11]; 9] = [
         "Progressing1@25",
         "Progressing0@10",
         "Progressing0@10",
+        "Progressing0@10",
         "Paused0@10",
         "Progressing0@10",
         "Aborted",
@@ -146,6 +152,7 @@ const TABLE: [[&str; 11]; 9] = [
     [
         "Progressing0@10",
         "Progressing2@50",
+        "RolledBack",
         "RolledBack",
         "RolledBack",
         "Paused1@25",
@@ -162,6 +169,7 @@ const TABLE: [[&str; 11]; 9] = [
         "Promoting",
         "Progressing3@100",
         "Progressing3@100",
+        "Progressing3@100",
         "Paused3@100",
         "Progressing3@100",
         "Aborted",
@@ -173,6 +181,7 @@ const TABLE: [[&str; 11]; 9] = [
     // paused: checks and max duration are not acted on; a new revision stays paused
     [
         "Paused0@10",
+        "Paused1@25",
         "Paused1@25",
         "Paused1@25",
         "Paused1@25",
@@ -196,11 +205,13 @@ const TABLE: [[&str; 11]; 9] = [
         "Promoting",
         "Promoting",
         "Promoting",
+        "Promoting",
         "Stable",
     ],
     // rolled back: retry restarts, a newer revision starts over
     [
         "Progressing0@10",
+        "RolledBack",
         "RolledBack",
         "RolledBack",
         "RolledBack",
@@ -215,6 +226,7 @@ const TABLE: [[&str; 11]; 9] = [
     // aborted: same as rolled back
     [
         "Progressing0@10",
+        "Aborted",
         "Aborted",
         "Aborted",
         "Aborted",
@@ -631,7 +643,7 @@ fn max_duration() {
 fn custom_steps_from_the_spec() {
     let spec = crate::crd::CanarySpec {
         steps: vec![20, 100],
-        interval: None,
+        ..Default::default()
     };
     let policy = CanaryPolicy::from_spec(Some(&spec));
     let (s, _) = next(&stable(), E::NewRevision("r".into()), &policy, t(0));
@@ -641,4 +653,65 @@ fn custom_steps_from_the_spec() {
     let (s, _) = next(&s, E::CheckPassed, &policy, t(2));
     assert_eq!(s.phase, P::Promoting);
     assert_eq!(CanaryPolicy::from_spec(None), CanaryPolicy::default());
+}
+
+#[test]
+fn every_knob_of_the_spec_reaches_the_policy() {
+    let spec: crate::crd::CanarySpec = serde_json::from_value(serde_json::json!({
+        "steps": [5, 50],
+        "interval": "1m30s",
+        "failureLimit": 3,
+        "noDataPolicy": "wait",
+        "maxDuration": "1h",
+    }))
+    .unwrap();
+    let policy = CanaryPolicy::from_spec(Some(&spec));
+    assert_eq!(policy.steps, [5, 50]);
+    assert_eq!(policy.failure_limit, 3);
+    assert_eq!(policy.no_data_policy, NoDataPolicy::Wait);
+    assert_eq!(policy.max_duration_seconds, Some(3600));
+    assert_eq!(
+        CanaryPolicy::interval(Some(&spec)),
+        std::time::Duration::from_secs(90)
+    );
+    assert_eq!(
+        CanaryPolicy::interval(None),
+        std::time::Duration::from_secs(60)
+    );
+    let defaults = CanaryPolicy::from_spec(Some(&crate::crd::CanarySpec::default()));
+    assert_eq!(defaults.failure_limit, 2);
+    assert_eq!(defaults.no_data_policy, NoDataPolicy::Fail);
+    assert_eq!(defaults.max_duration_seconds, None);
+}
+
+/// A Prometheus error is a failed check (never a pass): it counts toward the limit and
+/// its reason reaches the rollback.
+#[test]
+fn an_erroring_check_counts_as_a_failure_with_its_reason() {
+    let policy = CanaryPolicy::default();
+    let errored = || E::CheckErrored {
+        metric: "error-rate /v1/chat".into(),
+        error: "Prometheus at http://prom:9090/api/v1/query is unreachable".into(),
+    };
+    let start = state(
+        P::Progressing {
+            step: 0,
+            weight: 10,
+        },
+        0,
+    );
+    let (once, actions) = next(&start, errored(), &policy, t(1));
+    assert!(actions.is_empty());
+    assert_eq!(once.consecutive_failures, 1);
+    let (twice, actions) = next(&once, errored(), &policy, t(2));
+    let reason = "check error-rate /v1/chat failed: Prometheus at http://prom:9090/api/v1/query is unreachable (2 consecutive failures)";
+    assert_eq!(
+        twice.phase,
+        P::RolledBack {
+            reason: reason.into()
+        }
+    );
+    assert!(actions.contains(&Action::RollBack {
+        reason: reason.into()
+    }));
 }

@@ -2,7 +2,9 @@
 //! the replica split (`replicas`). No I/O here: the controller feeds events in, persists
 //! the returned state in the status and carries out the returned actions.
 
+pub mod command;
 pub mod machine;
+pub mod persist;
 pub mod policy;
 pub mod replicas;
 

@@ -1,16 +1,21 @@
 //! The knobs of a canary rollout, with the documented defaults.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 use crate::crd::CanarySpec;
+use crate::quantity::parse_duration;
 
 /// Default traffic weights in percent.
 pub const DEFAULT_STEPS: [i32; 4] = [10, 25, 50, 100];
 /// Default number of consecutive failed checks before a rollback.
 pub const DEFAULT_FAILURE_LIMIT: u32 = 2;
+/// Default time between analyses.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What an analysis that found no data (no traffic, NaN) counts as.
-#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum NoDataPolicy {
     /// A failed check: no evidence is not a pass (the safe default).
@@ -48,14 +53,35 @@ impl Default for CanaryPolicy {
 
 impl CanaryPolicy {
     /// The policy of a resource's `rollout.canary` (defaults where unset).
+    /// Durations that do not parse (validation refuses them first) fall back to the default.
     pub fn from_spec(spec: Option<&CanarySpec>) -> Self {
         let mut policy = CanaryPolicy::default();
-        if let Some(spec) = spec
-            && !spec.steps.is_empty()
-        {
+        let Some(spec) = spec else {
+            return policy;
+        };
+        if !spec.steps.is_empty() {
             policy.steps = spec.steps.clone();
         }
+        if let Some(limit) = spec.failure_limit {
+            policy.failure_limit = limit;
+        }
+        if let Some(no_data) = spec.no_data_policy {
+            policy.no_data_policy = no_data;
+        }
+        policy.max_duration_seconds = spec
+            .max_duration
+            .as_deref()
+            .and_then(|d| parse_duration(d).ok())
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         policy
+    }
+
+    /// Time between analyses of `spec` (default 1m; never below one second).
+    pub fn interval(spec: Option<&CanarySpec>) -> Duration {
+        spec.and_then(|s| s.interval.as_deref())
+            .and_then(|d| parse_duration(d).ok())
+            .unwrap_or(DEFAULT_INTERVAL)
+            .max(Duration::from_secs(1))
     }
 
     /// The steps, falling back to the defaults when empty so a step index always resolves.

@@ -12,7 +12,6 @@ use crate::state::{AppState, VERSION};
 
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     let registry = &state.registry;
-    let config = &state.config;
     let capability = |task: Task| {
         if registry.task_available(task) {
             "available"
@@ -25,7 +24,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
     } else {
         "degraded"
     };
-    let not_integrated = "not integrated in this build of the runtime";
+    let llm_dependency = crate::llm::health::llm_dependency(&state).await;
     Json(json!({
         "status": status,
         "service": "hermes",
@@ -34,16 +33,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         "uptime_seconds": state.started_at.elapsed().as_secs_f64(),
         "dependencies": {
             "milvus": crate::persistence::health::milvus_entry(&state),
-            "llm": {
-                "status": "unavailable",
-                "connected": false,
-                "details": {
-                    "provider": config.llm.provider,
-                    "base_url": config.llm.base_url.as_ref().map(|u| u.as_str()),
-                    "model": config.llm.model,
-                    "reason": not_integrated,
-                },
-            },
+            "llm": llm_dependency,
         },
         "capabilities": {
             "stt": capability(Task::Stt),

@@ -5,12 +5,15 @@
 //! the matched route), CORS, request id (outermost, so every response carries
 //! it). Protection layers (auth, rate limits) slot in between CORS and metrics.
 
+mod chat_completions;
 mod embed;
 mod feedback;
 mod health;
 mod ingest_media;
+mod llm;
 mod meta;
 mod probes;
+mod sse;
 mod unavailable;
 
 use axum::Router;
@@ -36,7 +39,7 @@ fn canonical_api() -> Router<AppState> {
         .route("/stt", post(unavailable::stt))
         .route("/tts", post(unavailable::tts))
         .route("/simple_nlp", post(unavailable::simple_nlp))
-        .route("/llm", post(unavailable::llm))
+        .route("/llm", post(llm::llm))
         .route(
             "/ingest/media",
             post(ingest_media::ingest_media)
@@ -52,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .route(paths::METRICS_PATH, get(meta::metrics))
         .merge(canonical_api())
         .nest("/v1", canonical_api())
+        .route("/v1/chat/completions", post(chat_completions::create))
+        .route("/v1/models", get(chat_completions::models))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

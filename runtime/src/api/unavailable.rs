@@ -19,7 +19,3 @@ pub async fn tts() -> ApiError {
 pub async fn simple_nlp() -> ApiError {
     not_built("NLP (simple_nlp)")
 }
-
-pub async fn llm() -> ApiError {
-    not_built("LLM gateway (llm)")
-}

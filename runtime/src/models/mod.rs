@@ -10,7 +10,7 @@ pub mod worker;
 use hermes_interface::Task;
 
 /// Tasks this build can serve; a declared model of another task is a config error.
-pub const SERVED_TASKS: &[Task] = &[Task::Embedding];
+pub const SERVED_TASKS: &[Task] = &[Task::Embedding, Task::Llm];
 
 /// Files that must exist under `models/<id>/` for a model of `task` to load.
 pub fn required_files(task: Task) -> &'static [&'static str] {
@@ -22,6 +22,8 @@ pub fn required_files(task: Task) -> &'static [&'static str] {
             "tokenizer.json",
             "model.safetensors",
         ],
-        Task::Stt | Task::Tts | Task::Nlp | Task::Llm => &[],
+        // The one catalog llm model; `LocalLlm::load` takes the folder's only .gguf.
+        Task::Llm => &["SmolLM2-135M-Instruct.Q4_1.gguf"],
+        Task::Stt | Task::Tts | Task::Nlp => &[],
     }
 }

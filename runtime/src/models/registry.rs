@@ -12,6 +12,7 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use super::embedding::MiniLmEmbedder;
+use super::llm::LocalLlm;
 use super::worker::{ModelWorker, WorkerLimits};
 use crate::rss;
 
@@ -42,6 +43,7 @@ impl ModelState {
 #[derive(Debug)]
 pub enum LoadedModel {
     Embedding(ModelWorker<MiniLmEmbedder>),
+    Llm(ModelWorker<LocalLlm>),
 }
 
 /// What the probes, `/health` and `/metrics` report about one model.
@@ -322,6 +324,14 @@ fn load_and_warm_up(
             }
             Ok(LoadedModel::Embedding(ModelWorker::new(
                 entry.id, model, limits,
+            )))
+        }
+        Task::Llm => {
+            let model = super::llm::load_and_warm_up(dir)?;
+            Ok(LoadedModel::Llm(ModelWorker::new(
+                entry.id,
+                model,
+                super::llm::worker_limits(limits),
             )))
         }
         other => Err(format!(

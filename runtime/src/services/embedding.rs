@@ -38,7 +38,11 @@ pub async fn embed_text(
         return Err(EmbedError::EmptyText);
     }
     let (entry, loaded) = registry.resolve(Task::Embedding, model)?;
-    let LoadedModel::Embedding(worker) = loaded;
+    let LoadedModel::Embedding(worker) = loaded else {
+        return Err(EmbedError::Model(ResolveError::NotServed {
+            task: Task::Embedding.as_str(),
+        }));
+    };
     tracing::debug!(
         model = entry.id,
         text_chars = text.chars().count(),
@@ -60,6 +64,8 @@ pub async fn embed_text(
 /// model is served or it is not loaded yet.
 pub fn default_dimension(registry: &Registry) -> Option<usize> {
     let (_, loaded) = registry.resolve(Task::Embedding, "default").ok()?;
-    let LoadedModel::Embedding(worker) = loaded;
+    let LoadedModel::Embedding(worker) = loaded else {
+        return None;
+    };
     Some(worker.model().dimension())
 }

@@ -16,3 +16,6 @@ pub use chat_template::{ChatMessage, ChatTemplate, Role};
 pub use error::LlmError;
 pub use local::LocalLlm;
 pub use params::{FinishReason, Generation, GenerationParams};
+
+mod serving;
+pub use serving::{load_and_warm_up, worker_limits};

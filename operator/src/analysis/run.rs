@@ -1,0 +1,280 @@
+//! One analysis: run every check against Prometheus, then one decision for the rollout
+//! state machine. An error is a failed check with its reason, never a pass; a failure
+//! outranks an error, which outranks no data.
+
+use super::plan::{Check, CheckKind};
+use super::prometheus::Prometheus;
+use super::promql::{Bound, Verdict, evaluate, evaluate_against_stable, evaluate_burn_rate};
+use crate::crd::CheckStatus;
+use crate::rollout::RolloutEvent;
+use serde::Serialize;
+
+/// How one check came out.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "result")]
+pub enum Outcome {
+    Pass,
+    /// `threshold` is the bound that was crossed.
+    Fail {
+        threshold: f64,
+    },
+    NoData,
+    Error {
+        error: String,
+    },
+}
+
+/// One check's result, with what it ran.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckResult {
+    pub name: String,
+    pub query: String,
+    /// The value compared with the bound (absent: no data, or an error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+impl CheckResult {
+    /// `pass`, `fail`, `noData` or `error`.
+    pub fn result(&self) -> &'static str {
+        match self.outcome {
+            Outcome::Pass => "pass",
+            Outcome::Fail { .. } => "fail",
+            Outcome::NoData => "noData",
+            Outcome::Error { .. } => "error",
+        }
+    }
+
+    pub fn to_status(&self) -> CheckStatus {
+        let message = match &self.outcome {
+            Outcome::Pass | Outcome::NoData => None,
+            Outcome::Fail { threshold } => Some(format!(
+                "value {} against threshold {threshold}",
+                show(self.value)
+            )),
+            Outcome::Error { error } => Some(error.clone()),
+        };
+        CheckStatus {
+            name: self.name.clone(),
+            result: self.result().into(),
+            // JSON has no NaN or infinities: those are shown in the message only.
+            value: self.value.filter(|v| v.is_finite()),
+            min: self.min,
+            max: self.max,
+            message,
+        }
+    }
+}
+
+/// A value for messages (`-` when absent).
+pub fn show(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{v}"))
+}
+
+fn result(check: &Check, value: Option<f64>, bound: Bound, outcome: Outcome) -> CheckResult {
+    CheckResult {
+        name: check.name.clone(),
+        query: check.query(),
+        value,
+        min: bound.min,
+        max: bound.max,
+        outcome,
+    }
+}
+
+fn from_verdict(check: &Check, bound: Bound, verdict: Verdict) -> CheckResult {
+    match verdict {
+        Verdict::Pass { value } => result(check, Some(value), bound, Outcome::Pass),
+        Verdict::Fail { value, threshold } => {
+            result(check, Some(value), bound, Outcome::Fail { threshold })
+        }
+        Verdict::NoData => result(check, None, bound, Outcome::NoData),
+    }
+}
+
+fn errored(check: &Check, bound: Bound, error: String) -> CheckResult {
+    result(check, None, bound, Outcome::Error { error })
+}
+
+/// Every check of `checks` against `prometheus` (`Err`: no Prometheus to ask, with why;
+/// every check then errors with that reason).
+pub async fn run(prometheus: Result<&Prometheus, String>, checks: &[Check]) -> Vec<CheckResult> {
+    let mut out = Vec::with_capacity(checks.len());
+    for check in checks {
+        out.push(run_one(&prometheus, check).await);
+    }
+    out
+}
+
+async fn run_one(prometheus: &Result<&Prometheus, String>, check: &Check) -> CheckResult {
+    let max = |m: f64| Bound {
+        min: None,
+        max: Some(m),
+    };
+    let bound = match &check.kind {
+        CheckKind::Bound { bound, .. } => *bound,
+        CheckKind::AgainstStable { .. } | CheckKind::Invalid { .. } => Bound::default(),
+        CheckKind::BurnRate { factor, .. } => max(*factor),
+    };
+    let prom = match (prometheus, &check.kind) {
+        (_, CheckKind::Invalid { error }) => return errored(check, bound, error.clone()),
+        (Err(why), _) => return errored(check, bound, why.clone()),
+        (Ok(p), _) => *p,
+    };
+    match &check.kind {
+        CheckKind::Bound { query, bound } => match prom.query(query).await {
+            Ok(v) => from_verdict(check, *bound, evaluate(v, bound)),
+            Err(e) => errored(check, *bound, e.to_string()),
+        },
+        CheckKind::AgainstStable {
+            canary,
+            stable,
+            tolerance,
+        } => {
+            let (c, s) = match (prom.query(canary).await, prom.query(stable).await) {
+                (Ok(c), Ok(s)) => (c, s),
+                (Err(e), _) | (_, Err(e)) => return errored(check, bound, e.to_string()),
+            };
+            let baseline = s.filter(|v| !v.is_nan()).unwrap_or(0.0);
+            from_verdict(
+                check,
+                max(baseline + tolerance),
+                evaluate_against_stable(c, s, *tolerance),
+            )
+        }
+        CheckKind::BurnRate {
+            long,
+            short,
+            factor,
+        } => match (prom.query(long).await, prom.query(short).await) {
+            (Ok(l), Ok(s)) => from_verdict(check, bound, evaluate_burn_rate(l, s, *factor)),
+            (Err(e), _) | (_, Err(e)) => errored(check, bound, e.to_string()),
+        },
+        CheckKind::Invalid { error } => errored(check, bound, error.clone()),
+    }
+}
+
+/// The event for the state machine: the first failed check, else the first error, else
+/// the first check without data, else a pass.
+pub fn decide(results: &[CheckResult]) -> RolloutEvent {
+    if let Some((r, threshold)) = results.iter().find_map(|r| match r.outcome {
+        Outcome::Fail { threshold } => Some((r, threshold)),
+        _ => None,
+    }) {
+        return RolloutEvent::CheckFailed {
+            metric: r.name.clone(),
+            value: r.value.unwrap_or(f64::NAN),
+            threshold,
+        };
+    }
+    if let Some((r, error)) = results.iter().find_map(|r| match &r.outcome {
+        Outcome::Error { error } => Some((r, error)),
+        _ => None,
+    }) {
+        return RolloutEvent::CheckErrored {
+            metric: r.name.clone(),
+            error: error.clone(),
+        };
+    }
+    if let Some(r) = results.iter().find(|r| r.outcome == Outcome::NoData) {
+        return RolloutEvent::NoData {
+            metric: r.name.clone(),
+        };
+    }
+    RolloutEvent::CheckPassed
+}
+
+/// `Passed`, `Failed` or `NoData`: the word the status records for a decision.
+pub fn summary(event: &RolloutEvent) -> &'static str {
+    match event {
+        RolloutEvent::CheckPassed => "Passed",
+        RolloutEvent::NoData { .. } => "NoData",
+        _ => "Failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(name: &str, outcome: Outcome) -> CheckResult {
+        CheckResult {
+            name: name.into(),
+            query: "q".into(),
+            value: Some(0.3),
+            min: None,
+            max: Some(0.1),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn failure_outranks_error_outranks_no_data() {
+        let err = || Outcome::Error {
+            error: "Prometheus at x is unreachable".into(),
+        };
+        let fail = Outcome::Fail { threshold: 0.1 };
+        let table = [
+            (vec![r("a", Outcome::Pass), r("b", Outcome::Pass)], "Passed"),
+            (
+                vec![r("a", Outcome::NoData), r("b", Outcome::Pass)],
+                "NoData b? no: a",
+            ),
+            (vec![r("a", Outcome::NoData), r("b", err())], "Errored b"),
+            (vec![r("a", err()), r("b", fail.clone())], "Failed b"),
+        ];
+        for (results, want) in table {
+            let got = match decide(&results) {
+                RolloutEvent::CheckPassed => "Passed".to_string(),
+                RolloutEvent::NoData { metric } => format!("NoData b? no: {metric}"),
+                RolloutEvent::CheckErrored { metric, .. } => format!("Errored {metric}"),
+                RolloutEvent::CheckFailed {
+                    metric,
+                    value,
+                    threshold,
+                } => {
+                    assert_eq!((value, threshold), (0.3, 0.1));
+                    format!("Failed {metric}")
+                }
+                other => format!("{other:?}"),
+            };
+            assert_eq!(got, want);
+        }
+    }
+
+    #[tokio::test]
+    async fn without_prometheus_every_check_errors_with_the_reason() {
+        let checks = [Check {
+            name: "error-rate /x".into(),
+            kind: CheckKind::Bound {
+                query: "q".into(),
+                bound: Bound {
+                    min: None,
+                    max: Some(0.01),
+                },
+            },
+        }];
+        let results = run(Err("no Prometheus URL configured".into()), &checks).await;
+        assert_eq!(
+            results[0].outcome,
+            Outcome::Error {
+                error: "no Prometheus URL configured".into()
+            }
+        );
+        assert_eq!(
+            results[0].to_status().message.as_deref(),
+            Some("no Prometheus URL configured")
+        );
+        assert!(matches!(
+            decide(&results),
+            RolloutEvent::CheckErrored { .. }
+        ));
+    }
+}

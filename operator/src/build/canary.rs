@@ -1,0 +1,136 @@
+//! The canary's objects (pure): the canary Deployment, a copy of the desired Deployment
+//! under `<name>-canary` with its own selector, and for HTTPRoute traffic the two Services
+//! the route's weighted backends point at.
+//!
+//! Replica-ratio traffic: the one Service selects `name` + `instance`, so it spreads
+//! requests over stable and canary pods alike. The stable Deployment's selector also
+//! matches canary pods, but it only counts pods of its own ReplicaSets (owner references);
+//! the canary Deployment selects `track=canary` on top, so it never claims stable pods.
+
+use super::labels;
+use hermes_interface::probes::{HTTP_PORT, HTTP_PORT_NAME};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::BTreeMap;
+
+/// Label telling canary pods apart.
+pub const TRACK: &str = "hermes.logos.dev/track";
+pub const TRACK_CANARY: &str = "canary";
+
+pub fn name(base: &str) -> String {
+    format!("{base}-canary")
+}
+
+pub fn stable_service_name(base: &str) -> String {
+    format!("{base}-stable")
+}
+
+/// The canary Deployment: `desired`'s template (same revision) with `replicas` pods.
+pub fn deployment(desired: &Deployment, base: &str, replicas: i32) -> Deployment {
+    let mut d = desired.clone();
+    d.metadata.name = Some(name(base));
+    let add_track = |l: &mut Option<BTreeMap<String, String>>| {
+        l.get_or_insert_with(BTreeMap::new)
+            .insert(TRACK.into(), TRACK_CANARY.into());
+    };
+    add_track(&mut d.metadata.labels);
+    d.spec.replicas = Some(replicas);
+    add_track(&mut d.spec.selector.match_labels);
+    if let Some(meta) = d.spec.template.metadata.as_mut() {
+        add_track(&mut meta.labels);
+    }
+    d
+}
+
+/// A Service of the HTTPRoute's backends: `<name>-stable` selects the stable revision's
+/// pods, `<name>-canary` the canary track. `template` is the main Service (metadata,
+/// owner reference).
+pub fn backend_service(
+    template: &Service,
+    service_name: String,
+    selector: BTreeMap<String, String>,
+) -> Service {
+    let mut meta = template.metadata.clone();
+    meta.name = Some(service_name);
+    Service {
+        metadata: meta,
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            selector: Some(selector),
+            ports: Some(vec![ServicePort {
+                name: Some(HTTP_PORT_NAME.into()),
+                port: i32::from(HTTP_PORT),
+                target_port: Some(IntOrString::String(HTTP_PORT_NAME.into())),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        status: None,
+    }
+}
+
+/// Selector of the stable backend Service.
+pub fn stable_selector(base: &str, revision: &str) -> BTreeMap<String, String> {
+    labels::with_revision(labels::selector(base), revision)
+}
+
+/// Selector of the canary backend Service.
+pub fn canary_selector(base: &str) -> BTreeMap<String, String> {
+    let mut s = labels::selector(base);
+    s.insert(TRACK.into(), TRACK_CANARY.into());
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::apps::v1::DeploymentSpec;
+    use k8s_openapi::api::core::v1::PodTemplateSpec;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+    #[test]
+    fn canary_deployment_has_its_own_name_selector_and_size() {
+        let stable = Deployment {
+            metadata: ObjectMeta {
+                name: Some("chat".into()),
+                labels: Some(labels::with_revision(labels::selector("chat"), "r2")),
+                ..Default::default()
+            },
+            spec: DeploymentSpec {
+                replicas: Some(10),
+                selector: LabelSelector {
+                    match_labels: Some(labels::selector("chat")),
+                    match_expressions: None,
+                },
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(labels::with_revision(labels::selector("chat"), "r2")),
+                        ..Default::default()
+                    }),
+                    spec: None,
+                },
+                ..Default::default()
+            },
+            status: None,
+        };
+        let c = deployment(&stable, "chat", 3);
+        assert_eq!(c.metadata.name.as_deref(), Some("chat-canary"));
+        let spec = c.spec;
+        assert_eq!(spec.replicas, Some(3));
+        let selector = spec.selector.match_labels.expect("selector");
+        assert_eq!(selector.get(TRACK).map(String::as_str), Some("canary"));
+        let pod = spec
+            .template
+            .metadata
+            .and_then(|m| m.labels)
+            .expect("labels");
+        assert_eq!(pod.get(TRACK).map(String::as_str), Some("canary"));
+        assert_eq!(pod.get(labels::REVISION).map(String::as_str), Some("r2"));
+        assert!(
+            selector.iter().all(|(k, v)| pod.get(k) == Some(v)),
+            "the selector matches its own pods"
+        );
+    }
+}

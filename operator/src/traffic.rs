@@ -1,0 +1,153 @@
+//! Weighted traffic through a Gateway API `HTTPRoute` (`rollout.traffic.httpRoute`).
+//! k8s-openapi has no Gateway API types, so the route is a `DynamicObject`. The operator
+//! owns two Services, `<name>-stable` (the stable revision's pods) and `<name>-canary`
+//! (the canary track), and rewrites the `backendRefs` of every rule of the named route
+//! to those two with weights `100 - w` and `w`. Everything else of the route (parents,
+//! matches, filters) is the user's and stays as it is.
+
+use crate::apply::{self, Change};
+use crate::build::{Desired, canary as build_canary};
+use crate::events::Notice;
+use crate::reconcile::{Context, ReconcileError};
+use hermes_interface::probes::HTTP_PORT;
+use kube::Api;
+use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
+
+/// `gateway.networking.k8s.io/v1` `HTTPRoute`.
+pub fn http_route_resource() -> ApiResource {
+    ApiResource {
+        group: "gateway.networking.k8s.io".into(),
+        version: "v1".into(),
+        api_version: "gateway.networking.k8s.io/v1".into(),
+        kind: "HTTPRoute".into(),
+        plural: "httproutes".into(),
+    }
+}
+
+/// The two weighted backends.
+pub fn backend_refs(base: &str, canary_weight: i32) -> Value {
+    let w = canary_weight.clamp(0, 100);
+    json!([
+        {"group": "", "kind": "Service", "name": build_canary::stable_service_name(base), "port": HTTP_PORT, "weight": 100 - w},
+        {"group": "", "kind": "Service", "name": build_canary::name(base), "port": HTTP_PORT, "weight": w},
+    ])
+}
+
+/// `rules` with every rule's backends replaced (pure). `None` when nothing changes.
+pub fn reweighted(rules: &Value, backends: &Value) -> Option<Value> {
+    let list = rules.as_array()?;
+    let new: Vec<Value> = list
+        .iter()
+        .map(|rule| {
+            let mut r = rule.clone();
+            if let Some(o) = r.as_object_mut() {
+                o.insert("backendRefs".into(), backends.clone());
+            }
+            r
+        })
+        .collect();
+    (new != *list).then_some(Value::Array(new))
+}
+
+/// Applies the backend Services and points the route at them with `canary_weight`.
+pub async fn route(
+    ctx: &Context,
+    namespace: &str,
+    base: &str,
+    route_name: &str,
+    desired: &Desired,
+    stable_revision: &str,
+    canary_weight: i32,
+) -> Result<Vec<Notice>, ReconcileError> {
+    let client = &ctx.client;
+    let mut notices = Vec::new();
+    let services = [
+        build_canary::backend_service(
+            &desired.service,
+            build_canary::stable_service_name(base),
+            build_canary::stable_selector(base, stable_revision),
+        ),
+        build_canary::backend_service(
+            &desired.service,
+            build_canary::name(base),
+            build_canary::canary_selector(base),
+        ),
+    ];
+    for svc in &services {
+        let svc_name = svc.metadata.name.clone().unwrap_or_default();
+        let (_, change) =
+            apply::apply(client, svc)
+                .await
+                .map_err(|source| ReconcileError::Apply {
+                    kind: "Service",
+                    name: svc_name.clone(),
+                    source,
+                })?;
+        notices.extend(Notice::for_change(
+            "Service", &svc_name, change, "Apply", "",
+        ));
+    }
+    let route_err = |source| ReconcileError::Apply {
+        kind: "HTTPRoute",
+        name: route_name.to_string(),
+        source,
+    };
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &http_route_resource());
+    let current = api.get(route_name).await.map_err(route_err)?;
+    let rules = current
+        .data
+        .get("spec")
+        .and_then(|s| s.get("rules"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    if let Some(new_rules) = reweighted(&rules, &backend_refs(base, canary_weight)) {
+        // A merge patch replaces the whole list; the resourceVersion makes a concurrent
+        // edit of the route fail (and retry) instead of being overwritten.
+        let patch = json!({
+            "metadata": {"resourceVersion": current.metadata.resource_version},
+            "spec": {"rules": new_rules},
+        });
+        api.patch(route_name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(route_err)?;
+        notices.extend(Notice::for_change(
+            "HTTPRoute",
+            route_name,
+            Change::Updated,
+            "Route traffic",
+            &format!(": canary weight {canary_weight}%"),
+        ));
+    }
+    Ok(notices)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_gets_the_two_weighted_backends_and_keeps_the_rest() {
+        let rules = json!([
+            {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": [{"name": "chat", "port": 8080}]},
+            {"matches": [{"path": {"type": "PathPrefix", "value": "/v1"}}]},
+        ]);
+        let new = reweighted(&rules, &backend_refs("chat", 25)).expect("changed");
+        for (i, rule) in new.as_array().expect("rules").iter().enumerate() {
+            assert_eq!(rule["matches"], rules[i]["matches"], "matches kept");
+            let refs = rule["backendRefs"].as_array().expect("refs");
+            assert_eq!(refs[0]["name"], "chat-stable");
+            assert_eq!(refs[0]["weight"], 75);
+            assert_eq!(refs[1]["name"], "chat-canary");
+            assert_eq!(refs[1]["weight"], 25);
+            assert_eq!(refs[1]["port"], 8080);
+        }
+        assert_eq!(
+            reweighted(&new, &backend_refs("chat", 25)),
+            None,
+            "idempotent"
+        );
+        assert_eq!(backend_refs("chat", 150)[1]["weight"], 100);
+    }
+}

@@ -1,0 +1,277 @@
+//! OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models`, over the
+//! same providers as `/llm`, so that OpenAI clients can point at Hermes. Errors
+//! use OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hermes_interface::Task;
+use serde_json::{Value, json};
+
+use super::sse::{self, Framing};
+use crate::error::{ApiError, ValidationIssue};
+use crate::extract::{Fields, FromJsonBody, Issues, Loc, parse, parse_body, validate_body};
+use crate::llm::fields::{boolean, integer_at_least, number_in};
+use crate::llm::providers::echo;
+use crate::llm::types::role_from_name;
+use crate::llm::{Completion, CompletionRequest, Gateway, GatewayError, Message, ProviderKind};
+use crate::models::llm::Role;
+use crate::state::AppState;
+
+/// OpenAI's roles; `developer` is its newer name for `system`.
+const ROLES: &[&str] = &["system", "developer", "user", "assistant", "tool"];
+
+struct ChatMessage(Message);
+
+/// `content`: a string, a list of parts (their `text`s are joined), or null.
+fn content(value: &Value, loc: &Loc, issues: &mut Issues) -> Option<String> {
+    match value {
+        Value::Null => Some(String::new()),
+        Value::Array(parts) => {
+            let mut text = String::new();
+            for (i, part) in parts.iter().enumerate() {
+                match (part["type"].as_str(), part["text"].as_str()) {
+                    (Some("text"), Some(t)) => text.push_str(t),
+                    _ => {
+                        let mut at = loc.clone();
+                        at.push(json!(i));
+                        issues.push(ValidationIssue {
+                            loc: at,
+                            msg: "only text content parts are supported".into(),
+                            kind: "value_error",
+                            input: part.clone(),
+                            ctx: None,
+                        });
+                        return None;
+                    }
+                }
+            }
+            Some(text)
+        }
+        other => parse::string(other, loc, issues),
+    }
+}
+
+impl FromJsonBody for ChatMessage {
+    const NAME: &'static str = "ChatCompletionMessage";
+    fn from_fields(f: &mut Fields<'_>) -> Option<Self> {
+        let role = f.required("role", parse::literal(ROLES));
+        let text = f.with_default("content", String::new, content);
+        let name = f.optional("name", parse::string);
+        let role = match role? {
+            "developer" => Role::System,
+            other => role_from_name(other)?,
+        };
+        Some(Self(Message {
+            role,
+            content: text?,
+            name: name?,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct ChatRequest {
+    request: CompletionRequest,
+    provider: Option<String>,
+    stream: bool,
+    include_usage: bool,
+    n: Option<i64>,
+}
+
+impl FromJsonBody for ChatRequest {
+    const NAME: &'static str = "ChatCompletionRequest";
+    fn from_fields(f: &mut Fields<'_>) -> Option<Self> {
+        let model = f.optional("model", parse::string);
+        let messages = f.required("messages", parse::list(parse::model::<ChatMessage>));
+        let temperature = f.optional("temperature", number_in(0.0, 2.0));
+        let top_p = f.optional("top_p", number_in(0.0, 1.0));
+        let max_tokens = f.optional("max_tokens", integer_at_least(1));
+        let max_completion_tokens = f.optional("max_completion_tokens", integer_at_least(1));
+        let seed = f.optional("seed", parse::integer);
+        let n = f.optional("n", integer_at_least(1));
+        let stream = f.with_default("stream", || false, boolean);
+        let stream_options = f.optional("stream_options", parse::object);
+        let provider = f.optional("provider", parse::string);
+        let metadata = f.optional("metadata", parse::object);
+        let include_usage = stream_options
+            .clone()
+            .flatten()
+            .is_some_and(|o| o.get("include_usage").and_then(Value::as_bool) == Some(true));
+        Some(Self {
+            request: CompletionRequest {
+                messages: messages?.into_iter().map(|m| m.0).collect(),
+                model: model?,
+                temperature: temperature?,
+                top_p: top_p?,
+                max_tokens: max_completion_tokens?
+                    .or(max_tokens?)
+                    .and_then(|n| usize::try_from(n).ok()),
+                seed: seed?.map(|s| s as u64),
+                metadata: metadata?,
+            },
+            provider: provider?,
+            stream: stream?,
+            include_usage,
+            n: n?,
+        })
+    }
+}
+
+fn openai_error(
+    status: StatusCode,
+    kind: &str,
+    message: String,
+    param: Option<String>,
+) -> Response {
+    let body = json!({ "error": {
+        "message": message,
+        "type": kind,
+        "param": param,
+        "code": null,
+    }});
+    (status, Json(body)).into_response()
+}
+
+fn gateway_error(err: GatewayError) -> Response {
+    err.log();
+    openai_error(err.status(), err.openai_type(), err.client_detail(), None)
+}
+
+fn invalid(message: impl Into<String>, param: &str) -> Response {
+    openai_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        message.into(),
+        Some(param.to_owned()),
+    )
+}
+
+/// A body problem as OpenAI reports it: 400, the first field as `param`, every
+/// problem in the message.
+fn validation_error(err: ApiError) -> Response {
+    match err {
+        ApiError::Validation(issues) => {
+            let path = |loc: &[Value]| {
+                loc.iter()
+                    .skip(1)
+                    .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(".")
+            };
+            let message = issues
+                .iter()
+                .map(|i| format!("{}: {}", path(&i.loc), i.msg))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let param = issues
+                .first()
+                .map(|i| path(&i.loc))
+                .filter(|p| !p.is_empty());
+            openai_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                message,
+                param,
+            )
+        }
+        other => {
+            let status = other.status();
+            openai_error(status, "invalid_request_error", other.to_string(), None)
+        }
+    }
+}
+
+fn chat_completion(c: &Completion) -> Value {
+    let choices: Vec<Value> = c
+        .choices
+        .iter()
+        .map(|choice| {
+            json!({
+                "index": choice.index,
+                "message": { "role": choice.message.role.as_str(), "content": choice.message.content },
+                "logprobs": null,
+                "finish_reason": choice.finish_reason,
+            })
+        })
+        .collect();
+    let mut body = json!({
+        "id": c.id,
+        "object": "chat.completion",
+        "created": c.created,
+        "model": c.model,
+        "choices": choices,
+        "provider": c.provider,
+    });
+    if let Some(usage) = c.usage {
+        body["usage"] = json!(usage);
+    }
+    body
+}
+
+pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let parsed = parse_body(content_type, &body).and_then(|v| validate_body::<ChatRequest>(&v));
+    let chat = match parsed {
+        Ok(chat) => chat,
+        Err(e) => return validation_error(e),
+    };
+    if chat.request.messages.is_empty() {
+        return invalid("messages must contain at least one message", "messages");
+    }
+    if chat.n.is_some_and(|n| n != 1) {
+        return invalid("only n=1 is supported", "n");
+    }
+    let gateway = Gateway::new(&state);
+    let provider = match gateway.select(chat.provider.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return gateway_error(e),
+    };
+    if chat.stream {
+        return match gateway.stream(provider, &chat.request).await {
+            Ok(stream) => {
+                let framing = Framing {
+                    with_provider: false,
+                    include_usage: chat.include_usage,
+                };
+                sse::response(stream, framing, None)
+            }
+            Err(e) => gateway_error(e),
+        };
+    }
+    match gateway.complete(provider, &chat.request).await {
+        Ok(completion) => Json(chat_completion(&completion)).into_response(),
+        Err(e) => gateway_error(e),
+    }
+}
+
+/// `GET /v1/models`: the models each configured provider answers with.
+pub async fn models(State(state): State<AppState>) -> Json<Value> {
+    let gateway = Gateway::new(&state);
+    let mut data = Vec::new();
+    let mut add = |id: &str, owner: &str| {
+        data.push(json!({ "id": id, "object": "model", "created": 0, "owned_by": owner }));
+    };
+    for provider in ProviderKind::ALL
+        .into_iter()
+        .filter(|p| gateway.is_configured(*p))
+    {
+        match provider {
+            ProviderKind::Local => {
+                for id in state.registry.model_ids(Task::Llm) {
+                    add(id, provider.as_str());
+                }
+            }
+            ProviderKind::Openai => {
+                if let Some(upstream) = &state.config.llm.openai {
+                    add(&upstream.model, provider.as_str());
+                }
+            }
+            ProviderKind::Echo => add(echo::DEFAULT_MODEL, provider.as_str()),
+        }
+    }
+    Json(json!({ "object": "list", "data": data }))
+}

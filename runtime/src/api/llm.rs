@@ -1,0 +1,187 @@
+//! `POST /llm`: the contract's `LLMRequest` -> `LLMResponse`, through the gateway.
+//! `stream: true` (an extension of the contract) answers Server-Sent Events in
+//! OpenAI's chunk format, each chunk naming the provider.
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::sse::{self, Framing};
+use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
+use crate::llm::answered::{self, AnsweredCompletion};
+use crate::llm::fields::{boolean, integer_at_least, number_in};
+use crate::llm::types::{ROLES, role_from_name};
+use crate::llm::{Completion, CompletionRequest, Gateway, GatewayError, Message};
+use crate::models::llm::Role;
+use crate::request_id::RequestId;
+use crate::state::AppState;
+
+/// The contract's default temperature.
+pub const DEFAULT_TEMPERATURE: f64 = 0.7;
+/// The earlier service's answer to a request with neither.
+pub const NO_INPUT: &str = "Either 'prompt' or 'messages' must be provided.";
+
+/// `LLMMessage`.
+struct LlmMessage(Message);
+
+impl FromJsonBody for LlmMessage {
+    const NAME: &'static str = "LLMMessage";
+    fn from_fields(f: &mut Fields<'_>) -> Option<Self> {
+        let role = f.required("role", parse::literal(ROLES));
+        let content = f.required("content", parse::string);
+        let name = f.optional("name", parse::string);
+        Some(Self(Message {
+            role: role.and_then(role_from_name)?,
+            content: content?,
+            name: name?,
+        }))
+    }
+}
+
+/// `LLMRequest` (plus `stream`).
+#[derive(Debug)]
+pub struct LlmRequest {
+    prompt: Option<String>,
+    messages: Option<Vec<Message>>,
+    provider: Option<String>,
+    model: Option<String>,
+    temperature: Option<f64>,
+    max_tokens: Option<i64>,
+    metadata: Option<Map<String, Value>>,
+    stream: bool,
+}
+
+impl FromJsonBody for LlmRequest {
+    const NAME: &'static str = "LLMRequest";
+    fn from_fields(f: &mut Fields<'_>) -> Option<Self> {
+        let prompt = f.optional("prompt", parse::string);
+        let messages = f.optional("messages", parse::list(parse::model::<LlmMessage>));
+        let provider = f.optional("provider", parse::string);
+        let model = f.optional("model", parse::string);
+        let temperature = f.with_default(
+            "temperature",
+            || Some(DEFAULT_TEMPERATURE),
+            |v, loc, issues| match v {
+                Value::Null => Some(None),
+                v => number_in(0.0, 2.0)(v, loc, issues).map(Some),
+            },
+        );
+        let max_tokens = f.optional("max_tokens", integer_at_least(1));
+        let metadata = f.optional("metadata", parse::object);
+        let stream = f.with_default("stream", || false, boolean);
+        Some(Self {
+            prompt: prompt?,
+            messages: messages?.map(|m| m.into_iter().map(|m| m.0).collect()),
+            provider: provider?,
+            model: model?,
+            temperature: temperature?,
+            max_tokens: max_tokens?,
+            metadata: metadata?,
+            stream: stream?,
+        })
+    }
+}
+
+/// A gateway failure as FastAPI would send it: `{"detail": "..."}`.
+fn error_response(err: GatewayError) -> Response {
+    err.log();
+    (err.status(), Json(json!({ "detail": err.client_detail() }))).into_response()
+}
+
+fn bad_request(detail: &str) -> Response {
+    error_response(GatewayError::BadRequest(detail.to_owned()))
+}
+
+/// `LLMResponse`.
+fn llm_response(c: &Completion) -> Value {
+    json!({
+        "id": c.id,
+        "provider": c.provider,
+        "model": c.model,
+        "created": c.created,
+        "choices": c.choices,
+        "usage": c.usage,
+        "raw": c.raw,
+    })
+}
+
+pub async fn llm(
+    State(state): State<AppState>,
+    request_id: Option<Extension<RequestId>>,
+    ValidJson(body): ValidJson<LlmRequest>,
+) -> Response {
+    let messages = match body.messages.filter(|m| !m.is_empty()) {
+        Some(messages) => messages,
+        None => match body.prompt.as_deref().map(str::trim) {
+            Some(prompt) if !prompt.is_empty() => vec![Message::new(Role::User, prompt)],
+            _ => return bad_request(NO_INPUT),
+        },
+    };
+    let request = CompletionRequest {
+        messages,
+        model: body.model.filter(|m| !m.trim().is_empty()),
+        temperature: body.temperature,
+        top_p: None,
+        max_tokens: body.max_tokens.and_then(|n| usize::try_from(n).ok()),
+        seed: None,
+        metadata: body.metadata,
+    };
+    let gateway = Gateway::new(&state);
+    let provider = match gateway.select(body.provider.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return error_response(e),
+    };
+    let request_id = request_id
+        .map(|Extension(RequestId(id))| id)
+        .unwrap_or_default();
+
+    if body.stream {
+        let stream = match gateway.stream(provider, &request).await {
+            Ok(s) => s,
+            Err(e) => return error_response(e),
+        };
+        let (provider, model, created) = (stream.provider, stream.model.clone(), stream.created);
+        let on_complete = Box::new(move |text: String| {
+            answered::completion_answered(
+                &state,
+                AnsweredCompletion {
+                    request_id,
+                    provider,
+                    model,
+                    created,
+                    text,
+                },
+            );
+        });
+        let framing = Framing {
+            with_provider: true,
+            include_usage: true,
+        };
+        return sse::response(stream, framing, Some(on_complete));
+    }
+
+    let completion = match gateway.complete(provider, &request).await {
+        Ok(c) => c,
+        Err(e) => return error_response(e),
+    };
+    tracing::info!(
+        provider = completion.provider,
+        model = %completion.model,
+        prompt_tokens = completion.usage.map(|u| u.prompt_tokens),
+        completion_tokens = completion.usage.map(|u| u.completion_tokens),
+        "llm completion"
+    );
+    let response = Json(llm_response(&completion)).into_response();
+    answered::completion_answered(
+        &state,
+        AnsweredCompletion {
+            request_id,
+            provider: completion.provider,
+            model: completion.model.clone(),
+            created: completion.created,
+            text: completion.text().to_owned(),
+        },
+    );
+    response
+}

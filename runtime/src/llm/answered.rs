@@ -19,12 +19,22 @@ pub struct AnsweredCompletion {
 
 /// Called once per `/llm` answer that completed, streamed or not, after the
 /// response is produced (a streamed answer: after its last chunk). Must not block.
-pub fn completion_answered(_state: &AppState, answered: AnsweredCompletion) {
+pub fn completion_answered(state: &AppState, answered: AnsweredCompletion) {
     tracing::debug!(
         request_id = %answered.request_id,
         provider = answered.provider,
         model = %answered.model,
         text_chars = answered.text.chars().count(),
         "llm answer completed"
+    );
+    // Queued in the background into the durable Sophia outbox (when a token is set).
+    crate::sophia::proposals::after_llm_completion(
+        state,
+        crate::sophia::proposals::CompletedLlm {
+            request_id: answered.request_id,
+            provider: answered.provider.to_owned(),
+            model: answered.model,
+            raw_text: answered.text,
+        },
     );
 }

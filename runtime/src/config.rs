@@ -242,7 +242,7 @@ impl Config {
             .unwrap_or_default();
 
         let tts = crate::models::piper::settings::TtsSettings::from_lookup(get)?;
-        let stt = SttConfig::from_lookup(&get)?;
+        let stt = SttConfig::from_lookup(get)?;
 
         Ok(Self {
             host,

@@ -8,9 +8,11 @@ use common::Server;
 use common::sophia::{Sophia, TOKEN};
 use serde_json::Value;
 
+/// A runtime with the embedder only (no STT model: audio is refused with 503).
 async fn runtime_for(sophia: &Sophia) -> Server {
     let envs = sophia.envs();
-    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    envs.push(("HERMES_MODELS", common::MODEL_ID));
     Server::start_ready(&envs).await
 }
 
@@ -131,4 +133,37 @@ async fn without_a_token_nothing_is_sent() {
     assert!(body["detail"].as_str().unwrap().contains("token"), "{body}");
     assert!(sophia.media().is_empty());
     let _ = TOKEN;
+}
+
+#[tokio::test]
+async fn audio_is_transcribed_embedded_and_forwarded() {
+    let stt_model = "whisper-tiny-en";
+    common::installed_model_dir(stt_model, "ggml-model.bin");
+    let wav = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/audioeval/en/hello_world.wav");
+    let audio = std::fs::read(&wav)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `make models`)", wav.display()));
+    let sophia = Sophia::start().await;
+    let envs = sophia.envs();
+    let mut envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let models = format!("{},{stt_model}", common::MODEL_ID);
+    envs.push(("HERMES_MODELS", models.as_str()));
+    let s = Server::start_ready(&envs).await;
+
+    let (status, body) = upload(&s, "?media_type=audio", "hello.wav", "audio/wav", &audio).await;
+    assert_eq!(status, 200, "{body}");
+    let heard = body["transcription"].as_str().unwrap().to_lowercase();
+    assert!(heard.contains("hello") && heard.contains("world"), "{body}");
+    let id = body["embedding_id"]
+        .as_str()
+        .expect("the transcription is embedded");
+    assert!(uuid_like(id), "{id}");
+    let got = sophia.media();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].media_type.as_deref(), Some("audio"));
+    assert_eq!(got[0].bytes, audio, "the original file is forwarded");
+}
+
+fn uuid_like(id: &str) -> bool {
+    id.len() == 36 && id.chars().filter(|c| *c == '-').count() == 4
 }

@@ -1,9 +1,9 @@
 //! `POST /ingest/media?media_type=image|audio|video&question=...` (multipart
 //! `file`): forwards the file to Sophia with provenance and answers Sophia's
 //! record. Sophia's 4xx/5xx status passes through; Sophia unreachable, its
-//! circuit open, or no token configured: 503. Audio needs speech-to-text first
-//! (transcribe, embed the transcription, then forward): until this runtime
-//! serves STT, audio answers a truthful 503.
+//! circuit open, or no token configured: 503. Audio is transcribed first (the
+//! STT model), the transcription embedded and persisted like `/embed_text`'s,
+//! then the file is forwarded; without an STT model audio answers a truthful 503.
 
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
@@ -13,7 +13,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use hermes_interface::Task;
+
+use crate::audio::AudioHint;
 use crate::error::{ApiError, ValidationIssue};
+use crate::persistence::embeddings::persist_embedding;
+use crate::persistence::milvus::EmbeddingRow;
+use crate::services::embedding;
+use crate::services::stt::{self, SttRequest};
 use crate::sophia::client::{MediaUpload, SophiaError};
 use crate::state::AppState;
 
@@ -91,17 +98,20 @@ async fn ingest(
         return Err(ApiError::Validation(issues).into_response());
     };
 
-    if media_type == "audio" {
-        return Err(ApiError::Unavailable(
-            "Audio ingestion is not available: it needs speech-to-text (transcribe, then embed the transcription) and no STT model is served by this runtime yet; image and video are forwarded".into(),
-        )
-        .into_response());
-    }
     let Some(deliveries) = state.deliveries.as_deref() else {
         return Err(ApiError::Unavailable(
             "Sophia forwarding is not running in this process".into(),
         )
         .into_response());
+    };
+    let heard = if media_type == "audio" {
+        Some(
+            transcribe_and_embed(&state, deliveries, &file_name, &content_type, &bytes)
+                .await
+                .map_err(IntoResponse::into_response)?,
+        )
+    } else {
+        None
     };
     let size = bytes.len();
     let upload = MediaUpload {
@@ -120,8 +130,8 @@ async fn ingest(
                 "media_type": media_type,
                 "metadata": sophia.get("metadata"),
                 "neo4j_node_id": sophia.get("neo4j_node_id"),
-                "embedding_id": Value::Null,
-                "transcription": Value::Null,
+                "embedding_id": heard.as_ref().and_then(|h| h.embedding_id.clone()),
+                "transcription": heard.as_ref().map(|h| h.text.clone()),
                 "message": sophia.get("message").cloned().unwrap_or_else(|| json!("Media ingested")),
             }))
         }
@@ -139,6 +149,69 @@ async fn ingest(
             )
         }
     }
+}
+
+/// What an audio upload yielded before it is forwarded.
+struct Heard {
+    text: String,
+    /// The transcription's embedding (stored like `/embed_text`'s); `None` when
+    /// nothing was heard.
+    embedding_id: Option<String>,
+}
+
+/// Audio: transcribe (needs the STT model), then embed and persist the
+/// transcription like `/embed_text` does.
+async fn transcribe_and_embed(
+    state: &AppState,
+    deliveries: &crate::persistence::start::Deliveries,
+    file_name: &str,
+    content_type: &str,
+    bytes: &bytes::Bytes,
+) -> Result<Heard, ApiError> {
+    if !state.registry.task_available(Task::Stt) {
+        return Err(ApiError::Unavailable(
+            "Audio ingestion needs speech-to-text (transcribe, then embed the transcription) and no STT model is loaded in this runtime; image and video are forwarded".into(),
+        ));
+    }
+    let request = SttRequest {
+        audio: bytes.clone(),
+        hint: AudioHint::new(Some(content_type), Some(file_name)),
+        language: String::new(),
+        model: String::new(),
+    };
+    let heard = stt::transcribe(&state.registry, &state.config.stt, request)
+        .await
+        .map_err(super::stt::to_api_error)?;
+    let text = heard.text.trim().to_owned();
+    if text.is_empty() {
+        return Ok(Heard {
+            text,
+            embedding_id: None,
+        });
+    }
+    let embedded = embedding::embed_text(&state.registry, text.clone(), "default")
+        .await
+        .map_err(|e| {
+            ApiError::Unavailable(format!("The transcription could not be embedded: {e}"))
+        })?;
+    let row = EmbeddingRow {
+        embedding_id: embedded.embedding_id.clone(),
+        embedding: embedded.vector,
+        model: embedded.model.to_owned(),
+        text: text.clone(),
+        timestamp: chrono::Utc::now().timestamp_millis(),
+    };
+    persist_embedding(Some(&deliveries.embeddings), row)
+        .await
+        .map_err(|e| {
+            ApiError::Unavailable(format!(
+                "The transcription's embedding could not be stored: {e}"
+            ))
+        })?;
+    Ok(Heard {
+        text,
+        embedding_id: Some(embedded.embedding_id),
+    })
 }
 
 /// The `file` part: (file name, content type, bytes); other parts are ignored.

@@ -167,7 +167,7 @@ fn too_large(max_bytes: u64) -> ApiError {
     ))
 }
 
-fn to_api_error(err: SttError) -> ApiError {
+pub(crate) fn to_api_error(err: SttError) -> ApiError {
     match err {
         SttError::Audio(e @ AudioError::TooLong { .. }) => ApiError::TooLarge(e.to_string()),
         SttError::Audio(e) => ApiError::BadRequest(e.to_string()),

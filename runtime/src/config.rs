@@ -245,7 +245,7 @@ impl Config {
             })
             .unwrap_or_default();
 
-        let stt = SttConfig::from_lookup(&get)?;
+        let stt = SttConfig::from_lookup(get)?;
 
         Ok(Self {
             host,

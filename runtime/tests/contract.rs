@@ -195,7 +195,7 @@ async fn root_and_health_describe_the_service() {
         assert_eq!(h["dependencies"]["llm"]["connected"], false);
         assert_eq!(
             h["capabilities"],
-            json!({"stt": "unavailable", "tts": "unavailable", "nlp": "unavailable",
+            json!({"stt": "available", "tts": "unavailable", "nlp": "unavailable",
                    "embeddings": "available", "llm": "unavailable"})
         );
         let model = &h["models"][0];
@@ -296,14 +296,7 @@ async fn cors_allows_any_origin_by_default_and_a_list_when_configured() {
 #[tokio::test]
 async fn capabilities_not_built_answer_503_and_health_says_unavailable() {
     let s = Server::start_ready(&[]).await;
-    for path in [
-        "/stt",
-        "/tts",
-        "/simple_nlp",
-        "/llm",
-        "/ingest/media",
-        "/v1/llm",
-    ] {
+    for path in ["/tts", "/simple_nlp", "/llm", "/ingest/media", "/v1/llm"] {
         let r = s
             .post_json(path, &json!({"text": "hello", "prompt": "hi"}))
             .await;

@@ -9,6 +9,16 @@ use common::Server;
 use serde_json::{Value, json};
 use stt_support::{STT_MODEL, post_stt, recording, sox, transcribe, wer};
 
+/// (what, bytes, file name, content type, extra form fields, expected in `detail`).
+type BadUpload<'a> = (
+    &'a str,
+    Vec<u8>,
+    &'a str,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    &'a str,
+);
+
 fn detail(body: &Value) -> &str {
     body["detail"].as_str().unwrap_or_default()
 }
@@ -30,7 +40,7 @@ async fn bad_uploads_are_client_errors_and_the_server_keeps_serving() {
         .collect();
     let (hello, _) = recording("hello_world");
     let hello = std::fs::read(hello).unwrap();
-    let cases: Vec<(&str, Vec<u8>, &str, &str, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<BadUpload> = vec![
         (
             "garbage",
             garbage,

@@ -89,7 +89,7 @@ async fn every_format_of_one_recording_transcribes_within_wer_0_2() {
         ("clip.ogg", &[], "audio/ogg"),
     ];
     for (file, args, _) in variants {
-        sox(&wav, args, &dir.join(file));
+        sox(&wav, args, &dir.join(file), &[]);
     }
     let s = stt_server().await;
     for (file, _, content_type) in variants {

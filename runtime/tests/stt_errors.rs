@@ -186,7 +186,7 @@ async fn uploads_over_the_configured_limits_are_413() {
     // Within both: served.
     let dir = common::scratch_dir("stt-limits");
     let short = dir.join("hello-short.wav");
-    sox(&hello, &["trim", "0", "0.95"], &short);
+    sox(&hello, &[], &short, &["trim", "0", "0.95"]);
     let (text, _) = transcribe(&s, &short, "audio/wav").await;
     assert!(wer(&reference, &text) <= 0.5, "{text:?}");
 }

@@ -110,12 +110,14 @@ pub fn wer(reference: &str, hypothesis: &str) -> f64 {
     previous[h.len()] as f64 / r.len() as f64
 }
 
-/// Runs sox (bounded) to convert `input` into `output` with `args` before the output.
-pub fn sox(input: &Path, args: &[&str], output: &Path) {
+/// Runs sox (bounded) to convert `input` into `output`: `args` are the output's
+/// format options, `effects` follow the output file (e.g. `trim 0 1`).
+pub fn sox(input: &Path, args: &[&str], output: &Path, effects: &[&str]) {
     let mut child = Command::new("sox")
         .arg(input)
         .args(args)
         .arg(output)
+        .args(effects)
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -182,7 +182,11 @@ impl WhisperModel {
     ) -> Result<Transcript, WhisperModelError> {
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         if let Some(ctx) = audio_ctx {
+            // The warm-up: a short encoder context, and no temperature fallback
+            // (silence decodes with a low log-probability, which would retry it
+            // at five more temperatures).
             params.set_audio_ctx(ctx);
+            params.set_temperature_inc(0.0);
         }
         params.set_n_threads(i32::try_from(self.threads).unwrap_or(i32::MAX));
         params.set_language(Some(match language {

@@ -12,6 +12,10 @@ use serde_json::Value;
 use super::common::Server;
 
 pub const STT_MODEL: &str = "whisper-tiny-en";
+/// One whisper.cpp thread per test server: nextest runs tests side by side on 2
+/// cores, and ggml's threads wait for each other at every operation, so
+/// oversubscribed cores slow them down many times over.
+pub const STT_THREADS: &str = "1";
 /// Bound on one sox conversion.
 const SOX_TIMEOUT: Duration = Duration::from_secs(30);
 

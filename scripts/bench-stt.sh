@@ -9,6 +9,8 @@
 # Audio: the three English recordings of pytest-audioeval, each sent BENCH_STT_ROUNDS
 # times (default 5) after one warm-up round; requests one at a time.
 # Prints a table and the ratio; writes bench/results/stt-<UTC time>.json.
+# Knobs: BENCH_STT_ROUNDS, BENCH_STT_PORT (default 18181), BENCH_STT_BIN (a built
+# hermes-runtime to measure instead of building the release one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,8 +43,13 @@ if ! "$PEER_VENV/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(m
   "$PEER_VENV/bin/pip" install --quiet "$PEER_PKG"
 fi
 
-cargo build --release -q -p hermes-runtime
-BIN=$CARGO_TARGET_DIR/release/hermes-runtime
+# BENCH_STT_BIN: measure that binary instead of a fresh release build.
+if [ -n "${BENCH_STT_BIN:-}" ]; then
+  BIN=$BENCH_STT_BIN
+else
+  cargo build --release -q -p hermes-runtime
+  BIN=$CARGO_TARGET_DIR/release/hermes-runtime
+fi
 HERMES_HOST=127.0.0.1 HERMES_PORT=$PORT HERMES_MODEL_DIR=$MODEL_DIR HERMES_MODELS=whisper-tiny-en \
   HERMES_STT_THREADS=$THREADS HERMES_LOG_FORMAT=json RUST_LOG=${RUST_LOG:-warn} \
   "$BIN" > "$WORK/server.log" 2>&1 &

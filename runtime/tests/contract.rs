@@ -163,6 +163,7 @@ async fn unknown_paths_404_and_wrong_methods_405_with_detail_and_request_id() {
 #[tokio::test]
 async fn root_and_health_describe_the_service() {
     let s = Server::start_ready(&[
+        ("HERMES_MODELS", "all-minilm-l6-v2,smollm2-135m-instruct"),
         ("MILVUS_HOST", "milvus.data"),
         ("MILVUS_COLLECTION_NAME", "logos_vectors"),
     ])
@@ -201,7 +202,7 @@ async fn root_and_health_describe_the_service() {
         assert_eq!(
             h["capabilities"],
             json!({"stt": "unavailable", "tts": "unavailable", "nlp": "unavailable",
-                   "embeddings": "available", "llm": "unavailable"})
+                   "embeddings": "available", "llm": "available"})
         );
         let model = &h["models"][0];
         assert_eq!(model["id"], MODEL_ID);

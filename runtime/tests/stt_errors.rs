@@ -7,7 +7,17 @@ mod stt_support;
 
 use common::Server;
 use serde_json::{Value, json};
-use stt_support::{STT_MODEL, post_stt, recording, sox, transcribe, wer};
+use stt_support::{STT_MODEL, STT_THREADS, post_stt, recording, sox, transcribe, wer};
+
+/// (what, bytes, file name, content type, extra form fields, expected in `detail`).
+type BadUpload<'a> = (
+    &'a str,
+    Vec<u8>,
+    &'a str,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    &'a str,
+);
 
 fn detail(body: &Value) -> &str {
     body["detail"].as_str().unwrap_or_default()
@@ -24,13 +34,17 @@ async fn still_serves(s: &Server) {
 
 #[tokio::test]
 async fn bad_uploads_are_client_errors_and_the_server_keeps_serving() {
-    let s = Server::start_ready(&[("HERMES_MODELS", STT_MODEL)]).await;
+    let s = Server::start_ready(&[
+        ("HERMES_MODELS", STT_MODEL),
+        ("HERMES_STT_THREADS", STT_THREADS),
+    ])
+    .await;
     let garbage: Vec<u8> = (0u32..20_000)
         .map(|i| (i.wrapping_mul(2_654_435_761).rotate_left(7) >> 11) as u8)
         .collect();
     let (hello, _) = recording("hello_world");
     let hello = std::fs::read(hello).unwrap();
-    let cases: Vec<(&str, Vec<u8>, &str, &str, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<BadUpload> = vec![
         (
             "garbage",
             garbage,
@@ -138,6 +152,7 @@ async fn bad_uploads_are_client_errors_and_the_server_keeps_serving() {
 async fn uploads_over_the_configured_limits_are_413() {
     let s = Server::start_ready(&[
         ("HERMES_MODELS", STT_MODEL),
+        ("HERMES_STT_THREADS", STT_THREADS),
         ("HERMES_STT_MAX_BYTES", "100000"),
         ("HERMES_STT_MAX_SECONDS", "1.0"),
     ])
@@ -176,7 +191,7 @@ async fn uploads_over_the_configured_limits_are_413() {
     // Within both: served.
     let dir = common::scratch_dir("stt-limits");
     let short = dir.join("hello-short.wav");
-    sox(&hello, &["trim", "0", "0.95"], &short);
+    sox(&hello, &[], &short, &["trim", "0", "0.95"]);
     let (text, _) = transcribe(&s, &short, "audio/wav").await;
     assert!(wer(&reference, &text) <= 0.5, "{text:?}");
 }
@@ -194,6 +209,7 @@ async fn a_ggml_model_dropped_into_the_model_dir_loads_by_id() {
     let s = Server::start_ready(&[
         ("HERMES_MODEL_DIR", &model_dir),
         ("HERMES_MODELS", "my-whisper"),
+        ("HERMES_STT_THREADS", STT_THREADS),
     ])
     .await;
     let ready: Value = s.get("/readyz").await.json().await.unwrap();

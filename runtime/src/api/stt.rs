@@ -68,6 +68,9 @@ pub async fn stt(
                     .as_deref()
                     .is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("audio/"));
                 if !is_audio {
+                    // Read (and drop) the upload first: answering before the client
+                    // finished sending would reset the connection under it.
+                    budget.read(&mut field, max_bytes).await?;
                     return Err(ApiError::BadRequest(INVALID_FILE_TYPE.into()));
                 }
                 let hint = AudioHint::new(content_type.as_deref(), field.file_name());

@@ -12,6 +12,10 @@ use serde_json::Value;
 use super::common::Server;
 
 pub const STT_MODEL: &str = "whisper-tiny-en";
+/// One whisper.cpp thread per test server: nextest runs tests side by side on 2
+/// cores, and ggml's threads wait for each other at every operation, so
+/// oversubscribed cores slow them down many times over.
+pub const STT_THREADS: &str = "1";
 /// Bound on one sox conversion.
 const SOX_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -110,12 +114,14 @@ pub fn wer(reference: &str, hypothesis: &str) -> f64 {
     previous[h.len()] as f64 / r.len() as f64
 }
 
-/// Runs sox (bounded) to convert `input` into `output` with `args` before the output.
-pub fn sox(input: &Path, args: &[&str], output: &Path) {
+/// Runs sox (bounded) to convert `input` into `output`: `args` are the output's
+/// format options, `effects` follow the output file (e.g. `trim 0 1`).
+pub fn sox(input: &Path, args: &[&str], output: &Path, effects: &[&str]) {
     let mut child = Command::new("sox")
         .arg(input)
         .args(args)
         .arg(output)
+        .args(effects)
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -84,6 +84,17 @@ install_jsonschema() {
   pip_tool "$JSONSCHEMA_PKG"
 }
 
+# Prometheus (Debian package) for the canary analysis tests; the package's service is
+# not started (no systemd here): the tests start their own on 127.0.0.1.
+install_prometheus() {
+  if command -v prometheus > /dev/null; then
+    echo "tools: prometheus up to date ($(prometheus --version 2>&1 | head -1 | awk '{print $3}'))"
+    return
+  fi
+  echo "tools: installing prometheus (apt)"
+  apt_install prometheus
+}
+
 # apt_install PACKAGE...: a fresh machine has empty package lists; fetch them once.
 apt_install() {
   if ! compgen -G '/var/lib/apt/lists/*_Packages*' > /dev/null; then
@@ -99,4 +110,5 @@ command -v python3 > /dev/null || apt_install python3 python3-venv
 install_helm_kubectl
 install_kubernetes_validate
 install_jsonschema
+install_prometheus
 echo "tools: ready in $BIN_DIR and $VENV"

@@ -37,3 +37,8 @@ pub const API_KEYS: &str = "HERMES_API_KEYS";
 /// Testing aid, off by default: milliseconds the runtime waits before it starts
 /// loading models, so tests can observe the not-ready phase deterministically.
 pub const TEST_LOAD_DELAY_MS: &str = "HERMES_TEST_LOAD_DELAY_MS";
+
+/// Testing aid, off by default: fraction (0..1) of API requests answered with a 500.
+pub const FAULT_5XX_RATE: &str = "HERMES_FAULT_5XX_RATE";
+/// Testing aid, off by default: milliseconds added to every API request.
+pub const FAULT_LATENCY_MS: &str = "HERMES_FAULT_LATENCY_MS";

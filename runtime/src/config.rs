@@ -105,6 +105,8 @@ pub struct Config {
     pub sophia: SophiaConfig,
     pub llm: LlmConfig,
     pub api_keys: Vec<Secret>,
+    /// Testing aid, off by default (`HERMES_FAULT_*`).
+    pub fault: crate::fault::FaultConfig,
 }
 
 pub const DEFAULT_HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -258,6 +260,7 @@ impl Config {
             sophia,
             llm,
             api_keys,
+            fault: crate::fault::FaultConfig::from_lookup(&lookup)?,
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod fault;
 pub mod logging;
 pub mod metrics;
 pub mod models;

@@ -26,7 +26,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         "degraded"
     };
     let not_integrated = "not integrated in this build of the runtime";
-    Json(json!({
+    let mut body = json!({
         "status": status,
         "service": "hermes",
         "version": VERSION,
@@ -63,5 +63,9 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         },
         "served_tasks": SERVED_TASKS,
         "models": registry.reports(),
-    }))
+    });
+    if let Some(fault) = config.fault.health() {
+        body["fault_injection"] = fault;
+    }
+    Json(body)
 }

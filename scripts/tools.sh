@@ -100,6 +100,17 @@ install_milvus_lite() {
   "$VENV/bin/pip" install --quiet --no-deps "$MILVUS_LITE_PKG"
 }
 
+# Prometheus (Debian package) for the canary analysis tests; the package's service is
+# not started (no systemd here): the tests start their own on 127.0.0.1.
+install_prometheus() {
+  if command -v prometheus > /dev/null; then
+    echo "tools: prometheus up to date ($(prometheus --version 2>&1 | head -1 | awk '{print $3}'))"
+    return
+  fi
+  echo "tools: installing prometheus (apt)"
+  apt_install prometheus
+}
+
 # apt_install PACKAGE...: a fresh machine has empty package lists; fetch them once.
 apt_install() {
   if ! compgen -G '/var/lib/apt/lists/*_Packages*' > /dev/null; then
@@ -160,4 +171,5 @@ install_espeak_ng
 install_build_deps
 install_sox
 install_milvus_lite
+install_prometheus
 echo "tools: ready in $BIN_DIR and $VENV"

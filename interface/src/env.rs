@@ -58,3 +58,7 @@ pub const OUTBOX_MAX_RECORDS: &str = "HERMES_OUTBOX_MAX_RECORDS";
 pub const MILVUS_TIMEOUT_MS: &str = "HERMES_MILVUS_TIMEOUT_MS";
 /// Longest wait (milliseconds) between two replays of the outbox.
 pub const RETRY_MAX_DELAY_MS: &str = "HERMES_RETRY_MAX_DELAY_MS";
+/// Testing aid, off by default: fraction (0..1) of API requests answered with a 500.
+pub const FAULT_5XX_RATE: &str = "HERMES_FAULT_5XX_RATE";
+/// Testing aid, off by default: milliseconds added to every API request.
+pub const FAULT_LATENCY_MS: &str = "HERMES_FAULT_LATENCY_MS";

@@ -288,7 +288,11 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
     } else {
         new.rollout = None;
     }
-    let ready = new.phase == Some(crate::crd::Phase::Ready);
+    // Ready, or rolled back with the stable serving: nothing moves until something changes.
+    let ready = matches!(
+        new.phase,
+        Some(crate::crd::Phase::Ready | crate::crd::Phase::RolledBack)
+    );
     if hd.status.as_ref() != Some(&new) {
         patch_status(client, &namespace, &name, &new).await?;
     }

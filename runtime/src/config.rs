@@ -109,6 +109,8 @@ pub struct Config {
     pub stt: SttConfig,
     /// Outbox and dependency timeouts (`crate::persistence::config`).
     pub delivery: crate::persistence::config::DeliveryConfig,
+    /// Testing aid, off by default (`HERMES_FAULT_*`).
+    pub fault: crate::fault::FaultConfig,
 }
 
 pub const DEFAULT_HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -262,6 +264,7 @@ impl Config {
             tts,
             stt,
             delivery: crate::persistence::config::DeliveryConfig::from_lookup(get)?,
+            fault: crate::fault::FaultConfig::from_lookup(&lookup)?,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod audio;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod fault;
 pub mod llm;
 pub mod logging;
 pub mod metrics;

@@ -11,6 +11,7 @@ use crate::state::{AppState, VERSION};
 
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     let registry = &state.registry;
+    let config = &state.config;
     let capability = |task: Task| {
         if registry.task_available(task) {
             "available"
@@ -24,7 +25,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         "degraded"
     };
     let llm_dependency = crate::llm::health::llm_dependency(&state).await;
-    Json(json!({
+    let mut body = json!({
         "status": status,
         "service": "hermes",
         "version": VERSION,
@@ -43,5 +44,9 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         },
         "served_tasks": SERVED_TASKS,
         "models": registry.reports(),
-    }))
+    });
+    if let Some(fault) = config.fault.health() {
+        body["fault_injection"] = fault;
+    }
+    Json(body)
 }

@@ -62,6 +62,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models", get(chat_completions::models))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Testing aid (off by default), inside metrics so injected faults are counted.
+        .layer(middleware::from_fn_with_state(
+            crate::fault::Injector::new(state.config.fault),
+            crate::fault::middleware,
+        ))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::middleware,

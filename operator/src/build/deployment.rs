@@ -27,6 +27,12 @@ pub const RUNTIME_UID: i64 = 65532;
 /// Writable scratch space; the root filesystem is read-only.
 pub const TMP_VOLUME: &str = "tmp";
 pub const TMP_SIZE_LIMIT: &str = "256Mi";
+/// The runtime's durable outbox (records Milvus/Sophia have not acknowledged):
+/// an emptyDir survives container restarts, so a crashed runtime replays it.
+pub const OUTBOX_VOLUME: &str = "outbox";
+pub const OUTBOX_MOUNT_PATH: &str = "/var/lib/hermes/outbox";
+/// The runtime's default outbox bound (256 MiB) plus room for segment overhead.
+pub const OUTBOX_SIZE_LIMIT: &str = "512Mi";
 /// A Deployment that has not progressed in this long is reported Degraded.
 pub const MIN_PROGRESS_DEADLINE_SECONDS: i32 = 600;
 
@@ -70,6 +76,18 @@ pub fn build(
         status: None,
     };
     (deployment, revision)
+}
+
+fn empty_dir_volume(name: &str, size_limit: &str) -> Volume {
+    Volume {
+        name: name.into(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            medium: None,
+            mode: None,
+            size_limit: Some(Quantity(size_limit.into())),
+        }),
+        ..Default::default()
+    }
 }
 
 fn pod_template(
@@ -120,11 +138,18 @@ fn pod_template(
             }),
             ..Default::default()
         }),
-        volume_mounts: Some(vec![VolumeMount {
-            name: TMP_VOLUME.into(),
-            mount_path: "/tmp".into(),
-            ..Default::default()
-        }]),
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: TMP_VOLUME.into(),
+                mount_path: "/tmp".into(),
+                ..Default::default()
+            },
+            VolumeMount {
+                name: OUTBOX_VOLUME.into(),
+                mount_path: OUTBOX_MOUNT_PATH.into(),
+                ..Default::default()
+            },
+        ]),
         ..Default::default()
     };
     let non_empty = |m: BTreeMap<String, String>| (!m.is_empty()).then_some(m);
@@ -152,15 +177,10 @@ fn pod_template(
                 }),
                 ..Default::default()
             }),
-            volumes: Some(vec![Volume {
-                name: TMP_VOLUME.into(),
-                empty_dir: Some(EmptyDirVolumeSource {
-                    medium: None,
-                    mode: None,
-                    size_limit: Some(Quantity(TMP_SIZE_LIMIT.into())),
-                }),
-                ..Default::default()
-            }]),
+            volumes: Some(vec![
+                empty_dir_volume(TMP_VOLUME, TMP_SIZE_LIMIT),
+                empty_dir_volume(OUTBOX_VOLUME, OUTBOX_SIZE_LIMIT),
+            ]),
             image_pull_secrets: (!spec.image_pull_secrets.is_empty()).then(|| {
                 spec.image_pull_secrets
                     .iter()

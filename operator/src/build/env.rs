@@ -57,6 +57,8 @@ pub fn runtime_env(spec: &HermesDeploymentSpec) -> Vec<EnvVar> {
                 .unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECONDS)
                 .to_string(),
         ),
+        // The root filesystem is read-only: the outbox lives on its own emptyDir.
+        value(env::OUTBOX_DIR, super::deployment::OUTBOX_MOUNT_PATH),
         // From the pod's own label, so the value is not part of the hashed template.
         EnvVar {
             name: env::REVISION.into(),

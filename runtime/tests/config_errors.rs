@@ -37,9 +37,9 @@ fn unknown_and_unbuilt_models_are_rejected() {
         "unknown model id \"gpt-17\"",
     );
     assert_rejected(
-        &[("HERMES_MODELS", "whisper-tiny-en")],
+        &[("HERMES_MODELS", "en-core-web-sm")],
         "HERMES_MODELS",
-        "stt capability, which this build does not serve yet",
+        "nlp capability, which this build does not serve yet",
     );
 }
 

@@ -45,7 +45,10 @@ pub async fn stt(
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max_bytes + FORM_OVERHEAD_BYTES) {
+    if let Some(len) = declared.filter(|len| *len > max_bytes + FORM_OVERHEAD_BYTES) {
+        if len <= DRAIN_LIMIT_BYTES {
+            drain_body(request.into_body()).await;
+        }
         return Err(too_large(max_bytes));
     }
     // Like FastAPI, a body that is not a multipart form lacks the `audio` field.
@@ -111,6 +114,41 @@ pub async fn stt(
     }))
 }
 
+/// A refused upload is read and dropped up to this size (and [`DRAIN_TIMEOUT`]) before
+/// the 413 goes out: answering while the client still sends resets the connection
+/// under it, and the client sees a broken pipe instead of the 413. Larger uploads
+/// are cut off at once.
+const DRAIN_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn drain_body(body: axum::body::Body) {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        let mut read = 0u64;
+        while let Some(Ok(chunk)) = stream.next().await {
+            read += chunk.len() as u64;
+            if read > DRAIN_LIMIT_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+async fn drain_field(field: &mut Field<'_>) {
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        let mut read = 0u64;
+        while let Ok(Some(chunk)) = field.chunk().await {
+            read += chunk.len() as u64;
+            if read > DRAIN_LIMIT_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 /// What the form may hold: the audio up to the limit, everything else a little.
 struct Budget {
     max_audio: u64,
@@ -130,6 +168,7 @@ impl Budget {
             self.read += chunk.len() as u64;
             if buffer.len() as u64 + chunk.len() as u64 > max_field || self.read > self.max_total()
             {
+                drain_field(field).await;
                 return Err(too_large(self.max_audio));
             }
             buffer.extend_from_slice(&chunk);

@@ -4,6 +4,7 @@
 //! [`log`] is the append-only, fsync'd, bounded record log; [`replay`] is the
 //! background task that delivers it in order with backoff and jitter.
 
+pub mod enqueue;
 pub mod log;
 pub mod replay;
 

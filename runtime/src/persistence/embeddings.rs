@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 
 use super::milvus::{DEPENDENCY, EmbeddingRow, MilvusStore, WriteError};
 use crate::outbox::Outbox;
+use crate::outbox::enqueue::enqueue_json;
 use crate::outbox::log::OutboxError;
 use crate::outbox::replay::{Deliver, DeliveryFailure, ReplayObserver};
 use crate::resilience::metrics::DeliveryMetrics;
@@ -50,31 +51,9 @@ impl EmbeddingPersistence {
             Err(e) => e,
         };
         self.metrics.failure(DEPENDENCY, failure.reason());
-        let payload = serde_json::to_vec(&row).map_err(|e| OutboxError::Io {
-            name: DEPENDENCY,
-            action: "cannot encode a record for",
-            path: std::path::PathBuf::new(),
-            source: std::io::Error::other(e),
-        })?;
-        let outbox = Arc::clone(&self.outbox);
-        let appended = tokio::task::spawn_blocking(move || outbox.append(&payload))
-            .await
-            .map_err(|e| OutboxError::Io {
-                name: DEPENDENCY,
-                action: "append task failed for",
-                path: std::path::PathBuf::new(),
-                source: std::io::Error::other(e),
-            })?;
-        match appended {
-            Ok(_) => {
-                self.metrics.set_depth(DEPENDENCY, self.outbox.depth());
-                self.wake.notify_one();
-                Ok(Persisted::Queued(queued_warning(&failure)))
-            }
+        match enqueue_json(&self.outbox, DEPENDENCY, &self.metrics, &self.wake, &row).await {
+            Ok(()) => Ok(Persisted::Queued(queued_warning(&failure))),
             Err(e) => {
-                if matches!(e, OutboxError::Full { .. }) {
-                    self.metrics.rejected(DEPENDENCY);
-                }
                 tracing::error!(error = %e, milvus_error = %failure, "embedding neither persisted nor queued");
                 Err(e)
             }

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 
 use super::client::{DEPENDENCY, SophiaClient, SophiaError};
 use crate::outbox::Outbox;
+use crate::outbox::enqueue::enqueue_json;
 use crate::outbox::log::OutboxError;
 use crate::outbox::replay::{Deliver, DeliveryFailure};
 use crate::resilience::metrics::DeliveryMetrics;
@@ -87,34 +88,14 @@ impl ProposalQueue {
 
     /// Queues `proposal` durably (fsync'd) for delivery.
     pub async fn enqueue(&self, proposal: &Proposal) -> Result<(), OutboxError> {
-        let payload = serde_json::to_vec(proposal).map_err(|e| OutboxError::Io {
-            name: DEPENDENCY,
-            action: "cannot encode a proposal for",
-            path: std::path::PathBuf::new(),
-            source: std::io::Error::other(e),
-        })?;
-        let outbox = Arc::clone(&self.outbox);
-        let result = tokio::task::spawn_blocking(move || outbox.append(&payload))
-            .await
-            .map_err(|e| OutboxError::Io {
-                name: DEPENDENCY,
-                action: "append task failed for",
-                path: std::path::PathBuf::new(),
-                source: std::io::Error::other(e),
-            })?;
-        match result {
-            Ok(_) => {
-                self.metrics.set_depth(DEPENDENCY, self.outbox.depth());
-                self.wake.notify_one();
-                Ok(())
-            }
-            Err(e) => {
-                if matches!(e, OutboxError::Full { .. }) {
-                    self.metrics.rejected(DEPENDENCY);
-                }
-                Err(e)
-            }
-        }
+        enqueue_json(
+            &self.outbox,
+            DEPENDENCY,
+            &self.metrics,
+            &self.wake,
+            proposal,
+        )
+        .await
     }
 }
 

@@ -7,7 +7,7 @@ export HERMES_TOOLS_DIR
 HERMES_MODEL_DIR ?= $(CURDIR)/models
 export HERMES_MODEL_DIR
 
-.PHONY: all models tools build run test lint fmt clippy unit chart-check crds bench espeak-ng
+.PHONY: all models tools build run test lint fmt clippy unit chart-check crds bench espeak-ng native-flags
 
 all: build
 
@@ -19,7 +19,11 @@ models:
 tools:
 	scripts/tools.sh
 
-build:
+## Rebuild whisper.cpp when .cargo/config.toml's build flags change (cargo would not).
+native-flags:
+	scripts/native-flags.sh
+
+build: native-flags
 	scripts/tools.sh build-deps
 	cargo build --release -p hermes-runtime -p hermes-operator
 
@@ -28,7 +32,7 @@ espeak-ng:
 	scripts/tools.sh espeak-ng
 
 ## Serve the runtime with its default models on 127.0.0.1:8080.
-run: models espeak-ng
+run: models espeak-ng native-flags
 	scripts/tools.sh build-deps
 	cargo build --release -p hermes-runtime
 	HERMES_HOST=$${HERMES_HOST:-127.0.0.1} HERMES_PORT=$${HERMES_PORT:-8080} \
@@ -42,7 +46,7 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 ## Everything CI checks: lint, every test of every crate, the chart.
-test: models tools lint
+test: models tools native-flags lint
 	cargo nextest run --workspace --profile ci --no-tests=fail
 	scripts/chart-check.sh
 
@@ -53,5 +57,5 @@ crds:
 	cp crds/hermes.logos.dev_hermesdeployments.yaml charts/hermes-operator/crds/
 
 ## Benchmarks: prints tables, writes JSON under bench/results/.
-bench: models
+bench: models native-flags
 	scripts/bench.sh

@@ -45,3 +45,5 @@ pub const OUTBOX_REJECTED_TOTAL: &str = "hermes_outbox_rejected_total";
 pub const DELIVERY_FAILURES_TOTAL: &str = "hermes_delivery_failures_total";
 /// Gauge `{dependency}`: circuit breaker state, 0 closed, 1 open, 2 half-open.
 pub const CIRCUIT_STATE: &str = "hermes_circuit_state";
+/// Counter `{dependency, outcome}`: retries asked for, `granted` or `denied` by the retry budget.
+pub const RETRIES_TOTAL: &str = "hermes_retries_total";

@@ -18,17 +18,24 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub metrics: Arc<Metrics>,
     pub started_at: Instant,
+    /// Circuit breaker and retry budget of the `openai` LLM upstream.
+    pub llm_upstream: Arc<crate::llm::upstream_guard::UpstreamGuard>,
     /// Milvus persistence and Sophia deliveries; `None` until the server starts them.
     pub deliveries: Option<Arc<crate::persistence::start::Deliveries>>,
 }
 
 impl AppState {
     pub fn new(config: Arc<Config>, registry: Arc<Registry>, http: reqwest::Client) -> Self {
+        let metrics = Arc::new(Metrics::new(VERSION));
+        let llm_upstream = Arc::new(crate::llm::upstream_guard::UpstreamGuard::new(
+            &metrics.delivery,
+        ));
         Self {
             config,
             http,
             registry,
-            metrics: Arc::new(Metrics::new(VERSION)),
+            metrics,
+            llm_upstream,
             started_at: Instant::now(),
             deliveries: None,
         }

@@ -1,7 +1,8 @@
 //! The `openai` provider: against a real OpenAI-compatible server (a second
 //! runtime serving its `local` provider through `/v1/chat/completions`), and
 //! against a scripted upstream for the failures: 500 -> 502 after a bounded
-//! retry, 429 + Retry-After honoured, unreachable -> 503.
+//! retry, 429 + Retry-After honoured, unreachable -> 503, retries capped by the
+//! retry budget, a failing upstream's circuit opened.
 
 mod common;
 mod llm_support;
@@ -182,4 +183,77 @@ async fn an_unreachable_upstream_is_a_503() {
     assert_eq!(llm["status"], "unavailable", "{llm}");
     assert_eq!(llm["connected"], false);
     assert_eq!(llm["details"]["reachable"], false);
+}
+
+#[tokio::test]
+async fn retries_are_capped_by_the_retry_budget() {
+    let upstream = ScriptedUpstream::start().await;
+    let s = front(&upstream.url("flaky"), &[("HERMES_LLM_MAX_RETRIES", "3")]).await;
+    let requests = 30;
+    let (mut ok, mut refused) = (0, 0);
+    for _ in 0..requests {
+        let (status, answer) = post(&s, &json!({"prompt": "hi", "max_tokens": 4})).await;
+        match status {
+            200 => ok += 1,
+            502 => {
+                let detail = answer["detail"].as_str().unwrap();
+                assert!(
+                    detail.contains("status 503") && detail.contains("retry budget"),
+                    "{detail}"
+                );
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {answer}"),
+        }
+    }
+    let calls = upstream.calls.lock().unwrap().at.len();
+    // Every third call fails and one retry would mend it: 45 calls without a
+    // budget; the budget allows 3 + 0.2 per request.
+    let retries = calls - requests;
+    assert!(
+        retries <= 3 + requests / 5,
+        "{retries} retries for {requests} requests"
+    );
+    assert!(ok > requests / 2, "{ok} answered");
+    assert!(refused > 0, "the budget never ran out ({retries} retries)");
+    let metrics = s.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "hermes_retries_total{{dependency=\"llm_upstream\",outcome=\"granted\"}} {retries}"
+        )) && metrics.contains(&format!(
+            "hermes_retries_total{{dependency=\"llm_upstream\",outcome=\"denied\"}} {refused}"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hermes_circuit_state{dependency=\"llm_upstream\"} 0"),
+        "one failure in three keeps the circuit closed"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_upstream_opens_its_circuit_and_is_answered_for_at_once() {
+    let upstream = ScriptedUpstream::start().await;
+    let s = front(&upstream.url("fail500"), &[("HERMES_LLM_MAX_RETRIES", "0")]).await;
+    // The breaker's default: five consecutive failures open it.
+    for _ in 0..5 {
+        let (status, answer) = post(&s, &json!({"prompt": "hi"})).await;
+        assert_eq!(status, 502, "{answer}");
+    }
+    let (status, answer) = post(&s, &json!({"prompt": "hi"})).await;
+    assert_eq!(status, 503, "{answer}");
+    let detail = answer["detail"].as_str().unwrap();
+    assert!(detail.contains("circuit open"), "{detail}");
+    assert_eq!(
+        upstream.calls.lock().unwrap().at.len(),
+        5,
+        "an open circuit does not call the upstream"
+    );
+    let metrics = s.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("hermes_circuit_state{dependency=\"llm_upstream\"} 1"),
+        "{metrics}"
+    );
+    let health = s.get("/health").await.text().await.unwrap();
+    assert!(health.contains(r#""circuit":"open""#), "{health}");
 }

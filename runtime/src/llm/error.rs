@@ -53,6 +53,18 @@ pub enum GatewayError {
 }
 
 impl GatewayError {
+    /// The same error with `note` added to an upstream's detail.
+    pub fn with_note(mut self, note: &str) -> Self {
+        if let GatewayError::Upstream { detail, .. } | GatewayError::Unreachable { detail, .. } =
+            &mut self
+        {
+            detail.push_str(" (");
+            detail.push_str(note);
+            detail.push(')');
+        }
+        self
+    }
+
     /// The contract's status: unknown / not configured / unavailable -> 503,
     /// upstream error -> 502, unreachable upstream -> 503 (the dependency is
     /// unavailable, as for Sophia), invalid request -> 400.

@@ -13,6 +13,7 @@ use super::error::GatewayError;
 use super::providers::{echo, local, openai};
 use super::settings::{API_KEY_FILE, LlmConfig, ProviderKind};
 use super::types::{Completion, CompletionRequest, CompletionStream};
+use super::upstream_guard::UpstreamGuard;
 use crate::models::registry::Registry;
 use crate::state::AppState;
 
@@ -21,6 +22,7 @@ pub struct Gateway<'a> {
     pub settings: &'a LlmConfig,
     pub registry: &'a Arc<Registry>,
     pub http: &'a reqwest::Client,
+    pub guard: &'a UpstreamGuard,
 }
 
 impl<'a> Gateway<'a> {
@@ -29,6 +31,7 @@ impl<'a> Gateway<'a> {
             settings: &state.config.llm,
             registry: &state.registry,
             http: &state.http,
+            guard: &state.llm_upstream,
         }
     }
 
@@ -95,6 +98,7 @@ impl<'a> Gateway<'a> {
         Ok(openai::OpenAi {
             upstream,
             http: self.http,
+            guard: self.guard,
         })
     }
 

@@ -73,6 +73,7 @@ pub async fn llm_dependency(state: &AppState) -> Value {
                 let client = openai::OpenAi {
                     upstream,
                     http: &state.http,
+                    guard: &state.llm_upstream,
                 };
                 let result = probe(&client).await;
                 let (status, reachable) = match &result {
@@ -88,6 +89,7 @@ pub async fn llm_dependency(state: &AppState) -> Value {
                     "upstream_status": result.as_ref().ok(),
                     "error": result.as_ref().err(),
                     "api_key_from": key,
+                    "circuit": state.llm_upstream.circuit().as_str(),
                 });
                 (status, reachable, upstream.model.clone(), extra)
             }

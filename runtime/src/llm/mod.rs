@@ -13,6 +13,7 @@ pub mod health;
 pub mod providers;
 pub mod settings;
 pub mod types;
+pub mod upstream_guard;
 
 pub use error::GatewayError;
 pub use gateway::Gateway;

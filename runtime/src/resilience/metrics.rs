@@ -17,6 +17,12 @@ struct DependencyLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RetryLabels {
+    dependency: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FailureLabels {
     dependency: &'static str,
     reason: &'static str,
@@ -31,6 +37,7 @@ pub struct DeliveryMetrics {
     rejected: Family<DependencyLabel, Counter>,
     failures: Family<FailureLabels, Counter>,
     circuit: Family<DependencyLabel, Gauge>,
+    retries: Family<RetryLabels, Counter>,
 }
 
 fn counter_name(full: &'static str) -> &'static str {
@@ -73,6 +80,11 @@ impl DeliveryMetrics {
             "Circuit breaker state: 0 closed, 1 open, 2 half-open",
             self.circuit.clone(),
         );
+        registry.register(
+            counter_name(names::RETRIES_TOTAL),
+            "Retries asked for, by whether the retry budget granted them",
+            self.retries.clone(),
+        );
     }
 
     pub fn set_depth(&self, dependency: &'static str, depth: Depth) {
@@ -96,6 +108,15 @@ impl DeliveryMetrics {
     pub fn failure(&self, dependency: &'static str, reason: &'static str) {
         self.failures
             .get_or_create(&FailureLabels { dependency, reason })
+            .inc();
+    }
+
+    pub fn retry(&self, dependency: &'static str, outcome: &'static str) {
+        self.retries
+            .get_or_create(&RetryLabels {
+                dependency,
+                outcome,
+            })
             .inc();
     }
 
@@ -126,6 +147,7 @@ mod tests {
         metrics.rejected("sophia");
         metrics.failure("milvus", "unreachable");
         metrics.circuit("milvus", CircuitState::Open);
+        metrics.retry("llm_upstream", "denied");
         let mut text = String::new();
         prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
         for expected in [
@@ -135,6 +157,7 @@ mod tests {
             r#"hermes_outbox_rejected_total{dependency="sophia"} 1"#,
             r#"hermes_delivery_failures_total{dependency="milvus",reason="unreachable"} 1"#,
             r#"hermes_circuit_state{dependency="milvus"} 1"#,
+            r#"hermes_retries_total{dependency="llm_upstream",outcome="denied"} 1"#,
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");
         }

@@ -126,7 +126,8 @@ pub struct Calls {
 
 /// An OpenAI-compatible upstream on 127.0.0.1 whose answers depend on the first
 /// path segment: `/fail500/v1/...` always answers 500; `/ratelimited/v1/...`
-/// answers 429 with `Retry-After: 1` on the first call, then a completion.
+/// answers 429 with `Retry-After: 1` on the first call, then a completion;
+/// `/flaky/v1/...` answers 503 to calls 1, 4, 7, ... and a completion otherwise.
 pub struct ScriptedUpstream {
     pub base: String,
     pub calls: Arc<Mutex<Calls>>,
@@ -160,6 +161,11 @@ async fn chat(
         ("fail500", _) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             axum::Json(json!({"error": {"message": "model exploded", "type": "server_error"}})),
+        )
+            .into_response(),
+        ("flaky", n) if n % 3 == 1 => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"error": {"message": "overloaded, try again"}})),
         )
             .into_response(),
         ("ratelimited", 1) => (

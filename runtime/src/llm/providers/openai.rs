@@ -18,6 +18,7 @@ use crate::llm::types::{
     Choice, Completion, CompletionRequest, CompletionStream, Message, StreamEvent, Usage, new_id,
     unix_now,
 };
+use crate::llm::upstream_guard::UpstreamGuard;
 use crate::models::llm::Role;
 
 pub const NAME: &str = "openai";
@@ -28,6 +29,7 @@ const MAX_DETAIL_CHARS: usize = 500;
 pub struct OpenAi<'a> {
     pub upstream: &'a OpenAiUpstream,
     pub http: &'a reqwest::Client,
+    pub guard: &'a UpstreamGuard,
 }
 
 impl OpenAi<'_> {
@@ -62,12 +64,21 @@ impl OpenAi<'_> {
             .unwrap_or_else(|| self.upstream.model.clone())
     }
 
-    /// POSTs to `/chat/completions`, retrying what may succeed later; returns the
-    /// first successful answer.
+    /// POSTs to `/chat/completions`, retrying what may succeed later while the
+    /// retry budget allows; returns the first successful answer. While the
+    /// upstream's circuit is open, fails fast with a 503.
     async fn send(&self, body: &Value) -> Result<reqwest::Response, GatewayError> {
         let url = self.upstream.endpoint("chat/completions");
+        self.guard.first_attempt();
         let mut retry = 0;
         loop {
+            self.guard
+                .admit()
+                .map_err(|rejected| GatewayError::Unreachable {
+                    provider: NAME,
+                    url: url.clone(),
+                    detail: format!("{rejected} after repeated upstream failures"),
+                })?;
             let mut call = self
                 .http
                 .post(&url)
@@ -76,51 +87,50 @@ impl OpenAi<'_> {
             if let Some(key) = &self.upstream.api_key {
                 call = call.bearer_auth(key.expose());
             }
-            let wait = match call.send().await {
-                Ok(answer) if answer.status().is_success() => return Ok(answer),
+            let (wait, error) = match call.send().await {
+                Ok(answer) if answer.status().is_success() => {
+                    self.guard.answered();
+                    return Ok(answer);
+                }
                 Ok(answer) => {
                     let status = answer.status();
-                    match retry::wait_before_retry(status, answer.headers(), retry) {
-                        Some(wait) if retry < self.upstream.max_retries => {
-                            tracing::warn!(%url, status = status.as_u16(), retry, wait_ms = wait.as_millis() as u64, "llm upstream answered an error; retrying");
-                            wait
-                        }
-                        _ => {
-                            let text = answer.text().await.unwrap_or_default();
-                            return Err(GatewayError::Upstream {
-                                provider: NAME,
-                                status: Some(status.as_u16()),
-                                detail: format!(
-                                    "status {}: {}",
-                                    status.as_u16(),
-                                    error_detail(&text)
-                                ),
-                            });
-                        }
+                    if status.is_server_error() {
+                        self.guard.failed("status_5xx");
+                    } else {
+                        self.guard.answered();
                     }
+                    let wait = retry::wait_before_retry(status, answer.headers(), retry);
+                    // Read even when retrying: the detail is the client's answer if
+                    // this was the last try, and a drained body frees the connection.
+                    let text = answer.text().await.unwrap_or_default();
+                    let error = GatewayError::Upstream {
+                        provider: NAME,
+                        status: Some(status.as_u16()),
+                        detail: format!("status {}: {}", status.as_u16(), error_detail(&text)),
+                    };
+                    (wait, error)
                 }
                 Err(e) if e.is_connect() => {
-                    if retry >= self.upstream.max_retries {
-                        return Err(GatewayError::Unreachable {
-                            provider: NAME,
-                            url,
-                            detail: error_chain(&e),
-                        });
-                    }
-                    tracing::warn!(%url, retry, error = %error_chain(&e), "llm upstream unreachable; retrying");
-                    retry::backoff(retry)
+                    self.guard.failed("unreachable");
+                    let error = GatewayError::Unreachable {
+                        provider: NAME,
+                        url: url.clone(),
+                        detail: error_chain(&e),
+                    };
+                    (Some(retry::backoff(retry)), error)
                 }
                 Err(e) if e.is_timeout() => {
+                    self.guard.failed("timeout");
+                    let detail =
+                        format!("no answer within {} s", self.upstream.timeout.as_secs_f64());
                     return Err(GatewayError::Upstream {
                         provider: NAME,
                         status: None,
-                        detail: format!(
-                            "no answer within {} s",
-                            self.upstream.timeout.as_secs_f64()
-                        ),
+                        detail,
                     });
                 }
                 Err(e) => {
+                    self.guard.failed("transport");
                     return Err(GatewayError::Upstream {
                         provider: NAME,
                         status: None,
@@ -128,6 +138,17 @@ impl OpenAi<'_> {
                     });
                 }
             };
+            let Some(wait) = wait else {
+                return Err(error);
+            };
+            if retry >= self.upstream.max_retries {
+                return Err(error);
+            }
+            if !self.guard.may_retry() {
+                tracing::warn!(%url, retry, %error, "llm upstream failed; retry budget spent, not retrying");
+                return Err(error.with_note("not retried: the retry budget is spent"));
+            }
+            tracing::warn!(%url, retry, wait_ms = wait.as_millis() as u64, %error, "llm upstream failed; retrying");
             tokio::time::sleep(wait).await;
             retry += 1;
         }

@@ -26,27 +26,16 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=$OUT_DIR/llm-$STAMP.json
 WORK=$(mktemp -d)
 
-cargo build --release -q -p hermes-runtime
-HERMES_HOST=127.0.0.1 HERMES_PORT=$PORT HERMES_MODEL_DIR=$MODEL_DIR HERMES_MODELS=$LLM_ID \
-  HERMES_LOG_FORMAT=json RUST_LOG=${RUST_LOG:-warn} \
-  "$CARGO_TARGET_DIR/release/hermes-runtime" > "$WORK/server.log" 2>&1 &
-PID=$!
-cleanup() { kill "$PID" 2> /dev/null || true; wait "$PID" 2> /dev/null || true; rm -rf "$WORK"; }
+. scripts/bench-lib.sh
+BIN=$(bench_runtime_bin)
+cleanup() { bench_stop; rm -rf "$WORK"; }
 trap cleanup EXIT
+bench_start bench-llm "$BIN" "$PORT" "$WORK" HERMES_MODELS="$LLM_ID"
 
-DEADLINE=$(( $(date +%s) + 120 ))
-until curl -sf -o "$WORK/readyz.json" "$BASE/readyz"; do
-  if ! kill -0 "$PID" 2> /dev/null; then
-    echo "bench-llm: hermes-runtime exited before ready:" >&2; cat "$WORK/server.log" >&2; exit 1
-  fi
-  if [ "$(date +%s)" -ge "$DEADLINE" ]; then echo "bench-llm: not ready within 120 s" >&2; exit 1; fi
-  sleep 0.05
-done
-
-RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$PID/status")
+RSS_KB=$(bench_rss_kb)
 echo "bench-llm: hermes local provider ($THREADS cores)"
 python3 scripts/bench_llm.py hermes "$BASE" > "$WORK/hermes.json"
-kill "$PID"; wait "$PID" 2> /dev/null || true
+bench_stop
 
 echo '{}' > "$WORK/peer.json"
 if [ "${BENCH_LLM_PEER:-1}" != 0 ]; then

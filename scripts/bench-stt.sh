@@ -44,27 +44,11 @@ if ! "$PEER_VENV/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(m
 fi
 
 # BENCH_STT_BIN: measure that binary instead of a fresh release build.
-if [ -n "${BENCH_STT_BIN:-}" ]; then
-  BIN=$BENCH_STT_BIN
-else
-  cargo build --release -q -p hermes-runtime
-  BIN=$CARGO_TARGET_DIR/release/hermes-runtime
-fi
-HERMES_HOST=127.0.0.1 HERMES_PORT=$PORT HERMES_MODEL_DIR=$MODEL_DIR HERMES_MODELS=whisper-tiny-en \
-  HERMES_STT_THREADS=$THREADS HERMES_LOG_FORMAT=json RUST_LOG=${RUST_LOG:-warn} \
-  "$BIN" > "$WORK/server.log" 2>&1 &
-PID=$!
-cleanup() { kill "$PID" 2> /dev/null || true; wait "$PID" 2> /dev/null || true; rm -rf "$WORK"; }
+. scripts/bench-lib.sh
+BIN=$(bench_runtime_bin "${BENCH_STT_BIN:-}")
+cleanup() { bench_stop; rm -rf "$WORK"; }
 trap cleanup EXIT
-
-DEADLINE=$(( $(date +%s) + 120 ))
-until curl -sf -o "$WORK/readyz.json" "$BASE/readyz"; do
-  if ! kill -0 "$PID" 2> /dev/null; then
-    echo "bench-stt: hermes-runtime exited before ready:" >&2; cat "$WORK/server.log" >&2; exit 1
-  fi
-  if [ "$(date +%s)" -ge "$DEADLINE" ]; then echo "bench-stt: not ready within 120 s" >&2; exit 1; fi
-  sleep 0.05
-done
+bench_start bench-stt "$BIN" "$PORT" "$WORK" HERMES_MODELS=whisper-tiny-en HERMES_STT_THREADS="$THREADS"
 
 # The runtime over HTTP (curl, one request at a time).
 "$VENV/bin/python" - "$BASE" "$AUDIO_DIR" "$ROUNDS" > "$WORK/runtime.json" <<'PY'

@@ -39,27 +39,11 @@ if ! "$PEER_VENV/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m
 fi
 
 # BENCH_TTS_BIN: an already built runtime binary to measure instead of a fresh release build.
-BIN=${BENCH_TTS_BIN:-}
-if [ -z "$BIN" ]; then
-  cargo build --release -q -p hermes-runtime
-  BIN=$CARGO_TARGET_DIR/release/hermes-runtime
-fi
-
-HERMES_HOST=127.0.0.1 HERMES_PORT=$PORT HERMES_MODEL_DIR=$MODEL_DIR HERMES_MODELS=$VOICE_ID \
-  HERMES_TTS_THREADS=$THREADS HERMES_LOG_FORMAT=json RUST_LOG=${RUST_LOG:-warn} \
-  "$BIN" > "$WORK/server.log" 2>&1 &
-PID=$!
-cleanup() { kill "$PID" 2> /dev/null || true; wait "$PID" 2> /dev/null || true; rm -rf "$WORK"; }
+. scripts/bench-lib.sh
+BIN=$(bench_runtime_bin "${BENCH_TTS_BIN:-}")
+cleanup() { bench_stop; rm -rf "$WORK"; }
 trap cleanup EXIT
-
-DEADLINE=$(( $(date +%s) + 120 ))
-until curl -sf -o "$WORK/readyz.json" "http://127.0.0.1:$PORT/readyz"; do
-  if ! kill -0 "$PID" 2> /dev/null; then
-    echo "bench-tts: hermes-runtime exited before ready:" >&2; cat "$WORK/server.log" >&2; exit 1
-  fi
-  if [ "$(date +%s)" -ge "$DEADLINE" ]; then echo "bench-tts: not ready within 120 s" >&2; exit 1; fi
-  sleep 0.05
-done
+bench_start bench-tts "$BIN" "$PORT" "$WORK" HERMES_MODELS="$VOICE_ID" HERMES_TTS_THREADS="$THREADS"
 
 cat > "$WORK/texts.json" <<'EOF'
 [
@@ -120,8 +104,8 @@ print(json.dumps({"audio_seconds": audio, "wall_seconds": wall}))
 EOF
 
 python3 "$WORK/hermes.py" "http://127.0.0.1:$PORT" "$WORK/texts.json" "$ROUNDS" > "$WORK/hermes.json"
-RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$PID/status")
-kill "$PID" 2> /dev/null || true; wait "$PID" 2> /dev/null || true
+RSS_KB=$(bench_rss_kb)
+bench_stop
 "$PEER_VENV/bin/python" "$WORK/peer.py" "$VOICE_ONNX" "$WORK/texts.json" "$THREADS" "$ROUNDS" > "$WORK/peer.json"
 
 mkdir -p "$OUT_DIR"

@@ -27,34 +27,23 @@ if ! command -v wrk > /dev/null; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk > /dev/null
 fi
 
-cargo build --release -q -p hermes-runtime
-BIN=$CARGO_TARGET_DIR/release/hermes-runtime
+. scripts/bench-lib.sh
+BIN=$(bench_runtime_bin)
+cleanup() { bench_stop; rm -rf "$WORK"; }
+trap cleanup EXIT
 
 # Start to ready, measured from just before exec.
 START=$(date +%s.%N)
-HERMES_MODELS=all-minilm-l6-v2 HERMES_HOST=127.0.0.1 HERMES_PORT=$PORT HERMES_MODEL_DIR=$MODEL_DIR HERMES_LOG_FORMAT=json \
-  RUST_LOG=${RUST_LOG:-warn} "$BIN" > "$WORK/server.log" 2>&1 &
-PID=$!
-cleanup() { kill "$PID" 2> /dev/null || true; wait "$PID" 2> /dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-DEADLINE=$(( $(date +%s) + 120 ))
-until curl -sf -o "$WORK/readyz.json" "$BASE/readyz"; do
-  if ! kill -0 "$PID" 2> /dev/null; then
-    echo "bench: hermes-runtime exited before ready:" >&2; cat "$WORK/server.log" >&2; exit 1
-  fi
-  if [ "$(date +%s)" -ge "$DEADLINE" ]; then echo "bench: not ready within 120 s" >&2; exit 1; fi
-  sleep 0.005
-done
+bench_start bench "$BIN" "$PORT" "$WORK" HERMES_MODELS=all-minilm-l6-v2
 READY=$(date +%s.%N)
-RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$PID/status")
+RSS_KB=$(bench_rss_kb)
 
 for c in $LEVELS; do
-  wrk -t1 -c"$c" -d"${WARMUP}s" -s bench/embed_text.lua "$BASE/embed_text" > /dev/null
-  wrk -t1 -c"$c" -d"${DURATION}s" --timeout 30s -s bench/embed_text.lua "$BASE/embed_text" \
+  wrk -t1 -c"$c" -d"${WARMUP}s" -s bench/post_json.lua "$BASE/embed_text" > /dev/null
+  wrk -t1 -c"$c" -d"${DURATION}s" --timeout 30s -s bench/post_json.lua "$BASE/embed_text" \
     | sed -n 's/^BENCH_JSON //p' > "$WORK/c$c.json"
 done
-RSS_AFTER_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$PID/status")
+RSS_AFTER_KB=$(bench_rss_kb)
 
 mkdir -p "$OUT_DIR"
 python3 - "$WORK" "$OUT" "$START" "$READY" "$RSS_KB" "$RSS_AFTER_KB" "$DURATION" "$LEVELS" <<'EOF'
@@ -105,3 +94,4 @@ cleanup; trap - EXIT
 scripts/bench-llm.sh   # LLM decode speed vs llama.cpp
 scripts/bench-stt.sh   # speech-to-text real-time factor vs faster-whisper
 scripts/bench-tts.sh   # text-to-speech real-time factor vs piper-tts
+scripts/bench-sophia.sh # /llm latency with Sophia down vs up

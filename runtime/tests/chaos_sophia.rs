@@ -1,6 +1,7 @@
 //! Sophia proposals after `/llm` answers (echo provider) survive Sophia being
 //! down and the runtime being SIGKILLed: every proposal arrives once Sophia is
-//! back, none twice, and `/llm` never waits for Sophia (latency reported).
+//! back, none twice, and `/llm` never waits for Sophia (latency reported); when
+//! the Sophia outbox is full `/llm` answers 503 rather than lose a proposal.
 
 mod common;
 
@@ -188,4 +189,54 @@ async fn proposals_queued_before_a_sigkill_are_delivered_after_restart() {
     wait_for_proposals(&sophia, 12).await;
     let expected: HashSet<String> = (0..12).map(|i| format!("crash-{i}")).collect();
     assert_exactly(&sophia, &expected);
+}
+
+#[tokio::test]
+async fn a_full_proposal_outbox_refuses_llm_instead_of_losing_proposals() {
+    let mut sophia = Sophia::start().await;
+    sophia.down();
+    let outbox = common::scratch_dir("chaos-full").join("outbox");
+    let mut envs = runtime_envs(&sophia, &outbox.display().to_string());
+    envs.push(("HERMES_OUTBOX_MAX_RECORDS", "3".to_owned()));
+    let s = Arc::new(start(&envs).await);
+    llm_traffic(&s, "kept", 3).await;
+    eventually(
+        "3 proposals queued on disk",
+        Duration::from_secs(30),
+        || async {
+            let metrics = s.get("/metrics").await.text().await.unwrap_or_default();
+            metrics
+                .contains("hermes_outbox_depth_records{dependency=\"sophia\"} 3")
+                .then_some(())
+        },
+    )
+    .await;
+
+    let r = s
+        .post_json("/llm", &json!({"prompt": "one too many"}))
+        .await;
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("Sophia") && detail.contains("full"),
+        "{detail}"
+    );
+
+    sophia.up().await;
+    wait_for_proposals(&sophia, 3).await;
+    eventually("room again", Duration::from_secs(30), || async {
+        let r = s.post_json("/llm", &json!({"prompt": "after"})).await;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+    wait_for_proposals(&sophia, 4).await;
+    let expected: HashSet<String> = (0..3).map(|i| format!("kept-{i}")).collect();
+    let stored: HashSet<String> = sophia
+        .proposals()
+        .iter()
+        .filter_map(|p| p["correlation_id"].as_str().map(str::to_owned))
+        .filter(|id| id.starts_with("kept-"))
+        .collect();
+    assert_eq!(stored, expected);
 }

@@ -1,6 +1,7 @@
 //! `/ingest/media` forwards image and video files to a (test) Sophia with
 //! provenance; Sophia's errors pass through; no Sophia or no token is a 503;
-//! audio is a truthful 503 until speech-to-text is served.
+//! audio is transcribed, its transcription embedded, and the file forwarded
+//! (a truthful 503 from a runtime without an STT model).
 
 mod common;
 

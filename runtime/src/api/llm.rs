@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::sse::{self, Framing};
+use crate::error::ApiError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
 use crate::llm::answered::{self, AnsweredCompletion};
 use crate::llm::fields::{boolean, integer_at_least, number_in};
@@ -127,6 +128,13 @@ pub async fn llm(
         seed: None,
         metadata: body.metadata,
     };
+    if let Err(full) = crate::sophia::proposals::check_room(&state) {
+        tracing::warn!(error = %full, "llm request refused: its Sophia proposal could not be kept");
+        return ApiError::Unavailable(format!(
+            "The answer's proposal for Sophia cannot be queued ({full}); retry later"
+        ))
+        .into_response();
+    }
     let gateway = Gateway::new(&state);
     let provider = match gateway.select(body.provider.as_deref()) {
         Ok(p) => p,

@@ -1,6 +1,6 @@
-//! The seam after each completed `/llm` answer: issue 5 plugs the Sophia
-//! proposal delivery (`POST /ingest/hermes_proposal`) in here. Today it only
-//! logs that an answer went out (never its text).
+//! The seam after each completed `/llm` answer: logs that an answer went out
+//! (never its text) and queues the Sophia proposal (`POST /ingest/hermes_proposal`)
+//! in the durable outbox, so the answer never waits for Sophia.
 
 use crate::state::AppState;
 

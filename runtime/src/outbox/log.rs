@@ -21,6 +21,8 @@ const HEADER: usize = 16;
 const ACKED_FILE: &str = "acked";
 /// Size at which the active segment is rolled into a new one.
 const SEGMENT_BYTES: u64 = 16 * 1024 * 1024;
+/// Bytes [`Outbox::check_room`] asks for: a typical small record (a proposal).
+const ROOM_BYTES: u64 = 16 * 1024;
 /// A frame longer than this is corruption, not data.
 const MAX_PAYLOAD: u32 = 64 * 1024 * 1024;
 
@@ -246,6 +248,25 @@ impl Outbox {
             path: path.to_path_buf(),
             source,
         }
+    }
+
+    /// `Ok` when one more small record would fit now; the `Full` error otherwise.
+    /// Lets a caller refuse work whose record could not be kept, before doing it.
+    pub fn check_room(&self) -> Result<(), OutboxError> {
+        let state = self.lock();
+        let records = state.pending.len() as u64;
+        if records + 1 > self.limits.max_records
+            || state.pending_bytes + ROOM_BYTES > self.limits.max_bytes
+        {
+            return Err(OutboxError::Full {
+                name: self.name,
+                records,
+                bytes: state.pending_bytes,
+                max_records: self.limits.max_records,
+                max_bytes: self.limits.max_bytes,
+            });
+        }
+        Ok(())
     }
 
     /// Appends one record durably (fsync'd before returning); returns its seq.

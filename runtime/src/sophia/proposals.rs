@@ -99,6 +99,17 @@ impl ProposalQueue {
     }
 }
 
+/// Whether a proposal could be queued now: `Err` with the reason when a Sophia
+/// token is set and the Sophia outbox is full, so that `/llm` answers 503 instead
+/// of producing an answer whose proposal would be lost. (Requests already running
+/// may still overflow it; those proposals are logged and counted as rejected.)
+pub fn check_room(state: &AppState) -> Result<(), OutboxError> {
+    match &state.deliveries {
+        Some(d) if d.sophia.has_token() => d.proposals.outbox.check_room(),
+        _ => Ok(()),
+    }
+}
+
 /// The seam for `/llm`: call it after each completed answer. Returns at once;
 /// the proposal is queued in the background (only when a Sophia token is set,
 /// as the contract says).

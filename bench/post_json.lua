@@ -1,5 +1,7 @@
--- wrk script for `make bench`: POSTs /embed_text with a rotating set of everyday
--- sentences (8-40 tokens) and prints one JSON line (prefixed BENCH_JSON) at the end.
+-- wrk script for `make bench`: POSTs JSON bodies with a rotating set of everyday
+-- sentences (8-40 tokens) in the field BENCH_FIELD (default "text", as /embed_text
+-- takes; "prompt" for /llm) plus the fields of BENCH_EXTRA (raw JSON members, e.g.
+-- '"provider": "echo"'), and prints one JSON line (prefixed BENCH_JSON) at the end.
 local sentences = {
   "The quick brown fox jumps over the lazy dog.",
   "Our customer asked for a refund after the second delivery arrived late.",
@@ -19,13 +21,16 @@ local sentences = {
   "Turn left at the second roundabout and the hotel is on your right.",
 }
 local i = 0
+local field = os.getenv("BENCH_FIELD") or "text"
+local extra = os.getenv("BENCH_EXTRA")
+local suffix = extra and (", " .. extra) or ""
 
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 
 request = function()
   i = i % #sentences + 1
-  return wrk.format(nil, nil, nil, '{"text": "' .. sentences[i] .. '"}')
+  return wrk.format(nil, nil, nil, '{"' .. field .. '": "' .. sentences[i] .. '"' .. suffix .. '}')
 end
 
 done = function(summary, latency, requests)

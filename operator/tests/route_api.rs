@@ -1,6 +1,7 @@
 //! API scenarios of a canary rollout with `rollout.traffic.httpRoute` (tower-test, every
 //! request's method, path and body asserted in order): the two backend Services and the
-//! weighted `backendRefs` PATCH of the HTTPRoute at a step and at the promotion.
+//! weighted `backendRefs` PATCH of the HTTPRoute at a step, at the promotion and at a
+//! rollback.
 
 mod common;
 
@@ -330,4 +331,124 @@ async fn promotion_sends_every_request_to_the_new_stable_revision() {
     assert_eq!(status["canaryWeight"], 0);
     assert_eq!(status["rollout"]["phase"], "Stable");
     assert_eq!(rollouts(&ctx, "promoted"), 1);
+}
+
+#[tokio::test]
+async fn rollback_sends_every_request_back_to_the_stable_revision() {
+    let url = prometheus_answering("0.2", "0.02").await;
+    let steps = json!([50, 100]);
+    let old_spec = canary_spec_with(OLD_IMAGE, route_rollout(steps.clone()));
+    let new_spec = canary_spec_with(NEW_IMAGE, route_rollout(steps));
+    let (stable, canary, service, revision) = cluster_of(old_spec.clone(), new_spec.clone(), 1);
+    let old = desired_of(old_spec);
+    let backend = |name: String, selector| {
+        let mut s =
+            serde_json::to_value(build_canary::backend_service(&old.service, name, selector))
+                .expect("json");
+        s["metadata"]["resourceVersion"] = json!("8");
+        s
+    };
+    let stable_svc = backend(
+        build_canary::stable_service_name(NAME),
+        build_canary::stable_selector(NAME, &old.revision),
+    );
+    let canary_svc = backend(
+        build_canary::name(NAME),
+        build_canary::canary_selector(NAME),
+    );
+    // One failure already counted; this analysis is the second.
+    let resource = hd(new_spec, Some(rollout_status(&revision, 0, 50, 1)));
+    let steps = vec![
+        step(
+            "GET",
+            format!("{DEPLOYMENTS}/hermes"),
+            Reply::Object(stable),
+        ),
+        step(
+            "GET",
+            format!("{DEPLOYMENTS}/hermes-canary"),
+            Reply::Object(canary.clone()),
+        ),
+        // The canary to 0 pods; no write to the stable.
+        step(
+            "GET",
+            format!("{DEPLOYMENTS}/hermes-canary"),
+            Reply::Object(canary),
+        ),
+        step(
+            "PATCH",
+            format!("{DEPLOYMENTS}/hermes-canary"),
+            Reply::AppliedGeneration {
+                resource_version: "6",
+                generation: 2,
+            },
+        ),
+        step(
+            "GET",
+            format!("{SERVICES}/hermes-stable"),
+            Reply::Object(stable_svc),
+        ),
+        step("PATCH", format!("{SERVICES}/hermes-stable"), applied("8")),
+        step(
+            "GET",
+            format!("{SERVICES}/hermes-canary"),
+            Reply::Object(canary_svc),
+        ),
+        step("PATCH", format!("{SERVICES}/hermes-canary"), applied("8")),
+        step(
+            "GET",
+            format!("{HTTPROUTES}/hermes"),
+            Reply::Object(http_route(50, 50)),
+        ),
+        step(
+            "PATCH",
+            format!("{HTTPROUTES}/hermes"),
+            Reply::Object(http_route(100, 0)),
+        ),
+        step("GET", format!("{SERVICES}/hermes"), Reply::Object(service)),
+        step("PATCH", format!("{SERVICES}/hermes"), applied("7")),
+        step("GET", format!("{PDBS}/hermes"), Reply::NotFound),
+        step("PATCH", format!("{PDBS}/hermes"), applied("1")),
+        step("POST", EVENTS, Reply::Object(json!({}))),
+        step("POST", EVENTS, Reply::Object(json!({}))),
+        step("POST", EVENTS, Reply::Object(json!({}))),
+        step("POST", EVENTS, Reply::Object(json!({}))),
+        step("POST", EVENTS, Reply::Object(json!({}))),
+        step("PATCH", HD_STATUS, Reply::Status),
+    ];
+    let (result, bodies, ctx) = run_with(resource, steps, with_prometheus(url)).await;
+    assert!(result.is_ok(), "{result:?}");
+
+    assert_eq!(bodies[3]["spec"]["replicas"], 0, "canary scaled down");
+    assert_eq!(
+        bodies[5]["spec"]["selector"]["hermes.logos.dev/revision"],
+        old_revision().as_str(),
+        "the stable backend stays on the stable revision"
+    );
+    assert_eq!(
+        weights(&bodies[9]),
+        [[
+            ("hermes-stable".to_string(), 100),
+            ("hermes-canary".to_string(), 0)
+        ]]
+    );
+    assert_eq!(
+        reasons(&bodies[14..19]),
+        [
+            "AnalysisFailed",
+            "DeploymentUpdated",
+            "HTTPRouteUpdated",
+            "RolledBack",
+            "PodDisruptionBudgetCreated"
+        ]
+    );
+    assert_eq!(
+        bodies[16]["note"],
+        "Updated HTTPRoute hermes: canary weight 0%"
+    );
+    let status = &bodies[19]["status"];
+    assert_eq!(status["phase"], "RolledBack");
+    assert_eq!(status["canaryWeight"], 0);
+    assert_eq!(status["stableRevision"], old_revision().as_str());
+    assert_eq!(rollouts(&ctx, "rolled_back"), 1);
 }

@@ -21,8 +21,8 @@ kubernetes-validate has no schema for. Reads `helm template` output (--rendered 
   operator exports (--metrics-source files: `"hermes_..."` string constants, and
   `register("name", ...)` under `sub_registry_with_prefix("prefix")`), and every
   `a:b:c` name is recorded by the rules;
-- it proves each check can fail: a misspelt PodMonitor field, a broken expression and an
-  unknown metric name are each rejected.
+- it proves each check can fail: a misspelt PodMonitor field, a missing revision label,
+  a broken expression and an unknown metric name are each rejected.
 
 Prints one `ok ...` line per check; exits 1 with `FAIL ...` lines otherwise.
 """
@@ -231,6 +231,12 @@ def main() -> int:
             for d in (d for d in monitoring if d["kind"] == "PodMonitor"):
                 contract = label_contract(d, consts)
                 problems += contract
+                broken = copy.deepcopy(d)
+                for r in broken["spec"]["podMetricsEndpoints"][0].get("relabelings", []):
+                    if r.get("targetLabel") == consts.get("PROM_LABEL_REVISION"):
+                        r["targetLabel"] = "rev"
+                if not label_contract(broken, consts):
+                    problems.append("the label contract accepted a PodMonitor without the revision label")
                 if not contract:
                     oks.append(
                         f"label contract: {consts['PROM_LABEL_NAMESPACE']}, {consts['PROM_LABEL_REVISION']} "

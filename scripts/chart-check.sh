@@ -6,10 +6,15 @@
 #      values.schema.json rejects a misspelt value;
 #   3. `helm template --include-crds` of each of those, through `kubernetes-validate --strict`
 #      against Kubernetes 1.35 (an object of a kind it has no schema for fails too), after
-#      proving the validator rejects a broken Deployment;
-#   4. the rendered chart's policy (scripts/check_rendered_chart.py): expected kinds,
-#      hardened pod, least-privilege RBAC equal to the operator's declaration, flags and
-#      env names that `hermes-operator run` has;
+#      proving the validator rejects a broken Deployment; the Prometheus Operator kinds it
+#      has no schema for (PodMonitor, ServiceMonitor, PrometheusRule) go to
+#      scripts/check_monitoring.py instead: structural schemas, `promtool check rules`,
+#      the dashboard's PromQL, metric names the runtime and operator export, the label
+#      contract; and `promtool test rules` of scripts/promtool/slo-rules.test.yaml against
+#      the rules rendered with their defaults;
+#   4. the rendered chart's policy (scripts/check_rendered_chart.py): the kinds the values
+#      switch on, hardened pod, least-privilege RBAC equal to the operator's declaration,
+#      flags and env names that `hermes-operator run` has;
 #   5. every examples/*.yaml against the CRD's openAPIV3Schema, and mutations that must
 #      fail do fail (scripts/validate_examples.py);
 #   6. `helm package` works and the package carries the CRD.
@@ -27,7 +32,11 @@ CRD=crds/hermes.logos.dev_hermesdeployments.yaml
 CHART_CRD="$CHART/crds/$(basename "$CRD")"
 RBAC_SOURCE=operator/src/lib.rs
 CLI_SOURCE=operator/src/main.rs
-ALL_KINDS=Deployment,ServiceAccount,ClusterRole,ClusterRoleBinding,Role,RoleBinding,Service
+PROMTOOL=${HERMES_PROMTOOL:-promtool}
+RULES_TEST=scripts/promtool/slo-rules.test.yaml
+# Where the metric names and the Prometheus labels the rules and the dashboard use are defined.
+METRICS_SOURCES=(interface/src/metrics.rs operator/src/metrics.rs operator/src/slo_metrics.rs)
+LABEL_SOURCES=(interface/src/metrics.rs interface/src/probes.rs operator/src/analysis/promql.rs operator/src/build/labels.rs)
 
 failures=0
 WORK=$(mktemp -d)
@@ -42,6 +51,8 @@ fail() {
 for tool in "$HELM" "$PY" "$VALIDATE"; do
   [ -x "$tool" ] || { echo "chart-check: FAIL $tool missing; run 'make tools'" >&2; exit 1; }
 done
+command -v "$PROMTOOL" > /dev/null \
+  || { echo "chart-check: FAIL promtool missing (Debian package prometheus); run 'make tools'" >&2; exit 1; }
 
 # 1. The CRD and the chart's copy of it.
 if [ ! -f "$CRD" ]; then
@@ -114,13 +125,25 @@ for values in "${variants[@]}"; do
     fail "helm template ($label)"
     continue
   fi
-  validate_k8s "$rendered" "$label"
+  # The Prometheus Operator kinds are checked by check_monitoring.py; the rest by kubernetes-validate.
+  monitoring_args=(--rendered "$rendered" --native-out "$WORK/native.yaml" --promtool "$PROMTOOL")
+  for src in "${METRICS_SOURCES[@]}"; do monitoring_args+=(--metrics-source "$src"); done
+  for src in "${LABEL_SOURCES[@]}"; do monitoring_args+=(--label-source "$src"); done
+  if "$PY" scripts/check_monitoring.py "${monitoring_args[@]}" > "$WORK/monitoring.out" 2>&1; then
+    pass "monitoring objects ($label): $(sed 's/^ok *//' "$WORK/monitoring.out")"
+  else
+    cat "$WORK/monitoring.out" >&2
+    fail "monitoring objects ($label)"
+  fi
+  validate_k8s "$WORK/native.yaml" "$label"
   # 4. Policy of what was rendered (without the CRD).
   "$HELM" template hermes-operator "$CHART" --namespace hermes-system "${args[@]}" > "$rendered"
-  # A values variant names what it renders in a `# expect-kinds: A,B` line.
-  expect=$ALL_KINDS
+  # The kinds follow the values' flags; a variant may also name them in a
+  # `# expect-kinds: A,B` line (checked too).
+  kind_args=(--chart-values "$CHART/values.yaml")
+  [ -n "$values" ] && kind_args+=(--values "$values")
   if [ -n "$values" ] && grep -q '^# expect-kinds: ' "$values"; then
-    expect=$(sed -n 's/^# expect-kinds: *//p' "$values")
+    kind_args+=(--expect-kinds "$(sed -n 's/^# expect-kinds: *//p' "$values")")
   fi
   rbac_args=()
   if grep -q '^kind: ClusterRole$' "$rendered"; then
@@ -130,7 +153,7 @@ for values in "${variants[@]}"; do
       fail "$RBAC_SOURCE missing: the chart's RBAC cannot be compared with the operator's"
     fi
   fi
-  if "$PY" scripts/check_rendered_chart.py --expect-kinds "$expect" "${rbac_args[@]}" \
+  if "$PY" scripts/check_rendered_chart.py "${kind_args[@]}" "${rbac_args[@]}" \
     --cli "$CLI_SOURCE" < "$rendered" \
     > "$WORK/policy.out" 2>&1; then
     pass "policy ($label): $(sed 's/^ok *//' "$WORK/policy.out")"
@@ -139,6 +162,24 @@ for values in "${variants[@]}"; do
     fail "policy ($label)"
   fi
 done
+
+# The alerts' behaviour: promtool's unit test against the rules as rendered by default.
+rules_values="monitoring.prometheusRule.enabled=true"
+if "$HELM" template hermes-operator "$CHART" --namespace hermes-system --set "$rules_values" \
+  > "$WORK/rules.yaml" 2> "$WORK/template.err" \
+  && "$PY" scripts/check_monitoring.py --rendered "$WORK/rules.yaml" --native-out /dev/null \
+    --promtool "$PROMTOOL" --rules-test "$RULES_TEST" > "$WORK/rules.out" 2>&1; then
+  pass "PrometheusRule ($rules_values): $(sed 's/^ok *//' "$WORK/rules.out")"
+else
+  cat "$WORK/template.err" "$WORK/rules.out" >&2 2> /dev/null || true
+  fail "promtool test rules $RULES_TEST"
+fi
+if "$HELM" template t "$CHART" --set monitoring.serviceMonitor.enabled=true \
+  --set metrics.service.enabled=false > /dev/null 2>&1; then
+  fail "the chart rendered a ServiceMonitor without the metrics Service it scrapes"
+else
+  pass "a ServiceMonitor without metrics.service.enabled is refused"
+fi
 
 # 5. Examples against the CRD schema.
 shopt -s nullglob
@@ -158,7 +199,7 @@ fi
 
 # 6. Packaging: crds/ must be real files inside the package.
 if "$HELM" package "$CHART" -d "$WORK/pkg" > /dev/null 2>&1 \
-  && tar -tzf "$WORK"/pkg/hermes-operator-*.tgz | grep -qx "hermes-operator/crds/$(basename "$CRD")"; then
+  && tar -tzf "$WORK"/pkg/hermes-operator-*.tgz | grep -x "hermes-operator/crds/$(basename "$CRD")" > /dev/null; then
   pass "helm package carries $(basename "$CHART_CRD")"
 else
   fail "helm package, or the CRD missing from the package"

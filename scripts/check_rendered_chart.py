@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Checks the policy of a rendered hermes-operator chart (`helm template` output on stdin).
 
-Usage: helm template ... | check_rendered_chart.py [--expect-kinds K1,K2,...] [--rbac FILE]
+Usage: helm template ... | check_rendered_chart.py [--chart-values FILE [--values FILE]]
+                                                 [--expect-kinds K1,K2,...] [--rbac FILE]
                                                  [--cli FILE]
 
-- the rendered kinds are exactly the expected ones (a template that silently renders
-  nothing, or something extra, fails);
+- the rendered kinds are exactly the ones the values switch on (--chart-values: the
+  chart's values.yaml, --values: the variant on top), and the --expect-kinds list when
+  given (a template that silently renders nothing, or something extra, fails);
 - the operator pods are hardened: non-root, read-only root filesystem, no privilege
   escalation, every capability dropped, a memory limit, probes on /healthz and /readyz
   of the named metrics port;
@@ -70,6 +72,34 @@ def cli_from_source(path: str) -> tuple[set[str], set[str]]:
     if "EnvFilter" in src:
         envs.add("RUST_LOG")
     return flags, envs
+
+
+def merged(base: Any, over: Any) -> Any:
+    """Helm's coalescing of a values file over the chart's values (maps merge, the rest
+    is replaced)."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = merged(base.get(k), v) if k in base else v
+        return out
+    return over
+
+
+def kinds_from_values(values: dict[str, Any]) -> list[str]:
+    """The kinds the templates render for `values` (one flag per optional object)."""
+    kinds = ["Deployment"]
+    if values["serviceAccount"]["create"]:
+        kinds.append("ServiceAccount")
+    if values["rbac"]["create"]:
+        kinds += ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]
+    if values["metrics"]["service"]["enabled"]:
+        kinds.append("Service")
+    monitoring = values.get("monitoring") or {}
+    for flag, kind in (("podMonitor", "PodMonitor"), ("serviceMonitor", "ServiceMonitor"),
+                       ("prometheusRule", "PrometheusRule"), ("grafanaDashboard", "ConfigMap")):
+        if (monitoring.get(flag) or {}).get("enabled"):
+            kinds.append(kind)
+    return sorted(kinds)
 
 
 def check_cli(deploy: dict[str, Any], path: str) -> list[str]:
@@ -143,6 +173,8 @@ def check_rbac(docs: list[dict[str, Any]], declared: set[Rule] | None) -> list[s
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--expect-kinds", default="")
+    ap.add_argument("--chart-values", help="the chart's values.yaml")
+    ap.add_argument("--values", help="the values file rendered on top of it")
     ap.add_argument("--rbac", help="operator source file declaring its RBAC")
     ap.add_argument("--cli", help="operator source file declaring its command line")
     args = ap.parse_args()
@@ -150,6 +182,15 @@ def main() -> int:
     docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
     problems = []
     kinds = sorted(d["kind"] for d in docs)
+    if args.chart_values:
+        with open(args.chart_values, encoding="utf-8") as f:
+            values = yaml.safe_load(f)
+        if args.values:
+            with open(args.values, encoding="utf-8") as f:
+                values = merged(values, yaml.safe_load(f) or {})
+        expected = kinds_from_values(values)
+        if kinds != expected:
+            problems.append(f"rendered kinds {kinds}, the values switch on {expected}")
     if args.expect_kinds:
         expected = sorted(args.expect_kinds.split(","))
         if kinds != expected:

@@ -27,6 +27,15 @@ pub fn apply_params() -> PatchParams {
     PatchParams::apply(FIELD_MANAGER).force()
 }
 
+/// Params of the operator's merge patches (route weights, the command annotation): the
+/// same field manager, so managedFields show who changed what.
+pub fn merge_params() -> PatchParams {
+    PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..PatchParams::default()
+    }
+}
+
 /// Applies `desired` and returns the object as stored, with what changed. The object is
 /// read first: a server-side apply that changes nothing leaves `resourceVersion` as is.
 pub async fn apply<K>(client: &Client, desired: &K) -> Result<(K, Change), kube::Error>

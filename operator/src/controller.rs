@@ -11,11 +11,12 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Api;
 use kube::runtime::controller::{self, Action, Controller};
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Runs the controller until `shutdown` completes.
 pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
@@ -35,7 +36,30 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
     .owns(Api::<PodDisruptionBudget>::all(client), owned)
     .graceful_shutdown_on(shutdown);
     let metrics = ctx.metrics.clone();
-    drain(controller.run(reconcile, error_policy, ctx), &metrics).await;
+    let store = controller.store();
+    tokio::select! {
+        () = drain(controller.run(reconcile, error_policy, ctx), &metrics) => {}
+        () = prune_slo_objectives(store, &metrics) => {}
+    }
+}
+
+/// How often the SLO objectives of resources no longer in the cache are removed: the
+/// backstop for a deletion no reconcile saw (e.g. `--cascade=orphan`, nothing owned).
+pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Removes, every `PRUNE_EVERY`, the SLO series of HermesDeployments that are gone.
+async fn prune_slo_objectives(store: Store<HermesDeployment>, metrics: &Metrics) {
+    if store.wait_until_ready().await.is_err() {
+        // The controller stopped before its first list: nothing to prune, ever.
+        return std::future::pending().await;
+    }
+    let mut tick = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tick.tick().await;
+        metrics
+            .slo_objectives
+            .retain(|namespace, name| store.get(&ObjectRef::new(name).within(namespace)).is_some());
+    }
 }
 
 /// Consumes the controller's results: logs each, counts watch errors, never stops early.
@@ -52,6 +76,10 @@ where
                 // Already logged with its backoff by error_policy.
                 Err(controller::Error::ReconcilerFailed(_, _)) => {}
                 Err(controller::Error::ObjectNotFound(object)) => {
+                    // Deleted (its owned objects' deletion triggered this): its SLOs go.
+                    if let Some(ns) = &object.namespace {
+                        metrics.slo_objectives.forget(ns, &object.name);
+                    }
                     tracing::debug!(%object, "object gone before its reconcile")
                 }
                 Err(error) => {
@@ -135,5 +163,41 @@ mod tests {
         seen.sort();
         assert_eq!(seen, ["bad", "good"]);
         assert_eq!(metrics.watch_errors.get(), 1);
+    }
+
+    /// A resource whose reconcile finds it gone (its owned objects' deletion queued it)
+    /// loses its SLO objectives; the others keep theirs.
+    #[tokio::test]
+    async fn a_deleted_resource_loses_its_slo_objectives() {
+        let mut registry = prometheus_client::registry::Registry::default();
+        let metrics = Metrics::new(&mut registry);
+        let slo: crate::crd::Slo = serde_json::from_value(serde_json::json!(
+            {"route": "/embed_text", "latencyP95": "1s", "maxErrorRate": 0.01}
+        ))
+        .expect("slo");
+        metrics
+            .slo_objectives
+            .declare("ns", "gone", std::slice::from_ref(&slo));
+        metrics.slo_objectives.declare("ns", "kept", &[slo]);
+        let gone = ObjectRef::<HermesDeployment>::new("gone")
+            .within("ns")
+            .erase();
+        let results = futures::stream::iter(vec![Err::<
+            (ObjectRef<HermesDeployment>, Action),
+            controller::Error<Refused, watcher::Error>,
+        >(controller::Error::ObjectNotFound(
+            Box::new(gone),
+        ))]);
+        tokio::time::timeout(Duration::from_secs(10), drain(results, &metrics))
+            .await
+            .expect("drained");
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+        assert!(!text.contains(r#"hermesdeployment="gone""#), "{text}");
+        assert!(
+            text.contains(r#"hermes_slo_objective_error_rate{namespace="ns",hermesdeployment="kept",route="/embed_text"} 0.01"#),
+            "{text}"
+        );
+        assert_eq!(metrics.slo_objectives.declared_count(), 1);
     }
 }

@@ -5,7 +5,8 @@
 //! `revision` hash) -> `apply` (server-side apply, the only writes) -> `status` (pure diff
 //! to a status patch) + `events`. `reconcile` strings the stages together with a typed
 //! error per stage; `controller` runs it for every resource; `leader` makes sure only one
-//! operator replica acts; `metrics` and `server` expose /metrics, /healthz, /readyz.
+//! operator replica acts; `metrics` and `server` expose /metrics, /healthz, /readyz;
+//! `slo_metrics` exports the declared SLOs there for the chart's alert rules.
 //! `render` is the offline face of the pure stages (`hermes-operator render -f`); `run`
 //! wires leader election, the server and the controller (`hermes-operator run`). The pure
 //! stages take a `catalog::Catalog` (the shared model catalog in production).
@@ -53,6 +54,7 @@ pub mod rollout;
 pub mod run;
 pub mod server;
 pub mod sizing;
+pub mod slo_metrics;
 pub mod status;
 pub mod traffic;
 pub mod validate;

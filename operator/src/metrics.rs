@@ -43,6 +43,8 @@ pub struct Metrics {
     pub canary_weight: Family<ObjectLabels, Gauge>,
     /// `hermes_operator_analysis_duration_seconds`: one canary analysis (every query).
     pub analysis_duration: Histogram,
+    /// `hermes_slo_objective_*`: the SLOs every HermesDeployment declares.
+    pub slo_objectives: crate::slo_metrics::SloObjectives,
 }
 
 impl Metrics {
@@ -60,7 +62,10 @@ impl Metrics {
             analysis_duration: Histogram::new([
                 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
             ]),
+            slo_objectives: crate::slo_metrics::SloObjectives::default(),
         };
+        // Unprefixed (`hermes_slo_objective_*`): the names the chart's rules join on.
+        m.slo_objectives.register(registry);
         let r = registry.sub_registry_with_prefix("hermes_operator");
         r.register(
             "reconciliations",

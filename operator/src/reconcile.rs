@@ -171,6 +171,7 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
     // Being deleted: the garbage collector removes the owned objects; re-applying them
     // now would fight it.
     if hd.metadata.deletion_timestamp.is_some() {
+        ctx.metrics.slo_objectives.forget(&namespace, &name);
         return Ok(Action::await_change());
     }
     let regarding = hd.object_ref(&());
@@ -198,6 +199,12 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
             return Ok(Action::await_change());
         }
     };
+
+    // The SLOs of a valid spec are the ones its pods are measured against (an invalid
+    // spec changes nothing that runs, so its SLOs stay as they were).
+    ctx.metrics
+        .slo_objectives
+        .declare(&namespace, &name, &hd.spec.slos);
 
     // build (pure)
     let desired = build::desired(hd, &plan, &ctx.catalog)?;
@@ -316,16 +323,12 @@ async fn remove_command(
     let patch = serde_json::json!({
         "metadata": {"annotations": {crate::rollout::command::ANNOTATION: null}},
     });
-    api.patch(
-        name,
-        &kube::api::PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .map_err(|source| ReconcileError::Annotation {
-        name: name.into(),
-        source,
-    })?;
+    api.patch(name, &apply::merge_params(), &Patch::Merge(&patch))
+        .await
+        .map_err(|source| ReconcileError::Annotation {
+            name: name.into(),
+            source,
+        })?;
     Ok(())
 }
 

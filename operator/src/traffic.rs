@@ -11,7 +11,7 @@ use crate::events::Notice;
 use crate::reconcile::{Context, ReconcileError};
 use hermes_interface::probes::HTTP_PORT;
 use kube::Api;
-use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
+use kube::api::{ApiResource, DynamicObject, Patch};
 use serde_json::{Value, json};
 
 /// `gateway.networking.k8s.io/v1` `HTTPRoute`.
@@ -84,8 +84,14 @@ pub async fn route(
                     name: svc_name.clone(),
                     source,
                 })?;
+        // The action names the Service: the Recorder folds Events with the same reason
+        // and action into one series, which would hide the second Service's Event.
         notices.extend(Notice::for_change(
-            "Service", &svc_name, change, "Apply", "",
+            "Service",
+            &svc_name,
+            change,
+            &format!("Apply {svc_name}"),
+            "",
         ));
     }
     let route_err = |source| ReconcileError::Apply {
@@ -109,7 +115,7 @@ pub async fn route(
             "metadata": {"resourceVersion": current.metadata.resource_version},
             "spec": {"rules": new_rules},
         });
-        api.patch(route_name, &PatchParams::default(), &Patch::Merge(&patch))
+        api.patch(route_name, &apply::merge_params(), &Patch::Merge(&patch))
             .await
             .map_err(route_err)?;
         notices.extend(Notice::for_change(

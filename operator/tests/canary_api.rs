@@ -6,126 +6,11 @@
 
 mod common;
 
-use axum::extract::Query;
+use common::canary::*;
 use common::*;
-use hermes_operator::analysis::prometheus::Prometheus;
-use hermes_operator::sizing;
 use kube::runtime::controller::Action;
-use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::Arc;
+use serde_json::json;
 use std::time::Duration;
-
-const OLD_IMAGE: &str = "hermes-runtime:1";
-const NEW_IMAGE: &str = "hermes-runtime:2";
-
-/// Serves `/api/v1/query` answering `error_rate` to 5xx-ratio queries and `latency` to the
-/// rest; returns its base URL.
-async fn prometheus_answering(error_rate: &'static str, latency: &'static str) -> String {
-    let app = axum::Router::new().route(
-        "/api/v1/query",
-        axum::routing::get(move |Query(q): Query<HashMap<String, String>>| async move {
-            let query = q.get("query").cloned().unwrap_or_default();
-            let value = if query.contains("status=~\"5..\"") {
-                error_rate
-            } else {
-                latency
-            };
-            axum::Json(json!({
-                "status": "success",
-                "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1_800_000_000.0, value]}]},
-            }))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
-}
-
-fn canary_spec(image: &str) -> Value {
-    let mut s = spec(2, image);
-    s["slos"] = json!([{"route": "/embed_text", "latencyP95": "250ms", "maxErrorRate": 0.05}]);
-    s["rollout"] = json!({"canary": {"steps": [50, 100], "interval": "1m", "failureLimit": 2}});
-    s
-}
-
-/// A Deployment as the server holds it: `desired` with a resourceVersion and a status of
-/// `ready` pods at generation 1.
-fn stored(mut desired: Value, ready: i32) -> Value {
-    desired["metadata"]["resourceVersion"] = json!("5");
-    desired["metadata"]["generation"] = json!(1);
-    desired["status"] = json!({"observedGeneration": 1, "replicas": ready, "readyReplicas": ready, "updatedReplicas": ready});
-    desired
-}
-
-/// The stable (old image) and canary (new image at `replicas`) Deployments, and the new
-/// revision.
-fn cluster(canary_replicas: i32) -> (Value, Value, Value, String) {
-    let build = |image: &str| {
-        let r = hd(canary_spec(image), None);
-        let plan = sizing::plan(&r.spec, &catalog()).expect("plan");
-        hermes_operator::build::desired(&r, &plan, &catalog()).expect("build")
-    };
-    let old = build(OLD_IMAGE);
-    let new = build(NEW_IMAGE);
-    let stable = stored(serde_json::to_value(&old.deployment).expect("json"), 2);
-    let canary_dep =
-        hermes_operator::build::canary::deployment(&new.deployment, NAME, canary_replicas);
-    let canary = stored(
-        serde_json::to_value(&canary_dep).expect("json"),
-        canary_replicas,
-    );
-    let mut service = serde_json::to_value(&new.service).expect("json");
-    service["metadata"]["resourceVersion"] = json!("7");
-    (stable, canary, service, new.revision)
-}
-
-fn old_revision() -> String {
-    let r = hd(canary_spec(OLD_IMAGE), None);
-    let plan = sizing::plan(&r.spec, &catalog()).expect("plan");
-    hermes_operator::build::desired(&r, &plan, &catalog())
-        .expect("build")
-        .revision
-}
-
-/// A status in the middle of a rollout of `canary` at `step`/`weight`, last moved long ago
-/// (so the analysis is due).
-fn rollout_status(canary: &str, step: u32, weight: i32, failures: u32) -> Value {
-    json!({
-        "phase": "Progressing",
-        "stableRevision": old_revision(),
-        "canaryRevision": canary,
-        "canaryWeight": weight,
-        "rollout": {
-            "phase": "Progressing",
-            "step": step,
-            "weight": weight,
-            "stableRevision": old_revision(),
-            "canaryRevision": canary,
-            "consecutiveFailures": failures,
-            "startedAt": "2026-01-01T00:00:00Z",
-            "lastTransition": "2026-01-01T00:00:00Z",
-        },
-    })
-}
-
-fn with_prometheus(
-    url: String,
-) -> impl FnOnce(kube::Client) -> Arc<hermes_operator::reconcile::Context> {
-    move |client| {
-        Arc::new(plain_context(client).with_prometheus(Prometheus::standalone(&url).expect("url")))
-    }
-}
-
-fn reasons(bodies: &[Value]) -> Vec<String> {
-    bodies
-        .iter()
-        .map(|b| b["reason"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
 
 #[tokio::test]
 async fn last_step_passing_promotes_the_canary_template_to_the_stable_and_removes_the_canary() {
@@ -235,16 +120,7 @@ async fn last_step_passing_promotes_the_canary_template_to_the_stable_and_remove
     assert_eq!(analysis["checks"][1]["name"], "latency-p95 /embed_text");
     assert_eq!(analysis["checks"][1]["result"], "pass");
     assert_eq!(condition(&bodies[13], "RolledBack")["status"], "False");
-    assert_eq!(promoted_count(&ctx, "promoted"), 1);
-}
-
-fn promoted_count(ctx: &hermes_operator::reconcile::Context, result: &str) -> u64 {
-    ctx.metrics
-        .rollouts
-        .get_or_create(&hermes_operator::metrics::ResultLabels {
-            result: result.into(),
-        })
-        .get()
+    assert_eq!(rollouts(&ctx, "promoted"), 1);
 }
 
 #[tokio::test]
@@ -346,6 +222,6 @@ async fn failure_limit_reached_rolls_back_leaving_the_stable_untouched() {
     assert_eq!(check["result"], "fail");
     assert_eq!(check["value"], 0.2);
     assert_eq!(check["max"], 0.05);
-    assert_eq!(promoted_count(&ctx, "rolled_back"), 1);
-    assert_eq!(promoted_count(&ctx, "promoted"), 0);
+    assert_eq!(rollouts(&ctx, "rolled_back"), 1);
+    assert_eq!(rollouts(&ctx, "promoted"), 0);
 }

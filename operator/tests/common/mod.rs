@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod canary;
+
 use hermes_operator::catalog::Catalog;
 use hermes_operator::crd::HermesDeployment;
 use hermes_operator::events::{recorder, reporter};
@@ -89,10 +91,26 @@ pub async fn serve(mut handle: Handle, steps: Vec<Step>) -> Vec<Value> {
                 query.contains("fieldManager=hermes-operator"),
                 "step {i}: {query}"
             );
-            assert!(
-                query.contains("force=true"),
-                "step {i}: server-side apply is forced: {query}"
-            );
+            let content_type = request
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if content_type == "application/apply-patch+yaml" {
+                assert!(
+                    query.contains("force=true"),
+                    "step {i}: server-side apply is forced: {query}"
+                );
+            } else {
+                // The operator's only other patches: merge patches (route weights, the
+                // command annotation).
+                assert_eq!(
+                    content_type,
+                    "application/merge-patch+json",
+                    "step {i}: {}",
+                    request.uri()
+                );
+            }
         }
         let bytes = request.into_body().collect_bytes().await.expect("body");
         let body: Value = if bytes.is_empty() {

@@ -33,7 +33,7 @@ sophia_stop() {
   SOPHIA_PID=
 }
 sophia_start() { # [--hang]
-  python3 scripts/sophia_stub.py "$SOPHIA_PORT" "$@" &
+  python3 scripts/sophia_stub.py "$SOPHIA_PORT" --state "$WORK/sophia-keys" "$@" &
   SOPHIA_PID=$!
   for _ in $(seq 100); do
     if (exec 3<> "/dev/tcp/127.0.0.1/$SOPHIA_PORT") 2> /dev/null; then return; fi

@@ -2,8 +2,10 @@
 POST /ingest/hermes_proposal with a bearer token -> 201; a redelivered proposal (same
 Idempotency-Key) is answered 201 again and stored once. GET /stats -> {"stored", "posts"}.
 `--hang` listens without ever answering (a Sophia that accepts connections and stalls).
+`--state FILE` keeps the stored keys in FILE (one per line), so a restarted stub still
+knows what an earlier one stored (its counts span every run on that file).
 
-Usage: python3 scripts/sophia_stub.py PORT [--hang]
+Usage: python3 scripts/sophia_stub.py PORT [--hang] [--state FILE]
 """
 import json
 import socket
@@ -15,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 stored = set()
 posts = 0
 lock = threading.Lock()
+state_file = None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -46,13 +49,27 @@ class Handler(BaseHTTPRequestHandler):
         key = self.headers.get("Idempotency-Key") or proposal["proposal_id"]
         with lock:
             posts += 1
-            stored.add(key)
+            if key not in stored:
+                stored.add(key)
+                if state_file:
+                    state_file.write(key + "\n")
+                    state_file.flush()
         self.answer(201, {"status": "accepted", "proposal_id": proposal["proposal_id"]})
 
 
 def main():
+    global state_file
     port = int(sys.argv[1])
-    if "--hang" in sys.argv[2:]:
+    args = sys.argv[2:]
+    if "--state" in args:
+        path = args[args.index("--state") + 1]
+        try:
+            with open(path) as f:
+                stored.update(line.strip() for line in f if line.strip())
+        except FileNotFoundError:
+            pass
+        state_file = open(path, "a")
+    if "--hang" in args:
         # The kernel completes connections up to the backlog; nobody reads them.
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

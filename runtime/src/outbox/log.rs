@@ -252,8 +252,14 @@ impl Outbox {
 
     /// `Ok` when one more small record would fit now; the `Full` error otherwise.
     /// Lets a caller refuse work whose record could not be kept, before doing it.
+    /// Never waits: while an append holds the lock (it may be in an fsync), the
+    /// answer is `Ok` and that append's own check decides.
     pub fn check_room(&self) -> Result<(), OutboxError> {
-        let state = self.lock();
+        let state = match self.state.try_lock() {
+            Ok(state) => state,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(()),
+        };
         let records = state.pending.len() as u64;
         if records + 1 > self.limits.max_records
             || state.pending_bytes + ROOM_BYTES > self.limits.max_bytes

@@ -56,6 +56,11 @@ pub const OUTBOX_MAX_BYTES: &str = "HERMES_OUTBOX_MAX_BYTES";
 pub const OUTBOX_MAX_RECORDS: &str = "HERMES_OUTBOX_MAX_RECORDS";
 /// Milliseconds allowed to connect to Milvus and for each Milvus call.
 pub const MILVUS_TIMEOUT_MS: &str = "HERMES_MILVUS_TIMEOUT_MS";
+/// Seconds the runtime keeps delivering its outbox after it stopped serving (SIGTERM),
+/// so that a pod deletion (a rollout) leaves nothing behind in its emptyDir.
+pub const OUTBOX_DRAIN_SECONDS: &str = "HERMES_OUTBOX_DRAIN_SECONDS";
+/// Its default; the operator adds it to the pod's termination grace period.
+pub const DEFAULT_OUTBOX_DRAIN_SECONDS: u32 = 20;
 /// Longest wait (milliseconds) between two replays of the outbox.
 pub const RETRY_MAX_DELAY_MS: &str = "HERMES_RETRY_MAX_DELAY_MS";
 /// Testing aid, off by default: fraction (0..1) of API requests answered with a 500.

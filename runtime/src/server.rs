@@ -109,6 +109,16 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             tracing::warn!("grace period over: remaining requests abandoned");
         }
     }
+    let left = deliveries.drain(config.delivery.outbox_drain).await;
+    if left > 0 {
+        tracing::error!(
+            records = left,
+            outbox_dir = %config.delivery.outbox_dir.display(),
+            "exiting with records not delivered: they stay in the outbox folder and are \
+             replayed by the next start on it (a pod's emptyDir is deleted with the pod: \
+             mount a persistent volume there to keep them)"
+        );
+    }
     background.stop(BACKGROUND_STOP).await;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Sophia proposals after `/llm` answers (echo provider) survive Sophia being
 //! down and the runtime being SIGKILLed: every proposal arrives once Sophia is
 //! back, none twice, and `/llm` never waits for Sophia (latency reported); when
-//! the Sophia outbox is full `/llm` answers 503 rather than lose a proposal.
+//! the Sophia outbox is full `/llm` answers 503 rather than lose a proposal; at
+//! SIGTERM the runtime delivers its outbox before it exits (bounded).
 
 mod common;
 
@@ -168,17 +169,7 @@ async fn proposals_queued_before_a_sigkill_are_delivered_after_restart() {
     let envs = runtime_envs(&sophia, &outbox.display().to_string());
     let s = Arc::new(start(&envs).await);
     llm_traffic(&s, "crash", 12).await;
-    eventually(
-        "12 proposals queued on disk",
-        Duration::from_secs(30),
-        || async {
-            let metrics = s.get("/metrics").await.text().await.unwrap_or_default();
-            metrics
-                .contains("hermes_outbox_depth_records{dependency=\"sophia\"} 12")
-                .then_some(())
-        },
-    )
-    .await;
+    queued(&s, 12).await;
     let mut s = Arc::into_inner(s).expect("one owner");
     s.signal(libc::SIGKILL);
     s.wait_exit(Duration::from_secs(10)).await;
@@ -200,17 +191,7 @@ async fn a_full_proposal_outbox_refuses_llm_instead_of_losing_proposals() {
     envs.push(("HERMES_OUTBOX_MAX_RECORDS", "3".to_owned()));
     let s = Arc::new(start(&envs).await);
     llm_traffic(&s, "kept", 3).await;
-    eventually(
-        "3 proposals queued on disk",
-        Duration::from_secs(30),
-        || async {
-            let metrics = s.get("/metrics").await.text().await.unwrap_or_default();
-            metrics
-                .contains("hermes_outbox_depth_records{dependency=\"sophia\"} 3")
-                .then_some(())
-        },
-    )
-    .await;
+    queued(&s, 3).await;
 
     let r = s
         .post_json("/llm", &json!({"prompt": "one too many"}))
@@ -239,4 +220,79 @@ async fn a_full_proposal_outbox_refuses_llm_instead_of_losing_proposals() {
         .filter(|id| id.starts_with("kept-"))
         .collect();
     assert_eq!(stored, expected);
+}
+
+async fn queued(s: &Server, n: usize) {
+    eventually(
+        &format!("{n} proposals queued on disk"),
+        Duration::from_secs(30),
+        || async {
+            let metrics = s.get("/metrics").await.text().await.unwrap_or_default();
+            metrics
+                .contains(&format!(
+                    "hermes_outbox_depth_records{{dependency=\"sophia\"}} {n}"
+                ))
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sigterm_delivers_the_outbox_before_exiting() {
+    let mut sophia = Sophia::start().await;
+    sophia.down();
+    let outbox = common::scratch_dir("chaos-drain").join("outbox");
+    let mut envs = runtime_envs(&sophia, &outbox.display().to_string());
+    envs.push(("HERMES_OUTBOX_DRAIN_SECONDS", "60".to_owned()));
+    let s = Arc::new(start(&envs).await);
+    llm_traffic(&s, "drain", 6).await;
+    queued(&s, 6).await;
+
+    let mut s = Arc::into_inner(s).expect("one owner");
+    s.signal(libc::SIGTERM);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        s.logs().contains("delivering the outbox before exiting"),
+        "{}",
+        s.logs()
+    );
+    assert!(sophia.proposals().is_empty());
+    // Sophia returns while the runtime is draining: it delivers, then exits.
+    sophia.up().await;
+    let status = s.wait_exit(Duration::from_secs(45)).await;
+    assert!(status.success(), "{status:?}\n{}", s.logs());
+    let expected: HashSet<String> = (0..6).map(|i| format!("drain-{i}")).collect();
+    assert_exactly(&sophia, &expected);
+    assert!(!s.logs().contains("exiting with records not delivered"));
+}
+
+#[tokio::test]
+async fn an_undeliverable_outbox_bounds_the_exit_and_is_kept_for_the_next_start() {
+    let mut sophia = Sophia::start().await;
+    sophia.down();
+    let outbox = common::scratch_dir("chaos-drain-timeout").join("outbox");
+    let mut envs = runtime_envs(&sophia, &outbox.display().to_string());
+    envs.push(("HERMES_OUTBOX_DRAIN_SECONDS", "1".to_owned()));
+    let s = Arc::new(start(&envs).await);
+    llm_traffic(&s, "kept", 4).await;
+    queued(&s, 4).await;
+
+    let mut s = Arc::into_inner(s).expect("one owner");
+    s.signal(libc::SIGTERM);
+    let status = s.wait_exit(Duration::from_secs(20)).await;
+    assert!(status.success(), "{status:?}");
+    let logs = s.logs();
+    assert!(
+        logs.contains("exiting with records not delivered"),
+        "{logs}"
+    );
+    assert!(logs.contains(r#""records":4"#), "{logs}");
+    drop(s);
+
+    sophia.up().await;
+    let _s = start(&envs).await;
+    wait_for_proposals(&sophia, 4).await;
+    let expected: HashSet<String> = (0..4).map(|i| format!("kept-{i}")).collect();
+    assert_exactly(&sophia, &expected);
 }

@@ -165,7 +165,13 @@ fn pod_template(
             automount_service_account_token: Some(false),
             // Service links would inject e.g. HERMES_PORT=tcp://... for a Service named hermes.
             enable_service_links: Some(false),
-            termination_grace_period_seconds: Some(i64::from(grace) + 10),
+            // Draining requests, then delivering the outbox (its emptyDir goes with the
+            // pod), then a margin for the process to exit.
+            termination_grace_period_seconds: Some(
+                i64::from(grace)
+                    + i64::from(hermes_interface::env::DEFAULT_OUTBOX_DRAIN_SECONDS)
+                    + 10,
+            ),
             security_context: Some(PodSecurityContext {
                 run_as_non_root: Some(true),
                 run_as_user: Some(RUNTIME_UID),

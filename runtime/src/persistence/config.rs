@@ -22,6 +22,8 @@ pub struct DeliveryConfig {
     pub outbox_limits: OutboxLimits,
     pub milvus_timeout: Duration,
     pub retry_max_delay: Duration,
+    /// How long shutdown waits for the outboxes to be delivered.
+    pub outbox_drain: Duration,
 }
 
 impl DeliveryConfig {
@@ -67,6 +69,12 @@ impl DeliveryConfig {
                 DEFAULT_RETRY_MAX_DELAY.as_millis() as u64,
                 10,
                 3_600_000,
+            )?),
+            outbox_drain: Duration::from_secs(number(
+                env::OUTBOX_DRAIN_SECONDS,
+                u64::from(env::DEFAULT_OUTBOX_DRAIN_SECONDS),
+                0,
+                3600,
             )?),
         })
     }

@@ -25,6 +25,9 @@ pub struct Deliveries {
     pub embeddings: EmbeddingPersistence,
     pub sophia: SophiaClient,
     pub proposals: ProposalQueue,
+    /// The replays' "dependency is back" signals: the drain at shutdown pulls them
+    /// so that a backoff of up to `HERMES_RETRY_MAX_DELAY_MS` does not outlast it.
+    retry_now: Vec<Arc<tokio::sync::Notify>>,
 }
 
 /// The running background tasks.
@@ -85,6 +88,10 @@ pub fn start(
         appended: Arc::clone(&proposals.wake),
         recovered: Arc::new(tokio::sync::Notify::new()),
     };
+    let retry_now = vec![
+        Arc::clone(&wakers.recovered),
+        Arc::clone(&sophia_wakers.recovered),
+    ];
     let tasks = vec![
         tokio::spawn(replay::run(
             sophia_outbox,
@@ -116,6 +123,7 @@ pub fn start(
         embeddings,
         sophia,
         proposals,
+        retry_now,
     };
     Ok((Arc::new(deliveries), Background { stop, tasks }))
 }
@@ -138,7 +146,43 @@ fn open(name: &'static str, config: &Config) -> Result<Arc<Outbox>, OutboxError>
     Ok(Arc::new(outbox))
 }
 
+/// How often [`Deliveries::drain`] looks at the outboxes and cuts a replay's
+/// backoff short (a dependency still down fails fast on its open circuit).
+const DRAIN_POLL: Duration = Duration::from_millis(500);
+
 impl Deliveries {
+    /// Records of both outboxes not acknowledged yet.
+    pub fn pending_records(&self) -> u64 {
+        self.embeddings.outbox.depth().records + self.proposals.outbox.depth().records
+    }
+
+    /// At shutdown, after the last request: lets the replays deliver what is queued,
+    /// for `within` at most (a deleted pod's emptyDir goes with it). Returns the
+    /// records left behind.
+    pub async fn drain(&self, within: Duration) -> u64 {
+        let deadline = tokio::time::Instant::now() + within;
+        let started = self.pending_records();
+        if started == 0 {
+            return 0;
+        }
+        tracing::info!(
+            pending = started,
+            within_seconds = within.as_secs_f64(),
+            "delivering the outbox before exiting"
+        );
+        loop {
+            let left = self.pending_records();
+            if left == 0 || tokio::time::Instant::now() >= deadline {
+                return left;
+            }
+            for notify in &self.retry_now {
+                notify.notify_one();
+            }
+            let rest = deadline.saturating_duration_since(tokio::time::Instant::now());
+            tokio::time::sleep(DRAIN_POLL.min(rest)).await;
+        }
+    }
+
     /// Called once the models are loaded: the collection's dimension.
     pub fn models_loaded(&self, dimension: Option<usize>) {
         let dimension = match dimension.and_then(|d| u32::try_from(d).ok()) {

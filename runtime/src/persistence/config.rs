@@ -89,6 +89,7 @@ mod tests {
         let c = DeliveryConfig::from_lookup(|_| None).unwrap();
         assert_eq!(c.outbox_dir, PathBuf::from("hermes-outbox"));
         assert_eq!(c.outbox_limits.max_records, 100_000);
+        assert_eq!(c.outbox_drain, Duration::from_secs(20));
         assert_eq!(c.milvus_timeout, Duration::from_secs(3));
         let err = DeliveryConfig::from_lookup(|n| {
             (n == env::OUTBOX_MAX_RECORDS).then(|| "lots".to_owned())

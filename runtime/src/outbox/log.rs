@@ -260,9 +260,14 @@ impl Outbox {
             Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return Ok(()),
         };
+        self.room_for(&state, ROOM_BYTES)
+    }
+
+    /// `Ok` when one more record of `frame_bytes` fits within the limits.
+    fn room_for(&self, state: &State, frame_bytes: u64) -> Result<(), OutboxError> {
         let records = state.pending.len() as u64;
         if records + 1 > self.limits.max_records
-            || state.pending_bytes + ROOM_BYTES > self.limits.max_bytes
+            || state.pending_bytes + frame_bytes > self.limits.max_bytes
         {
             return Err(OutboxError::Full {
                 name: self.name,
@@ -286,18 +291,7 @@ impl Outbox {
             })?;
         let frame_bytes = HEADER as u64 + u64::from(len);
         let mut state = self.lock();
-        let records = state.pending.len() as u64;
-        if records + 1 > self.limits.max_records
-            || state.pending_bytes + frame_bytes > self.limits.max_bytes
-        {
-            return Err(OutboxError::Full {
-                name: self.name,
-                records,
-                bytes: state.pending_bytes,
-                max_records: self.limits.max_records,
-                max_bytes: self.limits.max_bytes,
-            });
-        }
+        self.room_for(&state, frame_bytes)?;
         if state.active_len >= SEGMENT_BYTES {
             self.roll(&mut state)?;
         }
@@ -579,11 +573,17 @@ mod tests {
         };
         let (outbox, _) = Outbox::open("t", &d, limits).unwrap();
         outbox.append(b"1").unwrap();
+        outbox.check_room().unwrap();
         outbox.append(b"2").unwrap();
+        assert!(matches!(
+            outbox.check_room(),
+            Err(OutboxError::Full { records: 2, .. })
+        ));
         let err = outbox.append(b"3").unwrap_err();
         assert!(matches!(err, OutboxError::Full { records: 2, .. }), "{err}");
         assert!(err.to_string().contains("full"));
         outbox.ack_through(1).unwrap();
+        outbox.check_room().unwrap();
         outbox.append(b"3").unwrap();
         assert_eq!(payloads(&outbox), ["2", "3"]);
 

@@ -2,7 +2,7 @@
 //! integer or float PCM, FLAC, MP3, Ogg Vorbis), at any sample rate and channel
 //! count, decoded packet by packet into the 16 kHz mono `f32` samples Whisper
 //! expects. Channels are averaged; the rate is converted with a band-limited FFT
-//! resampler ([`resample`]). Decoding streams, so memory follows the 16 kHz output
+//! resampler (`resample`). Decoding streams, so memory follows the 16 kHz output
 //! (capped by [`DecodeLimits::max_seconds`]), not the source's native rate.
 
 mod decode;

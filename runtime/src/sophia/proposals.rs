@@ -128,7 +128,11 @@ pub fn after_llm_completion(state: &AppState, completion: CompletedLlm) {
     });
 }
 
-/// Delivers queued proposals one at a time.
+/// Proposals read from the outbox per replay step: each is its own POST, in order,
+/// and the step's progress is recorded on disk once (not once per proposal).
+const PROPOSALS_PER_STEP: usize = 32;
+
+/// Delivers queued proposals one POST each, in order.
 #[derive(Debug)]
 pub struct ProposalDeliverer {
     pub client: SophiaClient,
@@ -136,11 +140,11 @@ pub struct ProposalDeliverer {
 
 impl Deliver for ProposalDeliverer {
     fn max_batch(&self) -> usize {
-        1
+        PROPOSALS_PER_STEP
     }
 
     async fn deliver(&self, records: &[(u64, Vec<u8>)]) -> Result<(), DeliveryFailure> {
-        for (seq, payload) in records {
+        for (done, (seq, payload)) in records.iter().enumerate() {
             let proposal: Proposal = match serde_json::from_slice(payload) {
                 Ok(p) => p,
                 Err(e) => {
@@ -149,7 +153,7 @@ impl Deliver for ProposalDeliverer {
                 }
             };
             let body = serde_json::to_value(&proposal)
-                .map_err(|e| DeliveryFailure::permanent("bad_record", e.to_string()))?;
+                .map_err(|e| DeliveryFailure::permanent("bad_record", e.to_string()).after(done))?;
             match self
                 .client
                 .post_proposal(&body, &proposal.proposal_id)
@@ -163,9 +167,12 @@ impl Deliver for ProposalDeliverer {
                     return Err(DeliveryFailure::permanent(
                         e.reason(),
                         format!("{e}: {}", error_body(&e)),
-                    ));
+                    )
+                    .after(done));
                 }
-                Err(e) => return Err(DeliveryFailure::transient(e.reason(), e.to_string())),
+                Err(e) => {
+                    return Err(DeliveryFailure::transient(e.reason(), e.to_string()).after(done));
+                }
             }
         }
         Ok(())

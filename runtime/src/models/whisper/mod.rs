@@ -27,6 +27,17 @@ pub use user_model::user_model;
 pub const WEIGHTS_FILE: &str = "ggml-model.bin";
 /// The first four bytes of a ggml Whisper file ("ggml" as a little-endian u32).
 const GGML_MAGIC: [u8; 4] = 0x6767_6d6c_u32.to_le_bytes();
+/// The magic and the 11 int32 hyperparameters of a ggml Whisper file; the last is
+/// the file type (0 all float32, 1 float16 matrices, others quantised), plus
+/// 1000 x the quantisation version.
+const HEADER_BYTES: usize = 4 + 11 * 4;
+const FILE_TYPE_ALL_F32: i32 = 0;
+const QUANTIZATION_VERSION_FACTOR: i32 = 1000;
+
+fn file_type(header: &[u8; HEADER_BYTES]) -> i32 {
+    let at = HEADER_BYTES - 4;
+    i32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+}
 /// Seconds of silence the warm-up inference transcribes.
 const WARM_UP_SECONDS: usize = 1;
 /// Encoder positions the warm-up runs (20 ms each; a real request runs 1500, a
@@ -44,6 +55,10 @@ pub enum WhisperModelError {
     },
     #[error("{path} is not a ggml Whisper model (its first bytes are not \"ggml\")")]
     NotGgml { path: String },
+    #[error(
+        "{path} is an all-float32 ggml Whisper model, which this whisper.cpp cannot run on the CPU (its convolution needs float16 weights); use a float16 or quantised file (whisper.cpp's ggml-<size>.bin, or q5/q8 variants)"
+    )]
+    Float32 { path: String },
     #[error("whisper.cpp could not load {path} ({source}); see the whisper log lines above")]
     Load { path: String, source: WhisperError },
     #[error("whisper.cpp could not allocate an inference state: {0}")]
@@ -88,15 +103,20 @@ impl WhisperModel {
         whisper_rs::install_logging_hooks();
         let path = dir.join(WEIGHTS_FILE);
         let shown = path.display().to_string();
-        let mut magic = [0u8; 4];
+        let mut header = [0u8; HEADER_BYTES];
         std::fs::File::open(&path)
-            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
             .map_err(|source| WhisperModelError::Read {
                 path: shown.clone(),
                 source,
             })?;
-        if magic != GGML_MAGIC {
+        if header[..4] != GGML_MAGIC {
             return Err(WhisperModelError::NotGgml { path: shown });
+        }
+        // Checked here because whisper.cpp would load such a file and then abort the
+        // whole process (a GGML_ASSERT) at the first inference.
+        if file_type(&header) % QUANTIZATION_VERSION_FACTOR == FILE_TYPE_ALL_F32 {
+            return Err(WhisperModelError::Float32 { path: shown });
         }
         let mut params = WhisperContextParameters::default();
         params.use_gpu(false);
@@ -240,5 +260,44 @@ impl WhisperModel {
             confidence,
             tokens,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model_file(tag: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("hermes-whisper-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(WEIGHTS_FILE), bytes).unwrap();
+        dir
+    }
+
+    fn header(file_type: i32) -> Vec<u8> {
+        let mut bytes = GGML_MAGIC.to_vec();
+        bytes.extend(std::iter::repeat_n(0u8, 10 * 4));
+        bytes.extend(file_type.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn an_all_float32_file_is_refused_before_whisper_cpp_sees_it() {
+        for (tag, file_type) in [("f32", 0), ("f32-qv1", 1000)] {
+            let dir = model_file(tag, &header(file_type));
+            let err = WhisperModel::load(&dir, 1).unwrap_err();
+            assert!(matches!(err, WhisperModelError::Float32 { .. }), "{err}");
+            assert!(err.to_string().contains("float16"), "{err}");
+        }
+    }
+
+    #[test]
+    fn short_or_foreign_files_are_named_errors() {
+        let err = WhisperModel::load(&model_file("short", b"ggml"), 1).unwrap_err();
+        assert!(matches!(err, WhisperModelError::Read { .. }), "{err}");
+        let mut foreign = header(1);
+        foreign[..4].copy_from_slice(b"GGUF");
+        let err = WhisperModel::load(&model_file("gguf", &foreign), 1).unwrap_err();
+        assert!(matches!(err, WhisperModelError::NotGgml { .. }), "{err}");
     }
 }

@@ -63,6 +63,29 @@ impl ApiError {
     }
 }
 
+/// Every capability resolves its model the same way: an unknown model is the
+/// caller's mistake (400), one not served, loading or failed is unavailable (503).
+impl From<crate::models::registry::ResolveError> for ApiError {
+    fn from(e: crate::models::registry::ResolveError) -> Self {
+        match e {
+            crate::models::registry::ResolveError::UnknownModel { .. } => {
+                ApiError::BadRequest(e.to_string())
+            }
+            other => ApiError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// A full queue is a 503 the client may retry; a crashed worker is our fault.
+impl From<crate::models::worker::WorkerError> for ApiError {
+    fn from(e: crate::models::worker::WorkerError) -> Self {
+        match e {
+            crate::models::worker::WorkerError::Busy { .. } => ApiError::Unavailable(e.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();

@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
-use crate::models::registry::ResolveError;
 use crate::persistence::embeddings::persist_embedding;
 use crate::persistence::milvus::EmbeddingRow;
 use crate::services::embedding::{self, EmbedError};
@@ -75,13 +74,8 @@ pub async fn embed_text(
 fn to_api_error(err: EmbedError) -> ApiError {
     match err {
         EmbedError::EmptyText => ApiError::empty_text(),
-        EmbedError::Model(e @ ResolveError::UnknownModel { .. }) => {
-            ApiError::BadRequest(e.to_string())
-        }
-        EmbedError::Model(e) => ApiError::Unavailable(e.to_string()),
-        EmbedError::Worker(e @ crate::models::worker::WorkerError::Busy { .. }) => {
-            ApiError::Unavailable(e.to_string())
-        }
+        EmbedError::Model(e) => e.into(),
+        EmbedError::Worker(e) => e.into(),
         other => ApiError::Internal(other.to_string()),
     }
 }
@@ -89,6 +83,7 @@ fn to_api_error(err: EmbedError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::registry::ResolveError;
     use crate::models::worker::WorkerError;
     use axum::http::StatusCode;
 

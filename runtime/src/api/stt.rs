@@ -16,9 +16,7 @@ use serde_json::{Value, json};
 
 use crate::audio::{AudioError, AudioHint};
 use crate::error::{ApiError, ValidationIssue};
-use crate::models::registry::ResolveError;
 use crate::models::whisper::WhisperModelError;
-use crate::models::worker::WorkerError;
 use crate::services::stt::{self, SttError, SttRequest};
 use crate::state::AppState;
 
@@ -214,11 +212,8 @@ pub(crate) fn to_api_error(err: SttError) -> ApiError {
         SttError::Audio(e @ AudioError::TooLong { .. }) => ApiError::TooLarge(e.to_string()),
         SttError::Audio(e) => ApiError::BadRequest(e.to_string()),
         SttError::Language(e) => ApiError::BadRequest(e.to_string()),
-        SttError::Model(e @ ResolveError::UnknownModel { .. }) => {
-            ApiError::BadRequest(e.to_string())
-        }
-        SttError::Model(e) => ApiError::Unavailable(e.to_string()),
-        SttError::Worker(e @ WorkerError::Busy { .. }) => ApiError::Unavailable(e.to_string()),
+        SttError::Model(e) => e.into(),
+        SttError::Worker(e) => e.into(),
         SttError::Inference(WhisperModelError::NoSamples) => {
             ApiError::BadRequest(AudioError::NoSamples.to_string())
         }
@@ -229,7 +224,9 @@ pub(crate) fn to_api_error(err: SttError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::registry::ResolveError;
     use crate::models::whisper::LanguageError;
+    use crate::models::worker::WorkerError;
     use axum::http::StatusCode;
 
     #[test]

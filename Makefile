@@ -4,6 +4,8 @@ CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
 HERMES_TOOLS_DIR ?= $(CURDIR)/.tools
 export HERMES_TOOLS_DIR
+# Tools the scripts install (cargo-nextest, helm, kubectl, ...) come first on PATH.
+export PATH := $(HERMES_TOOLS_DIR)/bin:$(PATH)
 HERMES_MODEL_DIR ?= $(CURDIR)/models
 export HERMES_MODEL_DIR
 

@@ -153,6 +153,27 @@ install_sox() {
   apt_install sox libsox-fmt-mp3
 }
 
+# cargo-nextest runs the test suite; machines of this kind do not preinstall it.
+# Built from crates.io (cargo install --locked), into $HERMES_TOOLS_DIR, cold ~5 min.
+NEXTEST_VERSION=0.9.151
+install_nextest() {
+  if [ -x "$BIN_DIR/cargo-nextest" ] && up_to_date nextest "$NEXTEST_VERSION"; then
+    echo "tools: cargo-nextest up to date ($NEXTEST_VERSION)"
+    return
+  fi
+  if command -v cargo-nextest > /dev/null; then
+    ln -sf "$(command -v cargo-nextest)" "$BIN_DIR/cargo-nextest"
+    echo "tools: using the installed $(cargo-nextest --version | head -1)"
+    stamp nextest "$NEXTEST_VERSION"
+    return
+  fi
+  echo "tools: building cargo-nextest $NEXTEST_VERSION from crates.io (a few minutes, once)"
+  CARGO_TARGET_DIR="$TOOLS_DIR/nextest-target" cargo install --locked --quiet \
+    --root "$TOOLS_DIR" cargo-nextest --version "$NEXTEST_VERSION"
+  rm -rf "$TOOLS_DIR/nextest-target"
+  stamp nextest "$NEXTEST_VERSION"
+}
+
 # With arguments, install only the named tools (e.g. `scripts/tools.sh espeak-ng`,
 # `scripts/tools.sh build-deps` for what `cargo build` needs).
 if [ $# -gt 0 ]; then
@@ -164,6 +185,7 @@ command -v python3 > /dev/null || apt_install python3 python3-venv
 # shellcheck source=scripts/venv.sh
 . scripts/venv.sh
 
+install_nextest
 install_helm_kubectl
 install_kubernetes_validate
 install_jsonschema

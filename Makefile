@@ -9,7 +9,7 @@ export PATH := $(HERMES_TOOLS_DIR)/bin:$(PATH)
 HERMES_MODEL_DIR ?= $(CURDIR)/models
 export HERMES_MODEL_DIR
 
-.PHONY: all models tools build run test lint fmt clippy unit chart-check crds bench espeak-ng native-flags
+.PHONY: all models tools build run test lint fmt clippy unit chart-check crds docs bench espeak-ng native-flags
 
 all: build
 
@@ -57,6 +57,11 @@ test: models tools native-flags lint
 crds:
 	cargo run -q -p hermes-operator -- crd > crds/hermes.logos.dev_hermesdeployments.yaml
 	cp crds/hermes.logos.dev_hermesdeployments.yaml charts/hermes-operator/crds/
+
+## Rewrite the generated tables of README.md and docs/*.md from the code (catalog, sizing,
+## metrics); the test docs_are_fresh fails when one is stale. How to add one: docgen/src/lib.rs.
+docs:
+	cargo run -q -p hermes-docgen
 
 ## Benchmarks: prints tables, writes JSON under bench/results/.
 bench: models native-flags

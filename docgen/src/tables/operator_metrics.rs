@@ -1,0 +1,45 @@
+//! The operator's metric names, types and help texts, read from the registry the operator really serves.
+
+use crate::Error;
+use crate::table::markdown;
+use hermes_operator::metrics::Metrics;
+use prometheus_client::registry::Registry;
+
+fn failed(reason: impl ToString) -> Error {
+    Error::Render {
+        block: "operator-metrics",
+        reason: reason.to_string(),
+    }
+}
+
+/// `(name as scraped, type, help)` of every family in the operator's `/metrics`.
+pub fn families() -> Result<Vec<(String, String, String)>, Error> {
+    let mut registry = Registry::default();
+    let _metrics = Metrics::new(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).map_err(failed)?;
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+            out.push((name.into(), String::new(), help.into()));
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, ""));
+            if let Some(family) = out.iter_mut().find(|f| f.0 == name) {
+                family.1 = kind.into();
+                if kind == "counter" {
+                    family.0 = format!("{name}_total");
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn render() -> Result<String, Error> {
+    let rows: Vec<Vec<String>> = families()?
+        .into_iter()
+        .map(|(name, kind, help)| vec![format!("`{name}`"), kind, help])
+        .collect();
+    Ok(markdown(&["metric", "type", "help"], &rows))
+}

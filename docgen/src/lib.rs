@@ -18,6 +18,7 @@
 //! name where the table belongs in a doc; `make docs` fills it in.
 
 pub mod files;
+pub mod links;
 pub mod markers;
 pub mod table;
 pub mod tables;

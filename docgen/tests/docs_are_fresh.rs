@@ -1,4 +1,4 @@
-//! Fails when a generated table of `README.md` or `docs/*.md` no longer matches the code it is derived from.
+//! Fails when a generated table of `README.md` or `docs/*.md` no longer matches the code it is derived from, or a link of theirs is broken.
 
 use hermes_docgen::files::{repo_root, stale, used_blocks};
 use hermes_docgen::{BLOCKS, names};
@@ -39,4 +39,19 @@ fn every_block_appears_in_a_doc_exactly_once() {
         let n = used.iter().filter(|u| u.as_str() == name).count();
         assert_eq!(n, 1, "block {name:?} appears {n} times in README.md and docs/*.md");
     }
+}
+
+#[test]
+fn relative_links_of_the_docs_resolve() {
+    let root = repo_root();
+    let files = match hermes_docgen::files::markdown_files(&root) {
+        Ok(f) => f,
+        Err(e) => panic!("cannot list the docs: {e}"),
+    };
+    let mut broken = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        broken.extend(hermes_docgen::links::broken(&path, &text));
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }

@@ -41,7 +41,11 @@ pub fn anchors(text: &str) -> Vec<String> {
         };
         let s = slug(heading.trim_start_matches('#'));
         let n = seen.entry(s.clone()).or_insert(0);
-        out.push(if *n == 0 { s.clone() } else { format!("{s}-{n}") });
+        out.push(if *n == 0 {
+            s.clone()
+        } else {
+            format!("{s}-{n}")
+        });
         *n += 1;
     }
     out
@@ -82,13 +86,13 @@ pub fn broken(path: &Path, text: &str) -> Vec<String> {
             None if !dir.join(file).exists() => {
                 out.push(format!("{}:{line}: {target}: no such file", path.display()))
             }
-            Some(t) if !anchor.is_empty() && !anchors(&t).iter().any(|a| a == anchor) => out.push(
-                format!(
+            Some(t) if !anchor.is_empty() && !anchors(&t).iter().any(|a| a == anchor) => {
+                out.push(format!(
                     "{}:{line}: {target}: {} has no heading #{anchor}",
                     path.display(),
                     shown.display()
-                ),
-            ),
+                ))
+            }
             _ => {}
         }
     }

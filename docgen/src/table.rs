@@ -7,10 +7,7 @@ pub fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
         format!("| {} |", cells.join(" | "))
     };
     let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    let mut out = vec![
-        line(&header),
-        format!("|{}", "---|".repeat(header.len())),
-    ];
+    let mut out = vec![line(&header), format!("|{}", "---|".repeat(header.len()))];
     out.extend(rows.iter().map(|r| line(r)));
     out.join("\n")
 }

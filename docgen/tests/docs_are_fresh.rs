@@ -37,7 +37,10 @@ fn every_block_appears_in_a_doc_exactly_once() {
     };
     for name in names() {
         let n = used.iter().filter(|u| u.as_str() == name).count();
-        assert_eq!(n, 1, "block {name:?} appears {n} times in README.md and docs/*.md");
+        assert_eq!(
+            n, 1,
+            "block {name:?} appears {n} times in README.md and docs/*.md"
+        );
     }
 }
 

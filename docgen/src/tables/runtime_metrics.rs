@@ -70,6 +70,9 @@ mod tests {
         // Labels and the revision pod label are not metrics.
         assert!(!names.iter().any(|n| !n.starts_with("hermes_")));
         let (_, doc) = &found[0];
-        assert!(doc.starts_with("Counter `{route, method, status}`"), "{doc}");
+        assert!(
+            doc.starts_with("Counter `{route, method, status}`"),
+            "{doc}"
+        );
     }
 }

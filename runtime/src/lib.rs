@@ -1,36 +1,30 @@
-//! The Hermes runtime: the canonical Hermes API over real models.
+//! The Hermes runtime's binary crate: HTTP, configuration and composition.
 //!
-//! Data flows one way: [`config`] (env, validated once) -> [`models`] (loaded once,
-//! behind workers) -> [`api`] (routes, extractors, errors) -> [`services`]. The
-//! pieces are public so integration tests and later capabilities reuse them.
+//! Three crates, one direction: `hermes-engine` (models, workers, capability
+//! services; no HTTP, no env, no network) <- `hermes-upstreams` (Milvus, Sophia,
+//! the OpenAI-compatible upstream, the outbox, breakers; no serving, no env) <-
+//! this crate, which alone reads the environment and speaks HTTP.
 //!
-//! Around that line: [`server`] (start, readiness, graceful shutdown with the outbox
-//! drain) and [`state`] (what handlers share); [`llm`] (the gateway: providers, the
-//! upstream's breaker and retry budget); [`audio`] and [`wav`] (speech in and out);
-//! [`persistence`] (Milvus), [`sophia`] (media and proposals), both through the durable
-//! [`outbox`] and the [`resilience`] pieces (breakers, backoff, retry budget, delivery
-//! metrics); [`outbound`] (the one pooled HTTP client); [`metrics`], [`logging`],
-//! [`request_id`], [`extract`], [`error`]; [`fault`] (a testing aid, off by default).
+//! Here, bottom up: [`config`] (env -> the typed [`config::Config`] holding each
+//! crate's plain settings, validated once); [`fault`] (a testing aid, off by
+//! default); [`metrics`], [`logging`], [`request_id`]; [`gateway`] (the LLM
+//! gateway, built once); [`state`] (what handlers share, built complete);
+//! [`error`] and [`extract`] (FastAPI-compatible errors and body parsing);
+//! [`usecases`] (embed and store, answer and propose, feedback); [`api`] (routes
+//! and handlers: parse, call, map errors); [`server`] (start, readiness,
+//! graceful shutdown with the outbox drain) and [`shutdown`]; [`cli`] (the flags: help, version, check).
 
 pub mod api;
-pub mod audio;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;
 pub mod fault;
-pub mod llm;
+pub mod gateway;
 pub mod logging;
 pub mod metrics;
-pub mod models;
-pub mod outbound;
-pub mod outbox;
-pub mod persistence;
 pub mod request_id;
-pub mod resilience;
-pub mod rss;
 pub mod server;
-pub mod services;
 pub mod shutdown;
-pub mod sophia;
 pub mod state;
-pub mod wav;
+pub mod usecases;

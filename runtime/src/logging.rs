@@ -1,12 +1,19 @@
 //! Structured logs on stdout: JSON lines or text, filtered by `RUST_LOG`
-//! (default `info`). Request spans carry the request id.
+//! (default `info`). Request spans carry the request id. The native libraries'
+//! own chatter (whisper.cpp/ggml model internals, ONNX Runtime) shows only from
+//! `debug` on: at `info` each model gets one line of ours instead.
 
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+/// `info` for ours; native libraries' info lines (whisper.cpp prints ~30 lines of
+/// model internals per load) only at `debug`.
+pub const DEFAULT_FILTER: &str = "info,whisper_rs=warn,ort=warn";
+
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stdout);

@@ -1,14 +1,35 @@
-//! `hermes-runtime`: validates the configuration, then serves until SIGTERM.
-//! Exit codes: 0 after a signal, 2 for invalid configuration, 1 for any other
-//! failure (cannot listen, a model failed to load).
+//! `hermes-runtime`: parses its flags, validates the configuration, then serves
+//! until SIGTERM. Exit codes: 0 after a signal (or a successful `--help`,
+//! `--version`, `--check`), 2 for an invalid configuration or an unknown flag, 1
+//! for any other failure (cannot listen, a model failed to load).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use hermes_runtime::cli::{self, Command};
 use hermes_runtime::config::Config;
 use hermes_runtime::{logging, server};
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match cli::parse(&args) {
+        Ok(command) => command,
+        Err(e) => {
+            eprintln!("hermes-runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Help => {
+            print!("{}", cli::help());
+            return ExitCode::SUCCESS;
+        }
+        Command::Version => {
+            print!("{}", cli::version());
+            return ExitCode::SUCCESS;
+        }
+        Command::Check | Command::Serve => {}
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -16,6 +37,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if command == Command::Check {
+        print!("{}", cli::check_report(&config));
+        return ExitCode::SUCCESS;
+    }
     logging::init(config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

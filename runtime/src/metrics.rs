@@ -17,7 +17,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::models::registry::{ModelReport, ModelState};
+use hermes_engine::models::registry::{ModelReport, ModelState};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
@@ -63,8 +63,8 @@ pub struct Metrics {
     model_load_seconds: Family<ModelLabel, Gauge<f64, AtomicU64>>,
     model_resident_bytes: Family<ModelLabel, Gauge>,
     feedback: Family<FeedbackLabels, Counter>,
-    /// Outbox, replay and circuit series (`crate::resilience::metrics`).
-    pub delivery: crate::resilience::metrics::DeliveryMetrics,
+    /// Outbox, replay and circuit series (`hermes_upstreams::resilience::metrics`).
+    pub delivery: hermes_upstreams::resilience::metrics::DeliveryMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -124,7 +124,7 @@ impl Metrics {
             "Feedback accepted on /feedback by type and outcome",
             feedback.clone(),
         );
-        let delivery = crate::resilience::metrics::DeliveryMetrics::default();
+        let delivery = hermes_upstreams::resilience::metrics::DeliveryMetrics::default();
         delivery.register(&mut registry);
         Self {
             registry,

@@ -8,10 +8,14 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use hermes_engine::models::registry::{LoadError, Registry};
+use hermes_engine::models::worker::WorkerLimits;
+use hermes_upstreams::deliveries;
+
 use crate::config::Config;
-use crate::models::registry::{LoadError, Registry};
-use crate::models::worker::WorkerLimits;
-use crate::state::AppState;
+use crate::gateway::Gateway;
+use crate::metrics::Metrics;
+use crate::state::{AppState, VERSION};
 use crate::{api, shutdown};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,9 +28,9 @@ pub enum RunError {
     #[error(transparent)]
     Load(#[from] LoadError),
     #[error(transparent)]
-    Http(#[from] crate::outbound::ClientBuildError),
+    Http(#[from] hermes_upstreams::outbound::ClientBuildError),
     #[error("HERMES_OUTBOX_DIR: {0}")]
-    Outbox(#[from] crate::outbox::OutboxError),
+    Outbox(#[from] hermes_upstreams::outbox::OutboxError),
     #[error("server failed: {0}")]
     Serve(String),
 }
@@ -61,11 +65,30 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         tracing::warn!(model_dir = %config.model_dir.display(), "no model to load: every capability is unavailable");
     }
 
-    let http = crate::outbound::build_client()?;
-    let state = AppState::new(Arc::clone(&config), Arc::clone(&registry), http);
-    let (deliveries, background) =
-        crate::persistence::start::start(&config, state.http.clone(), &state.metrics.delivery)?;
-    let app = api::router(state.with_deliveries(Arc::clone(&deliveries)));
+    let http = hermes_upstreams::outbound::build_client()?;
+    let metrics = Arc::new(Metrics::new(VERSION));
+    let (deliveries, background) = deliveries::start(
+        &config.milvus,
+        &config.sophia,
+        &config.delivery,
+        http.clone(),
+        &metrics.delivery,
+    )?;
+    let gateway = Arc::new(Gateway::new(
+        config.llm.clone(),
+        Arc::clone(&registry),
+        http,
+        &metrics.delivery,
+    ));
+    let state = AppState {
+        config: Arc::clone(&config),
+        registry: Arc::clone(&registry),
+        metrics,
+        started_at: std::time::Instant::now(),
+        gateway,
+        deliveries: Arc::clone(&deliveries),
+    };
+    let app = api::router(state);
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let serving = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -83,7 +106,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
                 result?;
                 loaded = true;
                 tracing::info!("all models ready");
-                deliveries.models_loaded(crate::services::embedding::default_dimension(&registry));
+                eprintln!("{}", ready_line(local, &model_ids));
+                deliveries.models_loaded(hermes_engine::services::embedding::default_dimension(&registry));
             }
             name = &mut signal => {
                 tracing::info!(signal = name, grace_seconds = config.shutdown_grace.as_secs_f64(), "shutting down: draining in-flight requests");
@@ -121,4 +145,53 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     }
     background.stop(BACKGROUND_STOP).await;
     Ok(())
+}
+
+/// The one human line printed (stderr) when every model is ready: where the
+/// server listens, what it loaded, and a request to try.
+fn ready_line(addr: SocketAddr, models: &[&str]) -> String {
+    let host = if addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        addr.ip()
+    };
+    let url = format!("http://{}", SocketAddr::new(host, addr.port()));
+    let embeds = models.iter().any(|id| {
+        hermes_interface::catalog::find(id)
+            .is_some_and(|m| m.task == hermes_interface::Task::Embedding)
+    });
+    let example = if embeds {
+        format!(
+            "curl -s {url}/embed_text -H 'content-type: application/json' -d '{{\"text\": \"hello\"}}'"
+        )
+    } else {
+        format!("curl -s {url}/health")
+    };
+    let models = if models.is_empty() {
+        "none".to_owned()
+    } else {
+        models.join(", ")
+    };
+    format!("hermes-runtime ready on {url} (models: {models}); try: {example}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ready_line_names_the_url_models_and_a_request() {
+        let line = ready_line("0.0.0.0:8080".parse().unwrap(), &["all-minilm-l6-v2"]);
+        assert!(line.contains("http://127.0.0.1:8080"), "{line}");
+        assert!(line.contains("models: all-minilm-l6-v2"), "{line}");
+        assert!(
+            line.contains("curl -s http://127.0.0.1:8080/embed_text"),
+            "{line}"
+        );
+        let line = ready_line("127.0.0.1:9000".parse().unwrap(), &[]);
+        assert!(
+            line.contains("curl -s http://127.0.0.1:9000/health"),
+            "{line}"
+        );
+    }
 }

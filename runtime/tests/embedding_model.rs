@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use hermes_runtime::models::embedding::MiniLmEmbedder;
+use hermes_engine::models::embedding::MiniLmEmbedder;
 use serde::Deserialize;
 
 #[derive(Deserialize)]

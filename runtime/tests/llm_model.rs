@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use hermes_runtime::models::llm::{
+use hermes_engine::models::llm::{
     ChatMessage, FinishReason, Generation, GenerationParams, LlmError, LocalLlm, Role,
 };
 

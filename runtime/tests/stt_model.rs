@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use hermes_runtime::audio::{AudioHint, DecodeLimits, decode_to_mono_16k};
-use hermes_runtime::models::whisper::{LanguageChoice, WhisperModel};
+use hermes_engine::audio::{AudioHint, DecodeLimits, decode_to_mono_16k};
+use hermes_engine::models::whisper::{LanguageChoice, WhisperModel};
 use stt_support::{recording, wer, whisper_dir};
 
 #[test]

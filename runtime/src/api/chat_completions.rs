@@ -11,15 +11,16 @@ use axum::response::{IntoResponse, Response};
 use hermes_interface::Task;
 use serde_json::{Value, json};
 
+use super::llm_fields::{boolean, integer_at_least, number_in};
 use super::sse::{self, Framing};
+use crate::error::gateway_status;
 use crate::error::{ApiError, ValidationIssue};
 use crate::extract::{Fields, FromJsonBody, Issues, Loc, parse, parse_body, validate_body};
-use crate::llm::fields::{boolean, integer_at_least, number_in};
-use crate::llm::providers::echo;
-use crate::llm::types::role_from_name;
-use crate::llm::{Completion, CompletionRequest, Gateway, GatewayError, Message, ProviderKind};
-use crate::models::llm::Role;
 use crate::state::AppState;
+use hermes_engine::llm::echo;
+use hermes_engine::llm::types::role_from_name;
+use hermes_engine::llm::{Completion, CompletionRequest, GatewayError, Message, ProviderKind};
+use hermes_engine::models::llm::Role;
 
 /// OpenAI's roles; `developer` is its newer name for `system`.
 const ROLES: &[&str] = &["system", "developer", "user", "assistant", "tool"];
@@ -138,7 +139,12 @@ fn openai_error(
 
 fn gateway_error(err: GatewayError) -> Response {
     err.log();
-    openai_error(err.status(), err.openai_type(), err.client_detail(), None)
+    openai_error(
+        gateway_status(&err),
+        err.openai_type(),
+        err.client_detail(),
+        None,
+    )
 }
 
 fn invalid(message: impl Into<String>, param: &str) -> Response {
@@ -225,7 +231,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     if chat.n.is_some_and(|n| n != 1) {
         return invalid("only n=1 is supported", "n");
     }
-    let gateway = Gateway::new(&state);
+    let gateway = &state.gateway;
     let provider = match gateway.select(chat.provider.as_deref()) {
         Ok(p) => p,
         Err(e) => return gateway_error(e),
@@ -250,7 +256,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
 
 /// `GET /v1/models`: the models each configured provider answers with.
 pub async fn models(State(state): State<AppState>) -> Json<Value> {
-    let gateway = Gateway::new(&state);
+    let gateway = &state.gateway;
     let mut data = Vec::new();
     let mut add = |id: &str, owner: &str| {
         data.push(json!({ "id": id, "object": "model", "created": 0, "owned_by": owner }));
@@ -266,7 +272,7 @@ pub async fn models(State(state): State<AppState>) -> Json<Value> {
                 }
             }
             ProviderKind::Openai => {
-                if let Some(upstream) = &state.config.llm.openai {
+                if let Some(upstream) = &gateway.settings.openai {
                     add(&upstream.model, provider.as_str());
                 }
             }

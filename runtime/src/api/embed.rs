@@ -4,12 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
+use hermes_engine::services::embedding::EmbedError;
+
 use crate::error::ApiError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
-use crate::persistence::embeddings::persist_embedding;
-use crate::persistence::milvus::EmbeddingRow;
-use crate::services::embedding::{self, EmbedError};
 use crate::state::AppState;
+use crate::usecases::embed_and_store::{EmbedAndStoreError, embed_and_store};
 
 #[derive(Debug)]
 pub struct EmbedRequest {
@@ -46,28 +46,24 @@ pub async fn embed_text(
     ValidJson(req): ValidJson<EmbedRequest>,
 ) -> Result<Json<EmbedResponse>, ApiError> {
     let text_chars = req.text.chars().count();
-    let text = req.text.clone();
-    let result = embedding::embed_text(&state.registry, req.text, &req.model).await;
-    let embedded = result.map_err(to_api_error)?;
-    tracing::info!(model = embedded.model, text_chars, "text embedded");
-    let row = EmbeddingRow {
-        embedding_id: embedded.embedding_id.clone(),
-        embedding: embedded.vector.clone(),
-        model: embedded.model.to_owned(),
-        text,
-        timestamp: chrono::Utc::now().timestamp_millis(),
+    let stored = match embed_and_store(&state, req.text, &req.model).await {
+        Ok(stored) => stored,
+        Err(EmbedAndStoreError::Embed(e)) => return Err(to_api_error(e)),
+        Err(EmbedAndStoreError::Store(e)) => {
+            return Err(ApiError::Unavailable(format!(
+                "The embedding could not be stored: {e}"
+            )));
+        }
     };
-    let persistence = state.deliveries.as_deref().map(|d| &d.embeddings);
-    let report = persist_embedding(persistence, row)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("The embedding could not be stored: {e}")))?;
+    let embedded = stored.embedding;
+    tracing::info!(model = embedded.model, text_chars, "text embedded");
     Ok(Json(EmbedResponse {
         dimension: embedded.vector.len(),
         embedding: embedded.vector,
         model: embedded.model,
         embedding_id: embedded.embedding_id,
-        persisted: report.persisted,
-        warning: report.warning,
+        persisted: stored.persisted,
+        warning: stored.warning,
     }))
 }
 
@@ -83,9 +79,9 @@ fn to_api_error(err: EmbedError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::registry::ResolveError;
-    use crate::models::worker::WorkerError;
     use axum::http::StatusCode;
+    use hermes_engine::models::registry::ResolveError;
+    use hermes_engine::models::worker::WorkerError;
 
     #[test]
     fn service_errors_map_to_contract_statuses() {

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use crate::extract::ValidJson;
-use crate::services::feedback::{self, Feedback, Receipt};
 use crate::state::AppState;
+use crate::usecases::feedback::{self, Feedback, Receipt};
 
 pub async fn feedback(
     State(state): State<AppState>,

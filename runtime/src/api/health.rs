@@ -6,8 +6,8 @@ use axum::extract::State;
 use hermes_interface::Task;
 use serde_json::{Value, json};
 
-use crate::models::SERVED_TASKS;
 use crate::state::{AppState, VERSION};
+use hermes_engine::models::SERVED_TASKS;
 
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     let registry = &state.registry;
@@ -19,12 +19,12 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
             "unavailable"
         }
     };
-    let status = if registry.all_ready() && crate::persistence::health::milvus_healthy(&state) {
+    let status = if registry.all_ready() && state.deliveries.embeddings.healthy() {
         "healthy"
     } else {
         "degraded"
     };
-    let llm_dependency = crate::llm::health::llm_dependency(&state).await;
+    let llm_dependency = crate::gateway::health::llm_dependency(&state.gateway).await;
     let mut body = json!({
         "status": status,
         "service": "hermes",
@@ -32,7 +32,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "uptime_seconds": state.started_at.elapsed().as_secs_f64(),
         "dependencies": {
-            "milvus": crate::persistence::health::milvus_entry(&state),
+            "milvus": state.deliveries.embeddings.health(),
             "llm": llm_dependency,
         },
         "capabilities": {

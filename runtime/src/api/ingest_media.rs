@@ -15,14 +15,12 @@ use serde_json::{Value, json};
 
 use hermes_interface::Task;
 
-use crate::audio::AudioHint;
 use crate::error::{ApiError, ValidationIssue};
-use crate::persistence::embeddings::persist_embedding;
-use crate::persistence::milvus::EmbeddingRow;
-use crate::services::embedding;
-use crate::services::stt::{self, SttRequest};
-use crate::sophia::client::{MediaUpload, SophiaError};
 use crate::state::AppState;
+use crate::usecases::embed_and_store::{EmbedAndStoreError, embed_and_store};
+use hermes_engine::audio::AudioHint;
+use hermes_engine::services::stt::{self, SttRequest};
+use hermes_upstreams::sophia::client::{MediaUpload, SophiaError};
 
 /// Largest upload accepted on this route.
 pub const MAX_UPLOAD_BYTES: usize = 100 * 1024 * 1024;
@@ -98,15 +96,10 @@ async fn ingest(
         return Err(ApiError::Validation(issues).into_response());
     };
 
-    let Some(deliveries) = state.deliveries.as_deref() else {
-        return Err(ApiError::Unavailable(
-            "Sophia forwarding is not running in this process".into(),
-        )
-        .into_response());
-    };
+    let deliveries = &state.deliveries;
     let heard = if media_type == "audio" {
         Some(
-            transcribe_and_embed(&state, deliveries, &file_name, &content_type, &bytes)
+            transcribe_and_embed(&state, &file_name, &content_type, &bytes)
                 .await
                 .map_err(IntoResponse::into_response)?,
         )
@@ -163,7 +156,6 @@ struct Heard {
 /// transcription like `/embed_text` does.
 async fn transcribe_and_embed(
     state: &AppState,
-    deliveries: &crate::persistence::start::Deliveries,
     file_name: &str,
     content_type: &str,
     bytes: &bytes::Bytes,
@@ -189,28 +181,19 @@ async fn transcribe_and_embed(
             embedding_id: None,
         });
     }
-    let embedded = embedding::embed_text(&state.registry, text.clone(), "default")
+    let stored = embed_and_store(state, text.clone(), "default")
         .await
-        .map_err(|e| {
-            ApiError::Unavailable(format!("The transcription could not be embedded: {e}"))
-        })?;
-    let row = EmbeddingRow {
-        embedding_id: embedded.embedding_id.clone(),
-        embedding: embedded.vector,
-        model: embedded.model.to_owned(),
-        text: text.clone(),
-        timestamp: chrono::Utc::now().timestamp_millis(),
-    };
-    persist_embedding(Some(&deliveries.embeddings), row)
-        .await
-        .map_err(|e| {
-            ApiError::Unavailable(format!(
+        .map_err(|e| match e {
+            EmbedAndStoreError::Embed(e) => {
+                ApiError::Unavailable(format!("The transcription could not be embedded: {e}"))
+            }
+            EmbedAndStoreError::Store(e) => ApiError::Unavailable(format!(
                 "The transcription's embedding could not be stored: {e}"
-            ))
+            )),
         })?;
     Ok(Heard {
         text,
-        embedding_id: Some(embedded.embedding_id),
+        embedding_id: Some(stored.embedding.embedding_id),
     })
 }
 

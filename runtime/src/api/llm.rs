@@ -7,16 +7,17 @@ use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::llm_fields::{boolean, integer_at_least, number_in};
 use super::sse::{self, Framing};
 use crate::error::ApiError;
+use crate::error::gateway_status;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
-use crate::llm::answered::{self, AnsweredCompletion};
-use crate::llm::fields::{boolean, integer_at_least, number_in};
-use crate::llm::types::{ROLES, role_from_name};
-use crate::llm::{Completion, CompletionRequest, Gateway, GatewayError, Message};
-use crate::models::llm::Role;
 use crate::request_id::RequestId;
 use crate::state::AppState;
+use crate::usecases::answer_and_propose::{self as answered, AnsweredCompletion};
+use hermes_engine::llm::types::{ROLES, role_from_name};
+use hermes_engine::llm::{Completion, CompletionRequest, GatewayError, Message};
+use hermes_engine::models::llm::Role;
 
 /// The contract's default temperature.
 pub const DEFAULT_TEMPERATURE: f64 = 0.7;
@@ -87,7 +88,11 @@ impl FromJsonBody for LlmRequest {
 /// A gateway failure as FastAPI would send it: `{"detail": "..."}`.
 fn error_response(err: GatewayError) -> Response {
     err.log();
-    (err.status(), Json(json!({ "detail": err.client_detail() }))).into_response()
+    (
+        gateway_status(&err),
+        Json(json!({ "detail": err.client_detail() })),
+    )
+        .into_response()
 }
 
 fn bad_request(detail: &str) -> Response {
@@ -128,14 +133,14 @@ pub async fn llm(
         seed: None,
         metadata: body.metadata,
     };
-    if let Err(full) = crate::sophia::proposals::check_room(&state) {
+    if let Err(full) = answered::check_room(&state) {
         tracing::warn!(error = %full, "llm request refused: its Sophia proposal could not be kept");
         return ApiError::Unavailable(format!(
             "The answer's proposal for Sophia cannot be queued ({full}); retry later"
         ))
         .into_response();
     }
-    let gateway = Gateway::new(&state);
+    let gateway = &state.gateway;
     let provider = match gateway.select(body.provider.as_deref()) {
         Ok(p) => p,
         Err(e) => return error_response(e),

@@ -11,6 +11,7 @@ mod feedback;
 mod health;
 mod ingest_media;
 mod llm;
+mod llm_fields;
 mod meta;
 mod probes;
 mod sse;

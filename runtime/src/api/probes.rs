@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::models::registry::ModelState;
 use crate::state::AppState;
+use hermes_engine::models::registry::ModelState;
 
 pub async fn livez() -> Json<Value> {
     Json(json!({ "status": "alive" }))

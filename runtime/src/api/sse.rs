@@ -12,7 +12,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde_json::{Value, json};
 
-use crate::llm::{CompletionStream, GatewayError, StreamEvent, Usage};
+use hermes_engine::llm::{CompletionStream, GatewayError, StreamEvent, Usage};
 
 /// What differs between `/llm` and `/v1/chat/completions`.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +65,7 @@ fn error_event(err: &GatewayError) -> Event {
     let body = json!({ "error": {
         "message": err.client_detail(),
         "type": err.openai_type(),
-        "code": err.status().as_u16(),
+        "code": err.status_code(),
     }});
     Event::default().data(body.to_string())
 }

@@ -14,11 +14,11 @@ use bytes::{Bytes, BytesMut};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::audio::{AudioError, AudioHint};
 use crate::error::{ApiError, ValidationIssue};
-use crate::models::whisper::WhisperModelError;
-use crate::services::stt::{self, SttError, SttRequest};
 use crate::state::AppState;
+use hermes_engine::audio::{AudioError, AudioHint};
+use hermes_engine::models::whisper::WhisperModelError;
+use hermes_engine::services::stt::{self, SttError, SttRequest};
 
 /// The contract's answer to an upload whose content type is not `audio/*`.
 pub const INVALID_FILE_TYPE: &str = "Invalid file type. Expected audio file.";
@@ -224,10 +224,10 @@ pub(crate) fn to_api_error(err: SttError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::registry::ResolveError;
-    use crate::models::whisper::LanguageError;
-    use crate::models::worker::WorkerError;
     use axum::http::StatusCode;
+    use hermes_engine::models::registry::ResolveError;
+    use hermes_engine::models::whisper::LanguageError;
+    use hermes_engine::models::worker::WorkerError;
 
     #[test]
     fn service_errors_map_to_contract_statuses() {

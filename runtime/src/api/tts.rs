@@ -10,9 +10,9 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
-use crate::models::worker::WorkerError;
-use crate::services::tts::{self, TtsError};
 use crate::state::AppState;
+use hermes_engine::models::worker::WorkerError;
+use hermes_engine::services::tts::{self, TtsError};
 
 #[derive(Debug)]
 pub struct TtsRequest {
@@ -111,8 +111,8 @@ impl IntoResponse for TtsHttpError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::piper::phonemize::PhonemizeError;
-    use crate::models::registry::ResolveError;
+    use hermes_engine::models::piper::phonemize::PhonemizeError;
+    use hermes_engine::models::registry::ResolveError;
 
     fn status_of(err: TtsError) -> StatusCode {
         TtsHttpError::from(err).into_response().status()

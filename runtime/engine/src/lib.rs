@@ -1,0 +1,18 @@
+//! The Hermes inference engine: models loaded once, run behind bounded workers, and
+//! the capability services that give requests their meaning. No HTTP, no env, no
+//! network: the binary crate (`hermes-runtime`) parses requests and configuration and
+//! calls in here; `hermes-upstreams` reaches the network.
+//!
+//! Data flows one way, each module importing only those listed before it:
+//! [`rss`] and [`wav`] and [`audio`] (speech in and out) -> [`models`] (the model
+//! types, [`models::worker`] and [`models::registry`]) -> [`llm`] (the request and
+//! answer types of the LLM gateway, its `echo` and `local` providers) and
+//! [`services`] (embedding, speech-to-text, text-to-speech).
+
+pub mod audio;
+pub mod config;
+pub mod llm;
+pub mod models;
+pub mod rss;
+pub mod services;
+pub mod wav;

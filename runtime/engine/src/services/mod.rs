@@ -1,0 +1,6 @@
+//! Capability services: what a request means, independent of HTTP. Handlers parse,
+//! call a service and map its typed error to an `ApiError`.
+
+pub mod embedding;
+pub mod stt;
+pub mod tts;

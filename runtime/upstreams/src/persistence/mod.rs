@@ -1,0 +1,11 @@
+//! Persistence of embeddings in Milvus that never loses a record: a direct
+//! upsert when Milvus answers, else the durable outbox and a background replay.
+//!
+//! [`schema`] is the contract's collection; [`milvus`] the shared client, its
+//! supervisor (connect, ensure, reconnect) and writes; [`embeddings`] the
+//! service `/embed_text` calls and the outbox's Milvus deliverer.
+
+pub mod embeddings;
+pub mod health;
+pub mod milvus;
+pub mod schema;

@@ -2,9 +2,10 @@
 //! each one. A failing resource is retried by `error_policy`; a watch error is counted
 //! and logged, and the watch carries on: one bad resource never stops the others.
 
+use crate::context::Context;
 use crate::crd::HermesDeployment;
 use crate::metrics::Metrics;
-use crate::reconcile::{Context, error_policy, reconcile};
+use crate::reconcile::{error_policy, reconcile};
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;

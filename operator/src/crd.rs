@@ -416,6 +416,19 @@ pub struct RolloutSpec {
     pub analysis: Option<AnalysisSpec>,
 }
 
+/// What an analysis that found no data (no traffic, NaN) counts as.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum NoDataPolicy {
+    /// A failed check: no evidence is not a pass (the safe default).
+    #[default]
+    Fail,
+    /// The check is skipped: the step advances as if it had passed.
+    Skip,
+    /// Hold the current step without counting a failure until data arrives.
+    Wait,
+}
+
 /// Canary settings.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema, Default)]
 #[serde(rename_all = "camelCase")]
@@ -443,7 +456,7 @@ pub struct CanarySpec {
     /// no evidence is no pass), `skip` (the step advances) or `wait` (hold the step without
     /// counting a failure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub no_data_policy: Option<crate::rollout::NoDataPolicy>,
+    pub no_data_policy: Option<NoDataPolicy>,
     /// Longest a rollout may progress before it is rolled back (unset: no limit; time spent
     /// paused counts too, but a paused rollout is never rolled back for it).
     #[serde(default, skip_serializing_if = "Option::is_none")]

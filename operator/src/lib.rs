@@ -1,15 +1,17 @@
 //! hermes-operator: deploys the Hermes runtime from `HermesDeployment` resources.
 //!
-//! A pipeline, one concern per module:
-//! `validate` (pure) -> `sizing` (pure, catalog) -> `build` (pure desired objects,
-//! `revision` hash) -> `apply` (server-side apply, the only writes) -> `status` (pure diff
-//! to a status patch) + `events`. `reconcile` strings the stages together with a typed
-//! error per stage; `controller` runs it for every resource; `leader` makes sure only one
-//! operator replica acts; `metrics` and `server` expose /metrics, /healthz, /readyz;
-//! `slo_metrics` exports the declared SLOs there for the chart's alert rules.
-//! `render` is the offline face of the pure stages (`hermes-operator render -f`); `run`
-//! wires leader election, the server and the controller (`hermes-operator run`). The pure
-//! stages take a `catalog::Catalog` (the shared model catalog in production).
+//! A pipeline, one concern per module (map: docs/operator-architecture.md):
+//! `validate` (pure, returns a `Validated` resource) -> `sizing` (pure, catalog) -> `build`
+//! (pure desired objects, `revision` hash; `build::canary` the canary's objects from the
+//! rollout state) -> with a canary, `canary` (the `rollout` state machine fed, its actions
+//! turned into steps) -> `execute` (the one executor; `apply` and `traffic` are its write
+//! primitives) -> `status` (pure, one status write) + `events`. `reconcile` strings the
+//! stages together; `context` (Context, the error, timings) is at the bottom; `controller`
+//! runs it for every resource; `leader` makes sure only one operator replica acts;
+//! `metrics` and `server` expose /metrics, /healthz, /readyz; `slo_metrics` exports the
+//! declared SLOs there for the chart's alert rules. `cli` holds the subcommands: `render`
+//! (the pure stages offline), `analyze` (one canary analysis), `run` (leader election, the
+//! server and the controller). The pure stages take a `catalog::Catalog`.
 //!
 //! RBAC: exactly what the code below uses (the Helm chart grants these and
 //! `scripts/chart-check.sh` compares them; group `core` = the core API group):
@@ -36,22 +38,22 @@
 //! and read and patch the named HTTPRoute's backend weights.
 
 pub mod analysis;
-pub mod analyze;
 pub mod apply;
 pub mod build;
 pub mod canary;
 pub mod catalog;
+pub mod cli;
+pub mod context;
 pub mod controller;
 pub mod crd;
 pub mod events;
+pub mod execute;
 pub mod leader;
 pub mod metrics;
 pub mod quantity;
 pub mod reconcile;
-pub mod render;
 pub mod revision;
 pub mod rollout;
-pub mod run;
 pub mod server;
 pub mod sizing;
 pub mod slo_metrics;

@@ -92,9 +92,9 @@ struct RunArgs {
     prometheus_url: Option<String>,
 }
 
-impl From<RunArgs> for hermes_operator::run::Options {
+impl From<RunArgs> for hermes_operator::cli::run::Options {
     fn from(a: RunArgs) -> Self {
-        hermes_operator::run::Options {
+        hermes_operator::cli::run::Options {
             metrics_addr: a.metrics_addr,
             lease_name: a.lease_name,
             lease_namespace: a.lease_namespace,
@@ -119,7 +119,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         ExitCode::from(2)
     };
     let hd = match read_input(&args.file).and_then(|yaml| {
-        hermes_operator::render::parse_all(&yaml, &args.namespace).map_err(|e| e.to_string())
+        hermes_operator::cli::render::parse_all(&yaml, &args.namespace).map_err(|e| e.to_string())
     }) {
         Ok(mut all) => all.remove(0),
         Err(e) => return fail(e),
@@ -128,7 +128,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(e.to_string()),
     };
-    let report = match runtime.block_on(hermes_operator::analyze::analyze(
+    let report = match runtime.block_on(hermes_operator::cli::analyze::analyze(
         &hd,
         &args.prometheus,
         &args.revision,
@@ -138,7 +138,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     match args.output {
-        Output::Text => print!("{}", hermes_operator::analyze::to_text(&report)),
+        Output::Text => print!("{}", hermes_operator::cli::analyze::to_text(&report)),
         Output::Json => match serde_json::to_string_pretty(&report) {
             Ok(json) => println!("{json}"),
             Err(e) => return fail(e.to_string()),
@@ -165,7 +165,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(hermes_operator::run::run(args.into())) {
+            match runtime.block_on(hermes_operator::cli::run::run(args.into())) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!(error = %e, "hermes-operator stopped");
@@ -186,7 +186,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze(args),
         Command::Render { file, namespace } => {
             let result = read_input(&file).and_then(|yaml| {
-                hermes_operator::render::render(
+                hermes_operator::cli::render::render(
                     &yaml,
                     &namespace,
                     &hermes_operator::catalog::Catalog::builtin(),

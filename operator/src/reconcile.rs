@@ -1,119 +1,49 @@
-//! One reconciliation: validate -> size -> build -> apply -> status, plus an Event for
-//! every change. Each stage has its own error; a failing resource is retried with backoff
-//! by `error_policy` and never blocks the others.
+//! One reconciliation, as a pipeline: validate -> size -> build (pure) -> with a canary,
+//! decide (the state machine) and build the canary's objects -> one executor applies ->
+//! one status write, plus an Event for every change. A failing resource is retried with
+//! backoff by `error_policy` and never blocks the others.
 
-use crate::analysis::prometheus::Prometheus;
 use crate::apply;
-use crate::build::{self, BuildError};
+use crate::build::{self, canary as build_canary};
 use crate::canary;
-use crate::catalog::Catalog;
-use crate::crd::HermesDeployment;
+use crate::context::{
+    BACKOFF_BASE, BACKOFF_MAX, Context, PROGRESS_CHECK, RESYNC, ReconcileError, now,
+};
+use crate::crd::{HermesDeployment, Phase};
 use crate::events::{self, Notice};
-use crate::metrics::Metrics;
+use crate::execute::{self, Step};
 use crate::quantity::format_memory;
+use crate::rollout::command;
 use crate::sizing;
-use crate::status::{self, Outcome};
-use crate::validate;
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::Timestamp;
+use crate::status::{self, Outcome, Rollout};
+use crate::validate::{self, MissingMetadata};
 use kube::api::Patch;
 use kube::runtime::controller::Action;
-use kube::runtime::events::Recorder;
 use kube::{Api, Client, Resource, ResourceExt};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Shared by every reconciliation.
-pub struct Context {
-    pub client: Client,
-    pub catalog: Catalog,
-    pub recorder: Recorder,
-    pub metrics: Metrics,
-    /// Where canary analyses query (`--prometheus-url`); a resource may name its own.
-    pub prometheus: Option<Prometheus>,
-    /// Consecutive failures per object, for the backoff.
-    failures: Mutex<HashMap<String, u32>>,
-}
-
-impl Context {
-    pub fn new(client: Client, catalog: Catalog, recorder: Recorder, metrics: Metrics) -> Self {
-        Context {
-            client,
-            catalog,
-            recorder,
-            metrics,
-            prometheus: None,
-            failures: Mutex::default(),
-        }
-    }
-
-    /// The Prometheus canary analyses query.
-    pub fn with_prometheus(mut self, prometheus: Prometheus) -> Self {
-        self.prometheus = Some(prometheus);
-        self
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
-    #[error("HermesDeployment has no {0}")]
-    MissingMetadata(&'static str),
-    #[error("building the desired objects: {0}")]
-    Build(#[from] BuildError),
-    #[error("applying {kind} {name}: {source}")]
-    Apply {
-        kind: &'static str,
-        name: String,
-        #[source]
-        source: kube::Error,
-    },
-    #[error("patching the status of {name}: {source}")]
-    Status {
-        name: String,
-        #[source]
-        source: kube::Error,
-    },
-    #[error("removing the rollout command annotation of {name}: {source}")]
-    Annotation {
-        name: String,
-        #[source]
-        source: kube::Error,
-    },
-}
-
-impl ReconcileError {
-    /// Label of `hermes_operator_reconcile_errors_total`.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            ReconcileError::MissingMetadata(_) => "missing_metadata",
-            ReconcileError::Build(_) => "build",
-            ReconcileError::Apply { .. } => "apply",
-            ReconcileError::Status { .. } => "status",
-            ReconcileError::Annotation { .. } => "annotation",
-        }
-    }
-}
-
-/// Requeue of a Ready resource: a periodic re-apply repairs drift nobody watched.
-pub const RESYNC: Duration = Duration::from_secs(300);
-/// Requeue while pods are still coming up (their changes also trigger a reconcile).
-pub const PROGRESS_CHECK: Duration = Duration::from_secs(30);
-pub const BACKOFF_BASE: Duration = Duration::from_secs(5);
-pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+use tracing::Instrument;
 
 fn key(hd: &HermesDeployment) -> String {
     format!("{}/{}", hd.namespace().unwrap_or_default(), hd.name_any())
 }
 
-/// The controller's reconciler.
+/// The controller's reconciler. Each reconcile runs in its own span (object, generation
+/// and a fresh trace id), as kube-rs's controller-rs does, so every log line of one
+/// reconcile can be found together.
 pub async fn reconcile(
     hd: Arc<HermesDeployment>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let span = tracing::info_span!(
+        "reconcile",
+        object = %key(&hd),
+        generation = hd.metadata.generation.unwrap_or_default(),
+        trace_id = %trace_id,
+    );
     let started = Instant::now();
-    let result = reconcile_one(&hd, &ctx).await;
+    let result = reconcile_one(&hd, &ctx).instrument(span).await;
     ctx.metrics
         .observe(started.elapsed(), result.as_ref().err().map(|e| e.reason()));
     if result.is_ok()
@@ -149,25 +79,12 @@ pub fn backoff(attempt: u32) -> Duration {
     BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_MAX)
 }
 
-fn now() -> Time {
-    // Whole seconds: the API server stores condition times with second precision, so an
-    // unchanged status compares equal after a round trip.
-    let t = Timestamp::now();
-    Time(Timestamp::from_second(t.as_second()).unwrap_or(t))
-}
-
 async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, ReconcileError> {
-    let namespace = hd
-        .namespace()
-        .ok_or(ReconcileError::MissingMetadata("namespace"))?;
-    let name = hd
-        .metadata
-        .name
-        .clone()
-        .ok_or(ReconcileError::MissingMetadata("name"))?;
+    let id = validate::identity(hd)?;
     if hd.metadata.uid.is_none() {
-        return Err(ReconcileError::MissingMetadata("uid"));
+        return Err(MissingMetadata("uid").into());
     }
+    let (namespace, name) = (id.namespace.clone(), id.name.clone());
     // Being deleted: the garbage collector removes the owned objects; re-applying them
     // now would fight it.
     if hd.metadata.deletion_timestamp.is_some() {
@@ -175,14 +92,18 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
         return Ok(Action::await_change());
     }
     let regarding = hd.object_ref(&());
-    let generation = hd.metadata.generation;
+    let generation = id.generation;
+    let client = &ctx.client;
 
     // validate + size (pure): a refused spec writes its status and nothing else.
-    let checked = validate::validate(&hd.spec, &ctx.catalog)
+    let checked = validate::validate(id, &hd.spec, &ctx.catalog)
         .map_err(|e| e.to_string())
-        .and_then(|()| sizing::plan(&hd.spec, &ctx.catalog).map_err(|e| e.to_string()));
-    let plan = match checked {
-        Ok(plan) => plan,
+        .and_then(|v| {
+            let plan = sizing::plan(&v, &ctx.catalog).map_err(|e| e.to_string())?;
+            Ok((v, plan))
+        });
+    let (v, plan) = match checked {
+        Ok(checked) => checked,
         Err(message) => {
             let new = status::compute(
                 hd.status.as_ref(),
@@ -194,7 +115,7 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
             );
             if hd.status.as_ref() != Some(&new) {
                 notify(ctx, &regarding, &[Notice::invalid_spec(&message)]).await;
-                patch_status(&ctx.client, &namespace, &name, &new).await?;
+                patch_status(client, &namespace, &name, &new).await?;
             }
             return Ok(Action::await_change());
         }
@@ -204,109 +125,128 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
     // spec changes nothing that runs, so its SLOs stay as they were).
     ctx.metrics
         .slo_objectives
-        .declare(&namespace, &name, &hd.spec.slos);
+        .declare(&namespace, &name, &v.spec.slos);
 
     // build (pure)
-    let desired = build::desired(hd, &plan, &ctx.catalog)?;
+    let desired = build::desired(&v, &plan, &ctx.catalog);
+    let revision = desired.revision.clone();
+
+    // With a canary: observe the stable, decide, and build the canary's objects from the
+    // new state. Every read happens here, before the first write.
+    let mut steps = Vec::new();
+    let mut stable_observed = None;
+    let decision = match &v.canary {
+        Some(canary_knobs) => {
+            let stable_now = apply::get(client, &namespace, &name)
+                .await
+                .map_err(|source| ReconcileError::Apply {
+                    kind: "Deployment",
+                    name: name.clone(),
+                    source,
+                })?;
+            let command = hd
+                .annotations()
+                .get(command::ANNOTATION)
+                .map(String::as_str);
+            let d = canary::decide(
+                ctx,
+                &v,
+                canary_knobs,
+                &revision,
+                hd.status.as_ref(),
+                command,
+                stable_now.as_ref(),
+                canary::decide::now(),
+            )
+            .await?;
+            steps.extend(d.notices.iter().cloned().map(Step::Publish));
+            let objects = build_canary::objects(&v, &desired, &d.state);
+            let event_revision = d
+                .state
+                .canary_revision
+                .clone()
+                .or_else(|| d.previous.canary_revision.clone())
+                .unwrap_or_else(|| revision.clone());
+            steps.extend(canary::steps(
+                &name,
+                &revision,
+                objects,
+                &d.actions,
+                &event_revision,
+            ));
+            stable_observed = stable_now;
+            Some(d)
+        }
+        None => {
+            steps.push(Step::ApplyDeployment {
+                deployment: desired.deployment.clone(),
+                action: format!("Apply revision {revision}"),
+                detail: format!(
+                    ": revision {revision}, memory limit {}",
+                    format_memory(plan.limit)
+                ),
+            });
+            // `rollout.canary` was removed while a canary existed: the spec now rolls out
+            // as one Deployment, so the canary goes.
+            if hd.status.as_ref().is_some_and(|s| s.rollout.is_some()) {
+                steps.push(Step::DeleteDeployment {
+                    name: build_canary::name(&name),
+                    action: "Remove canary".into(),
+                });
+            }
+            None
+        }
+    };
+    steps.push(Step::ApplyService {
+        service: desired.service.clone(),
+        action: "Apply".into(),
+    });
+    steps.push(match &desired.pdb {
+        Some(pdb) => Step::ApplyPdb(pdb.clone()),
+        None => Step::DeletePdb { name: name.clone() },
+    });
 
     // apply (the only workload writes)
-    let client = &ctx.client;
-    let apply_err = |kind: &'static str| {
-        let name = name.clone();
-        move |source| ReconcileError::Apply { kind, name, source }
-    };
-    let mut notices = Vec::new();
-    let canary_enabled = hd.spec.rollout.as_ref().is_some_and(|r| r.canary.is_some());
-    let (deployment, stable_revision, rollout) = if canary_enabled {
-        let outcome = canary::reconcile(hd, ctx, &desired, &mut notices).await?;
-        let revision = outcome
-            .state
-            .stable_revision
-            .clone()
-            .unwrap_or_else(|| desired.revision.clone());
-        (
-            outcome.stable.clone().unwrap_or_default(),
-            revision,
-            Some(outcome),
-        )
-    } else {
-        let (deployment, change) = apply::apply(client, &desired.deployment)
-            .await
-            .map_err(apply_err("Deployment"))?;
-        let detail = format!(
-            ": revision {}, memory limit {}",
-            desired.revision,
-            format_memory(plan.limit)
-        );
-        let rollout = format!("Apply revision {}", desired.revision);
-        notices.extend(Notice::for_change(
-            "Deployment",
-            &name,
-            change,
-            &rollout,
-            &detail,
-        ));
-        // `rollout.canary` was removed while a canary existed: the spec now rolls out as
-        // one Deployment, so the canary goes.
-        if hd.status.as_ref().is_some_and(|s| s.rollout.is_some()) {
-            notices.extend(canary::remove_leftover(ctx, &namespace, &name).await?);
-        }
-        (deployment, desired.revision.clone(), None)
-    };
-    let (_, change) = apply::apply(client, &desired.service)
-        .await
-        .map_err(apply_err("Service"))?;
-    notices.extend(Notice::for_change("Service", &name, change, "Apply", ""));
-    let change = match &desired.pdb {
-        Some(pdb) => {
-            apply::apply(client, pdb)
-                .await
-                .map_err(apply_err("PodDisruptionBudget"))?
-                .1
-        }
-        None => apply::delete_if_present::<PodDisruptionBudget>(client, &namespace, &name)
-            .await
-            .map_err(apply_err("PodDisruptionBudget"))?,
-    };
-    notices.extend(Notice::for_change(
-        "PodDisruptionBudget",
-        &name,
-        change,
-        "Apply",
-        "",
-    ));
-    notify(ctx, &regarding, &notices).await;
+    let done = execute::execute(client, &namespace, steps).await?;
+    if let Some(d) = &decision {
+        canary::decide::record_metrics(ctx, &v, d);
+    }
+    notify(ctx, &regarding, &done.notices).await;
 
-    // status (pure diff, then one patch when it changed)
-    let stamp = now();
-    let mut new = status::compute(
+    // status (pure, then one patch when it changed)
+    let stable = done
+        .deployment(&name)
+        .cloned()
+        .or(stable_observed)
+        .unwrap_or_default();
+    let stable_revision = decision
+        .as_ref()
+        .and_then(|d| d.state.stable_revision.clone())
+        .unwrap_or_else(|| revision.clone());
+    let new = status::compute(
         hd.status.as_ref(),
         generation,
         &Outcome::Applied {
             revision: &stable_revision,
-            replicas: hd.spec.replicas,
+            replicas: v.spec.replicas,
             memory: plan.to_status(),
-            deployment: &deployment,
+            deployment: &stable,
+            rollout: decision.as_ref().map(|d| Rollout {
+                state: &d.state,
+                last_analysis: d.last_analysis.clone(),
+            }),
         },
-        &stamp,
+        &now(),
     );
-    if let Some(outcome) = &rollout {
-        canary::overlay_status(&mut new, outcome, generation, &stamp);
-    } else {
-        new.rollout = None;
-    }
     // Ready, or rolled back with the stable serving: nothing moves until something changes.
-    let ready = matches!(
-        new.phase,
-        Some(crate::crd::Phase::Ready | crate::crd::Phase::RolledBack)
-    );
+    let ready = matches!(new.phase, Some(Phase::Ready | Phase::RolledBack));
     if hd.status.as_ref() != Some(&new) {
         patch_status(client, &namespace, &name, &new).await?;
     }
     let mut requeue = if ready { RESYNC } else { PROGRESS_CHECK };
-    if let Some(outcome) = &rollout {
-        requeue = requeue.min(outcome.requeue);
-        if outcome.command_seen {
+    if let Some(d) = &decision {
+        requeue = requeue.min(d.requeue);
+        if d.command_seen {
             remove_command(client, &namespace, &name).await?;
         }
     }
@@ -321,7 +261,7 @@ async fn remove_command(
 ) -> Result<(), ReconcileError> {
     let api: Api<HermesDeployment> = Api::namespaced(client.clone(), namespace);
     let patch = serde_json::json!({
-        "metadata": {"annotations": {crate::rollout::command::ANNOTATION: null}},
+        "metadata": {"annotations": {command::ANNOTATION: null}},
     });
     api.patch(name, &apply::merge_params(), &Patch::Merge(&patch))
         .await
@@ -345,6 +285,7 @@ async fn notify(
     }
 }
 
+/// The one status writer: a server-side apply of what `status::compute` returned.
 async fn patch_status(
     client: &Client,
     namespace: &str,

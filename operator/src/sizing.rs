@@ -8,6 +8,7 @@
 use crate::catalog::Catalog;
 use crate::crd::{HermesDeploymentSpec, MemoryStatus, ModelMemoryStatus};
 use crate::quantity::{MIB, QuantityError, format_memory, parse_memory};
+use crate::validate::Validated;
 use hermes_interface::catalog::Provenance;
 
 /// The limit is a multiple of this.
@@ -83,8 +84,12 @@ fn quantity(field: &str, value: &str) -> Result<u64, SizingError> {
     })
 }
 
-/// Sizes the runtime container's memory for `spec`.
-pub fn plan(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<MemoryPlan, SizingError> {
+/// Sizes the runtime container's memory of a validated resource.
+pub fn plan(v: &Validated<'_>, catalog: &Catalog) -> Result<MemoryPlan, SizingError> {
+    plan_spec(v.spec, catalog)
+}
+
+fn plan_spec(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<MemoryPlan, SizingError> {
     let policy = spec.memory.clone().unwrap_or_default();
     let overhead = match &policy.runtime_overhead {
         Some(q) => quantity("runtimeOverhead", q)?,
@@ -220,7 +225,7 @@ mod tests {
     use hermes_interface::catalog::RUNTIME_OVERHEAD_BYTES;
 
     fn plan_(spec: &HermesDeploymentSpec) -> Result<MemoryPlan, SizingError> {
-        plan(spec, &Catalog::builtin())
+        plan_spec(spec, &Catalog::builtin())
     }
 
     fn spec(

@@ -1,8 +1,11 @@
-//! The status the operator reports (pure): from what it applied and what the Deployment
-//! says, with the previous status for condition transition times. Equal in, equal out, so
-//! an unchanged world writes nothing (and cannot loop on its own status patches).
+//! The status the operator reports (pure): from what it applied, what the Deployment says
+//! and where a canary rollout stands, with the previous status for condition transition
+//! times. Equal in, equal out, so an unchanged world writes nothing (and cannot loop on
+//! its own status patches). The reconcile writes what this computes, once.
 
-use crate::crd::{HermesDeploymentStatus, MemoryStatus, Phase};
+use crate::crd::{AnalysisStatus, HermesDeploymentStatus, MemoryStatus, Phase};
+use crate::rollout::persist::to_status;
+use crate::rollout::{RolloutPhase, RolloutState};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
@@ -10,6 +13,14 @@ pub const READY: &str = "Ready";
 pub const PROGRESSING: &str = "Progressing";
 pub const INVALID_SPEC: &str = "InvalidSpec";
 pub const DEGRADED: &str = "Degraded";
+pub const ROLLED_BACK: &str = "RolledBack";
+
+/// Where a canary rollout stands after the reconcile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollout<'a> {
+    pub state: &'a RolloutState,
+    pub last_analysis: Option<AnalysisStatus>,
+}
 
 /// What the reconcile knows when it writes status.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,8 +32,10 @@ pub enum Outcome<'a> {
         revision: &'a str,
         replicas: i32,
         memory: MemoryStatus,
-        /// The Deployment as the apply returned it.
+        /// The stable Deployment as the apply returned it (or as it runs).
         deployment: &'a Deployment,
+        /// With `rollout.canary`: the rollout; without, `status.rollout` is cleared.
+        rollout: Option<Rollout<'a>>,
     },
 }
 
@@ -41,7 +54,7 @@ pub fn compute(
     now: &Time,
 ) -> HermesDeploymentStatus {
     let prev = previous.cloned().unwrap_or_default();
-    let (phase, conds, mut status) = match outcome {
+    let (mut phase, mut conds, mut status) = match outcome {
         Outcome::Invalid { message } => {
             // The workload (if any) keeps running as it was: keep what we knew of it.
             let conds = vec![
@@ -77,8 +90,15 @@ pub fn compute(
             replicas,
             memory,
             deployment,
+            ..
         } => applied(&prev, revision, *replicas, memory, deployment),
     };
+    if let Outcome::Applied { rollout, .. } = outcome {
+        match rollout {
+            Some(r) => phase = rollout_overlay(&mut status, &mut conds, phase, r),
+            None => status.rollout = None,
+        }
+    }
     status.observed_generation = generation;
     status.phase = Some(phase);
     status.conditions = conds
@@ -183,6 +203,79 @@ fn applied(
     (phase, conds, status)
 }
 
+/// The rollout's fields and conditions on top of the workload's: a progressing or paused
+/// canary makes the resource Progressing, a rolled back or aborted one RolledBack (a
+/// Degraded stable stays Degraded); the `RolledBack` condition says whether and why.
+fn rollout_overlay(
+    status: &mut HermesDeploymentStatus,
+    conds: &mut Vec<Cond>,
+    phase: Phase,
+    rollout: &Rollout<'_>,
+) -> Phase {
+    let state = rollout.state;
+    status.stable_revision = state.stable_revision.clone();
+    status.canary_revision = state
+        .canary_revision
+        .clone()
+        .filter(|_| !matches!(state.phase, RolloutPhase::Stable));
+    status.canary_weight = Some(state.canary_weight());
+    status.rollout = Some(to_status(state, rollout.last_analysis.clone()));
+    let (rolled_back, reason, message) = match &state.phase {
+        RolloutPhase::RolledBack { reason } => (true, "AnalysisFailed", reason.clone()),
+        RolloutPhase::Aborted { reason } => (true, "Aborted", reason.clone()),
+        _ => (false, "NotRolledBack", String::new()),
+    };
+    let mut phase = phase;
+    if phase != Phase::Degraded {
+        match &state.phase {
+            RolloutPhase::Progressing { step, weight } | RolloutPhase::Paused { step, weight } => {
+                phase = Phase::Progressing;
+                let paused = matches!(state.phase, RolloutPhase::Paused { .. });
+                set(
+                    conds,
+                    Cond {
+                        type_: PROGRESSING,
+                        status: true,
+                        reason: if paused {
+                            "CanaryPaused"
+                        } else {
+                            "CanaryAnalysis"
+                        },
+                        message: format!(
+                            "canary revision {} at {weight}% (step {}){}",
+                            state.canary_revision.as_deref().unwrap_or("-"),
+                            step + 1,
+                            if paused { ", paused" } else { "" }
+                        ),
+                    },
+                );
+            }
+            RolloutPhase::RolledBack { .. } | RolloutPhase::Aborted { .. } => {
+                phase = Phase::RolledBack;
+            }
+            _ => {}
+        }
+    }
+    set(
+        conds,
+        Cond {
+            type_: ROLLED_BACK,
+            status: rolled_back,
+            reason,
+            message,
+        },
+    );
+    phase
+}
+
+/// Replaces the condition of `c`'s type, or adds it.
+fn set(conds: &mut Vec<Cond>, c: Cond) {
+    match conds.iter_mut().find(|x| x.type_ == c.type_) {
+        Some(x) => *x = c,
+        None => conds.push(c),
+    }
+}
+
 /// A condition, keeping the previous transition time when its status did not change.
 fn condition(previous: &[Condition], c: Cond, generation: Option<i64>, now: &Time) -> Condition {
     let status = if c.status { "True" } else { "False" };
@@ -238,6 +331,7 @@ mod tests {
                 ..Default::default()
             },
             deployment: d,
+            rollout: None,
         }
     }
 

@@ -1,17 +1,16 @@
-//! Weighted traffic through a Gateway API `HTTPRoute` (`rollout.traffic.httpRoute`).
-//! k8s-openapi has no Gateway API types, so the route is a `DynamicObject`. The operator
-//! owns two Services, `<name>-stable` (the stable revision's pods) and `<name>-canary`
-//! (the canary track), and rewrites the `backendRefs` of every rule of the named route
-//! to those two with weights `100 - w` and `w`. Everything else of the route (parents,
-//! matches, filters) is the user's and stays as it is.
+//! Weighted traffic through a Gateway API `HTTPRoute` (`rollout.traffic.httpRoute`): the
+//! route's backends and their one write. k8s-openapi has no Gateway API types, so the
+//! route is a `DynamicObject`. The operator owns two Services, `<name>-stable` (the stable
+//! revision's pods) and `<name>-canary` (the canary track; built in `build::canary`), and
+//! rewrites the `backendRefs` of every rule of the named route to those two with weights
+//! `100 - w` and `w`. Everything else of the route (parents, matches, filters) is the
+//! user's and stays as it is.
 
-use crate::apply::{self, Change};
-use crate::build::{Desired, canary as build_canary};
-use crate::events::Notice;
-use crate::reconcile::{Context, ReconcileError};
+use crate::apply;
+use crate::build::canary as build_canary;
 use hermes_interface::probes::HTTP_PORT;
-use kube::Api;
 use kube::api::{ApiResource, DynamicObject, Patch};
+use kube::{Api, Client};
 use serde_json::{Value, json};
 
 /// `gateway.networking.k8s.io/v1` `HTTPRoute`.
@@ -50,83 +49,35 @@ pub fn reweighted(rules: &Value, backends: &Value) -> Option<Value> {
     (new != *list).then_some(Value::Array(new))
 }
 
-/// Applies the backend Services and points the route at them with `canary_weight`.
-pub async fn route(
-    ctx: &Context,
+/// Points every rule of the route `route_name` at `backends`; whether that changed it.
+/// The one write of a route is a read-modify-write: a merge patch replaces the whole
+/// rules list, and the resourceVersion read makes a concurrent edit of the route fail
+/// (and the reconcile retry) instead of being overwritten.
+pub async fn reweight(
+    client: &Client,
     namespace: &str,
-    base: &str,
     route_name: &str,
-    desired: &Desired,
-    stable_revision: &str,
-    canary_weight: i32,
-) -> Result<Vec<Notice>, ReconcileError> {
-    let client = &ctx.client;
-    let mut notices = Vec::new();
-    let services = [
-        build_canary::backend_service(
-            &desired.service,
-            build_canary::stable_service_name(base),
-            build_canary::stable_selector(base, stable_revision),
-        ),
-        build_canary::backend_service(
-            &desired.service,
-            build_canary::name(base),
-            build_canary::canary_selector(base),
-        ),
-    ];
-    for svc in &services {
-        let svc_name = svc.metadata.name.clone().unwrap_or_default();
-        let (_, change) =
-            apply::apply(client, svc)
-                .await
-                .map_err(|source| ReconcileError::Apply {
-                    kind: "Service",
-                    name: svc_name.clone(),
-                    source,
-                })?;
-        // The action names the Service: the Recorder folds Events with the same reason
-        // and action into one series, which would hide the second Service's Event.
-        notices.extend(Notice::for_change(
-            "Service",
-            &svc_name,
-            change,
-            &format!("Apply {svc_name}"),
-            "",
-        ));
-    }
-    let route_err = |source| ReconcileError::Apply {
-        kind: "HTTPRoute",
-        name: route_name.to_string(),
-        source,
-    };
+    backends: &Value,
+) -> Result<bool, kube::Error> {
     let api: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), namespace, &http_route_resource());
-    let current = api.get(route_name).await.map_err(route_err)?;
+    let current = api.get(route_name).await?;
     let rules = current
         .data
         .get("spec")
         .and_then(|s| s.get("rules"))
         .cloned()
         .unwrap_or(Value::Null);
-    if let Some(new_rules) = reweighted(&rules, &backend_refs(base, canary_weight)) {
-        // A merge patch replaces the whole list; the resourceVersion makes a concurrent
-        // edit of the route fail (and retry) instead of being overwritten.
-        let patch = json!({
-            "metadata": {"resourceVersion": current.metadata.resource_version},
-            "spec": {"rules": new_rules},
-        });
-        api.patch(route_name, &apply::merge_params(), &Patch::Merge(&patch))
-            .await
-            .map_err(route_err)?;
-        notices.extend(Notice::for_change(
-            "HTTPRoute",
-            route_name,
-            Change::Updated,
-            "Route traffic",
-            &format!(": canary weight {canary_weight}%"),
-        ));
-    }
-    Ok(notices)
+    let Some(new_rules) = reweighted(&rules, backends) else {
+        return Ok(false);
+    };
+    let patch = json!({
+        "metadata": {"resourceVersion": current.metadata.resource_version},
+        "spec": {"rules": new_rules},
+    });
+    api.patch(route_name, &apply::merge_params(), &Patch::Merge(&patch))
+        .await?;
+    Ok(true)
 }
 
 #[cfg(test)]

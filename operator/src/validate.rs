@@ -1,11 +1,89 @@
-//! Semantic validation of a spec (pure): what the CRD schema cannot check (the model
-//! catalog) plus everything it does check, because `render` reads files that no API
-//! server has seen. Every problem is reported, not just the first.
+//! Validation (pure), the first stage: turns a HermesDeployment into a `Validated` one,
+//! the only input of sizing, build and the canary. It checks what the CRD schema cannot
+//! (the model catalog) plus everything it does check, because `render` reads files that no
+//! API server has seen. Every problem is reported, not just the first.
 
 use crate::catalog::Catalog;
-use crate::crd::HermesDeploymentSpec;
+use crate::crd::{HermesDeployment, HermesDeploymentSpec};
 use crate::quantity::{parse_cpu_millis, parse_duration, parse_memory};
+use crate::rollout::CanaryPolicy;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::{Resource, ResourceExt};
 use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// A HermesDeployment without the metadata every object it owns needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the HermesDeployment has no {0}")]
+pub struct MissingMetadata(pub &'static str);
+
+/// Who a HermesDeployment is: what its objects are named after and owned by.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub name: String,
+    pub namespace: String,
+    /// Makes the objects garbage with the resource. A resource read from a file
+    /// (`render`) has no uid yet and gets none.
+    pub owner: Option<OwnerReference>,
+    pub generation: Option<i64>,
+}
+
+/// The identity of `hd`: its name and namespace are required.
+pub fn identity(hd: &HermesDeployment) -> Result<Identity, MissingMetadata> {
+    let namespace = hd.namespace().ok_or(MissingMetadata("namespace"))?;
+    let name = hd.metadata.name.clone().ok_or(MissingMetadata("name"))?;
+    let owner = hd
+        .meta()
+        .uid
+        .as_ref()
+        .and_then(|_| hd.controller_owner_ref(&()));
+    Ok(Identity {
+        name,
+        namespace,
+        owner,
+        generation: hd.metadata.generation,
+    })
+}
+
+/// A canary rollout's knobs, defaults resolved and durations parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Canary {
+    pub policy: CanaryPolicy,
+    /// Time between analyses.
+    pub interval: Duration,
+    /// `rollout.traffic.httpRoute.name`: weights through that route instead of replicas.
+    pub http_route: Option<String>,
+}
+
+/// A HermesDeployment that passed validation. Sizing, build and the canary read the
+/// spec only through this, so nothing after validation re-checks it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validated<'a> {
+    pub id: Identity,
+    pub spec: &'a HermesDeploymentSpec,
+    /// `rollout.canary`, when the resource rolls out through a canary.
+    pub canary: Option<Canary>,
+}
+
+/// Checks the spec of the resource `id`; the `Validated` resource when it can be sized
+/// and deployed.
+pub fn validate<'a>(
+    id: Identity,
+    spec: &'a HermesDeploymentSpec,
+    catalog: &Catalog,
+) -> Result<Validated<'a>, InvalidSpec> {
+    check(spec, catalog)?;
+    let rollout = spec.rollout.as_ref();
+    let canary = rollout.and_then(|r| r.canary.as_ref()).map(|c| Canary {
+        policy: CanaryPolicy::from_spec(Some(c)),
+        interval: CanaryPolicy::interval(Some(c)),
+        http_route: rollout
+            .and_then(|r| r.traffic.as_ref())
+            .and_then(|t| t.http_route.as_ref())
+            .map(|r| r.name.clone()),
+    });
+    Ok(Validated { id, spec, canary })
+}
 
 /// Why a spec cannot be deployed; the messages go to the `InvalidSpec` condition.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,7 +93,7 @@ pub struct InvalidSpec {
 }
 
 /// Checks `spec`; Ok when it can be sized and deployed.
-pub fn validate(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<(), InvalidSpec> {
+pub fn check(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<(), InvalidSpec> {
     let mut problems = Vec::new();
     if spec.image.trim().is_empty() {
         problems.push("image must not be empty".to_string());
@@ -227,7 +305,7 @@ mod tests {
     }
 
     fn messages(spec: &HermesDeploymentSpec) -> Vec<String> {
-        validate(spec, &Catalog::builtin())
+        check(spec, &Catalog::builtin())
             .err()
             .map(|e| e.messages)
             .unwrap_or_default()
@@ -235,7 +313,7 @@ mod tests {
 
     #[test]
     fn a_minimal_spec_is_valid() {
-        assert_eq!(validate(&base(), &Catalog::builtin()), Ok(()));
+        assert_eq!(check(&base(), &Catalog::builtin()), Ok(()));
         assert_eq!(base().replicas, 1, "replicas default to 1");
     }
 
@@ -258,7 +336,7 @@ mod tests {
             "set models[1].memory to deploy a model this operator's catalog does not list"
         ));
         s.models[1].memory = Some("4Gi".into());
-        assert_eq!(validate(&s, &Catalog::builtin()), Ok(()));
+        assert_eq!(check(&s, &Catalog::builtin()), Ok(()));
     }
 
     #[test]
@@ -316,7 +394,7 @@ mod tests {
             "rollout.canary.interval: \"soon\" is not a duration (expected e.g. 250ms, 2s, 1m30s)",
         ];
         assert_eq!(m, want);
-        let joined = validate(&s, &Catalog::builtin())
+        let joined = check(&s, &Catalog::builtin())
             .expect_err("invalid")
             .to_string();
         assert!(joined.starts_with("replicas must be at least 1, got 0; models[1]"));

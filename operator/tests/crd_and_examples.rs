@@ -132,8 +132,8 @@ fn examples_parse_render_and_match_golden_files() {
         let yaml = read(&repo_root().join("examples").join(example));
         let hd: HermesDeployment = serde_saphyr::from_str(&yaml).expect(example);
         assert!(!hd.spec.models.is_empty());
-        let rendered =
-            hermes_operator::render::render(&yaml, "default", &golden_catalog()).expect(example);
+        let rendered = hermes_operator::cli::render::render(&yaml, "default", &golden_catalog())
+            .expect(example);
         check_golden(golden, &rendered);
     }
 }
@@ -150,8 +150,8 @@ fn full_example_uses_every_task_and_secret() {
         .collect();
     tasks.sort();
     assert_eq!(tasks, ["embedding", "llm", "nlp", "stt", "tts"]);
-    let rendered =
-        hermes_operator::render::render(&yaml, "default", &Catalog::builtin()).expect("render");
+    let rendered = hermes_operator::cli::render::render(&yaml, "default", &Catalog::builtin())
+        .expect("render");
     for env in [
         "MILVUS_PASSWORD",
         "SOPHIA_API_TOKEN",

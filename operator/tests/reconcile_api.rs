@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use hermes_operator::reconcile::{error_policy, reconcile};
-use hermes_operator::sizing;
 use http::{Request, Response};
 use kube::Client;
 use kube::client::Body;
@@ -38,7 +37,7 @@ async fn first_creation_applies_every_object_then_reports_status() {
     let (result, bodies) = run(resource.clone(), steps).await;
     assert_eq!(result, Ok(Action::requeue(Duration::from_secs(30))));
 
-    let plan = sizing::plan(&resource.spec, &catalog()).expect("plan");
+    let (plan, _) = plan_and_desired(&resource);
     let limit = hermes_operator::quantity::format_memory(plan.limit);
     let deployment = &bodies[1];
     assert_eq!(deployment["kind"], "Deployment");
@@ -105,8 +104,7 @@ async fn first_creation_applies_every_object_then_reports_status() {
 /// The objects of a first apply, as the server would return them.
 async fn existing(replicas: i32, image: &str) -> (Value, Value) {
     let resource = hd(spec(replicas, image), None);
-    let plan = sizing::plan(&resource.spec, &catalog()).expect("plan");
-    let desired = hermes_operator::build::desired(&resource, &plan, &catalog()).expect("build");
+    let (_, desired) = plan_and_desired(&resource);
     let mut deployment = serde_json::to_value(&desired.deployment).expect("json");
     deployment["metadata"]["resourceVersion"] = json!("1");
     let mut service = serde_json::to_value(&desired.service).expect("json");

@@ -1,3 +1,5 @@
+//! Unit tests of the PromQL builders and verdicts (`promql.rs`).
+
 use super::*;
 
 fn target<'a>(route: &'a str) -> CanaryTarget<'a> {

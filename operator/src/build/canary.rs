@@ -1,13 +1,15 @@
-//! The canary's objects (pure): the canary Deployment, a copy of the desired Deployment
-//! under `<name>-canary` with its own selector, and for HTTPRoute traffic the two Services
-//! the route's weighted backends point at.
+//! The canary's desired objects (pure), from the rollout state: the canary Deployment, a
+//! copy of the desired Deployment under `<name>-canary` with its own selector, and for
+//! HTTPRoute traffic the two Services the route's weighted backends point at.
 //!
 //! Replica-ratio traffic: the one Service selects `name` + `instance`, so it spreads
 //! requests over stable and canary pods alike. The stable Deployment's selector also
 //! matches canary pods, but it only counts pods of its own ReplicaSets (owner references);
 //! the canary Deployment selects `track=canary` on top, so it never claims stable pods.
 
-use super::labels;
+use super::{Desired, labels};
+use crate::rollout::{RolloutPhase, RolloutState, canary_replicas};
+use crate::validate::Validated;
 use hermes_interface::probes::{HTTP_PORT, HTTP_PORT_NAME};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
@@ -81,6 +83,96 @@ pub fn canary_selector(base: &str) -> BTreeMap<String, String> {
     let mut s = labels::selector(base);
     s.insert(TRACK.into(), TRACK_CANARY.into());
     s
+}
+
+/// What the canary Deployment should be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CanaryTarget {
+    /// Run `deployment`: `replicas` pods for `weight` percent (0 pods after a rollback or
+    /// an abort, so that `retry` finds it).
+    Run {
+        deployment: Deployment,
+        replicas: i32,
+        weight: i32,
+    },
+    /// The state's canary is of another revision than the spec's: left as it runs.
+    Keep,
+    /// No canary in this state.
+    Absent,
+}
+
+/// The HTTPRoute's backends: the two Services and the canary's weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteTarget {
+    pub route: String,
+    /// `<name>-stable`, then `<name>-canary`.
+    pub services: [Service; 2],
+    pub canary_weight: i32,
+}
+
+/// Everything a canary rollout wants in the cluster, in one rollout state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CanaryObjects {
+    /// The stable Deployment from the spec, while the spec's revision is the stable one;
+    /// `None`: the stable keeps running exactly as it is.
+    pub stable: Option<Deployment>,
+    pub canary: CanaryTarget,
+    /// Only with `rollout.traffic.httpRoute`.
+    pub route: Option<RouteTarget>,
+}
+
+/// The objects of `v` (built as `desired`) in `state`, the state after this reconcile's
+/// events: the stable takes the spec's template only while the spec's revision is the
+/// stable one (a promotion made it so); the canary runs at the state's weight while
+/// progressing or paused, at 0 pods after a rollback or abort, and not at all otherwise.
+pub fn objects(v: &Validated<'_>, desired: &Desired, state: &RolloutState) -> CanaryObjects {
+    let base = &v.id.name;
+    let revision = desired.revision.as_str();
+    let stable =
+        (state.stable_revision.as_deref() == Some(revision)).then(|| desired.deployment.clone());
+    let weight = match &state.phase {
+        RolloutPhase::Progressing { weight, .. } | RolloutPhase::Paused { weight, .. } => {
+            Some(*weight)
+        }
+        RolloutPhase::RolledBack { .. } | RolloutPhase::Aborted { .. } => Some(0),
+        RolloutPhase::Stable | RolloutPhase::Promoting => None,
+    };
+    let canary = match weight {
+        Some(weight) if state.canary_revision.as_deref() == Some(revision) => {
+            let replicas = canary_replicas(v.spec.replicas, weight);
+            CanaryTarget::Run {
+                deployment: deployment(&desired.deployment, base, replicas),
+                replicas,
+                weight,
+            }
+        }
+        Some(_) => CanaryTarget::Keep,
+        None => CanaryTarget::Absent,
+    };
+    let route = v
+        .canary
+        .as_ref()
+        .and_then(|c| c.http_route.clone())
+        .map(|route| {
+            let stable_revision = state.stable_revision.as_deref().unwrap_or(revision);
+            RouteTarget {
+                route,
+                services: [
+                    backend_service(
+                        &desired.service,
+                        stable_service_name(base),
+                        stable_selector(base, stable_revision),
+                    ),
+                    backend_service(&desired.service, name(base), canary_selector(base)),
+                ],
+                canary_weight: state.canary_weight(),
+            }
+        });
+    CanaryObjects {
+        stable,
+        canary,
+        route,
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::{env, labels, probes};
 use crate::catalog::Catalog;
-use crate::crd::{HermesDeployment, PullPolicy};
+use crate::crd::{HermesDeploymentSpec, PullPolicy};
 use crate::quantity::format_memory;
 use crate::revision;
 use crate::sizing::MemoryPlan;
@@ -30,7 +30,6 @@ pub const TMP_SIZE_LIMIT: &str = "256Mi";
 /// The runtime's durable outbox (records Milvus/Sophia have not acknowledged):
 /// an emptyDir survives container restarts, so a crashed runtime replays it.
 pub const OUTBOX_VOLUME: &str = "outbox";
-pub const OUTBOX_MOUNT_PATH: &str = "/var/lib/hermes/outbox";
 /// The runtime's default outbox bound (256 MiB) plus room for segment overhead.
 pub const OUTBOX_SIZE_LIMIT: &str = "512Mi";
 /// A Deployment that has not progressed in this long is reported Degraded.
@@ -38,16 +37,15 @@ pub const MIN_PROGRESS_DEADLINE_SECONDS: i32 = 600;
 
 /// The Deployment and the revision of its pod template.
 pub fn build(
-    hd: &HermesDeployment,
+    spec: &HermesDeploymentSpec,
     name: &str,
     plan: &MemoryPlan,
     catalog: &Catalog,
     meta: &dyn Fn(BTreeMap<String, String>) -> ObjectMeta,
 ) -> (Deployment, String) {
-    let spec = &hd.spec;
     let common = labels::common(name, &spec.image);
     let startup = probes::startup_budget_seconds(spec, catalog);
-    let mut template = pod_template(hd, plan, startup, &common);
+    let mut template = pod_template(spec, plan, startup, &common);
     let revision = revision::of_template(&template);
     if let Some(m) = template.metadata.as_mut() {
         m.labels = m.labels.take().map(|l| labels::with_revision(l, &revision));
@@ -91,12 +89,11 @@ fn empty_dir_volume(name: &str, size_limit: &str) -> Volume {
 }
 
 fn pod_template(
-    hd: &HermesDeployment,
+    spec: &HermesDeploymentSpec,
     plan: &MemoryPlan,
     startup_seconds: i32,
     common: &BTreeMap<String, String>,
 ) -> PodTemplateSpec {
-    let spec = &hd.spec;
     let pod = spec.pod.clone().unwrap_or_default();
     // User labels and annotations first, so the operator's own keys win.
     let mut pod_labels = pod.labels.clone();
@@ -122,7 +119,7 @@ fn pod_template(
             ..Default::default()
         }]),
         env: Some(env::runtime_env(spec)),
-        resources: Some(resources(hd, plan)),
+        resources: Some(resources(spec, plan)),
         startup_probe: Some(probes::startup(startup_seconds)),
         readiness_probe: Some(probes::readiness()),
         liveness_probe: Some(probes::liveness()),
@@ -146,7 +143,7 @@ fn pod_template(
             },
             VolumeMount {
                 name: OUTBOX_VOLUME.into(),
-                mount_path: OUTBOX_MOUNT_PATH.into(),
+                mount_path: env::OUTBOX_MOUNT_PATH.into(),
                 ..Default::default()
             },
         ]),
@@ -204,8 +201,8 @@ fn pod_template(
 }
 
 /// Memory from the plan; CPU as the spec says.
-fn resources(hd: &HermesDeployment, plan: &MemoryPlan) -> ResourceRequirements {
-    let cpu = hd.spec.cpu.clone().unwrap_or_default();
+fn resources(spec: &HermesDeploymentSpec, plan: &MemoryPlan) -> ResourceRequirements {
+    let cpu = spec.cpu.clone().unwrap_or_default();
     let mut limits = BTreeMap::from([("memory".to_string(), Quantity(format_memory(plan.limit)))]);
     let mut requests =
         BTreeMap::from([("memory".to_string(), Quantity(format_memory(plan.request)))]);

@@ -6,6 +6,9 @@ use hermes_interface::metrics::REVISION_LABEL;
 use hermes_interface::probes::HTTP_PORT;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, SecretKeySelector};
 
+/// Where the runtime's durable outbox lives (the pod's `outbox` emptyDir is mounted here).
+pub const OUTBOX_MOUNT_PATH: &str = "/var/lib/hermes/outbox";
+
 /// Seconds the runtime drains in-flight requests after SIGTERM when the spec says nothing.
 pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u32 = 20;
 
@@ -58,7 +61,7 @@ pub fn runtime_env(spec: &HermesDeploymentSpec) -> Vec<EnvVar> {
                 .to_string(),
         ),
         // The root filesystem is read-only: the outbox lives on its own emptyDir.
-        value(env::OUTBOX_DIR, super::deployment::OUTBOX_MOUNT_PATH),
+        value(env::OUTBOX_DIR, OUTBOX_MOUNT_PATH),
         // From the pod's own label, so the value is not part of the hashed template.
         EnvVar {
             name: env::REVISION.into(),

@@ -9,13 +9,12 @@ pub mod probes;
 pub mod service;
 
 use crate::catalog::Catalog;
-use crate::crd::HermesDeployment;
 use crate::sizing::MemoryPlan;
+use crate::validate::Validated;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use kube::{Resource, ResourceExt};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// Everything the operator applies for one HermesDeployment.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,56 +27,33 @@ pub struct Desired {
     pub revision: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BuildError {
-    #[error("the HermesDeployment has no {0}")]
-    MissingMetadata(&'static str),
-}
-
-/// Builds the objects for `hd` with the memory of `plan`.
-pub fn desired(
-    hd: &HermesDeployment,
-    plan: &MemoryPlan,
-    catalog: &Catalog,
-) -> Result<Desired, BuildError> {
-    let name = hd
-        .metadata
-        .name
-        .clone()
-        .ok_or(BuildError::MissingMetadata("name"))?;
-    let namespace = hd
-        .namespace()
-        .ok_or(BuildError::MissingMetadata("namespace"))?;
-    let owner = owner_reference(hd);
+/// Builds the objects of `v` with the memory of `plan`.
+pub fn desired(v: &Validated<'_>, plan: &MemoryPlan, catalog: &Catalog) -> Desired {
+    let name = &v.id.name;
     let meta = |labels| ObjectMeta {
         name: Some(name.clone()),
-        namespace: Some(namespace.clone()),
+        namespace: Some(v.id.namespace.clone()),
         labels: Some(labels),
-        owner_references: owner.clone().map(|o| vec![o]),
+        owner_references: v.id.owner.clone().map(|o| vec![o]),
         ..Default::default()
     };
-    let (deployment, revision) = deployment::build(hd, &name, plan, catalog, &meta);
-    let service = service::build(&name, &meta);
-    let pdb = (hd.spec.replicas > 1).then(|| pdb::build(&name, &meta));
-    Ok(Desired {
+    let (deployment, revision) = deployment::build(v.spec, name, plan, catalog, &meta);
+    let service = service::build(name, &meta);
+    let pdb = (v.spec.replicas > 1).then(|| pdb::build(name, &meta));
+    Desired {
         deployment,
         service,
         pdb,
         revision,
-    })
-}
-
-/// Owner reference making the objects garbage with the HermesDeployment. A resource read
-/// from a file (`render`) has no uid yet and gets none.
-fn owner_reference(hd: &HermesDeployment) -> Option<OwnerReference> {
-    hd.meta().uid.as_ref()?;
-    hd.controller_owner_ref(&())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crd::HermesDeployment;
     use crate::sizing;
+    use crate::validate;
 
     fn hd(spec: serde_json::Value) -> HermesDeployment {
         serde_json::from_value(serde_json::json!({
@@ -92,8 +68,10 @@ mod tests {
     fn build(spec: serde_json::Value) -> Desired {
         let catalog = Catalog::builtin();
         let hd = hd(spec);
-        let plan = sizing::plan(&hd.spec, &catalog).expect("plan");
-        desired(&hd, &plan, &catalog).expect("desired")
+        let id = validate::identity(&hd).expect("identity");
+        let v = validate::validate(id, &hd.spec, &catalog).expect("valid");
+        let plan = sizing::plan(&v, &catalog).expect("plan");
+        desired(&v, &plan, &catalog)
     }
 
     fn base() -> serde_json::Value {

@@ -1,10 +1,10 @@
 //! The knobs of a canary rollout, with the documented defaults.
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use crate::crd::CanarySpec;
+pub use crate::crd::NoDataPolicy;
 use crate::quantity::parse_duration;
 
 /// Default traffic weights in percent.
@@ -13,19 +13,6 @@ pub const DEFAULT_STEPS: [i32; 4] = [10, 25, 50, 100];
 pub const DEFAULT_FAILURE_LIMIT: u32 = 2;
 /// Default time between analyses.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-
-/// What an analysis that found no data (no traffic, NaN) counts as.
-#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum NoDataPolicy {
-    /// A failed check: no evidence is not a pass (the safe default).
-    #[default]
-    Fail,
-    /// The check is skipped: the step advances as if it had passed.
-    Skip,
-    /// Hold the current step without counting a failure until data arrives.
-    Wait,
-}
 
 /// The canary policy the state machine follows.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq)]

@@ -2,11 +2,10 @@
 //! stand-in for Prometheus's query API, the cluster as the server holds it mid-rollout,
 //! and the rollout status that puts a resource there.
 
-use super::{NAME, catalog, hd, plain_context, spec};
+use super::{NAME, hd, plain_context, plan_and_desired, spec};
 use axum::extract::Query;
 use hermes_operator::analysis::prometheus::Prometheus;
-use hermes_operator::reconcile::Context;
-use hermes_operator::sizing;
+use hermes_operator::context::Context;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -69,9 +68,7 @@ pub fn stored(mut desired: Value, ready: i32) -> Value {
 
 /// What the operator builds for `spec`.
 pub fn desired_of(spec: Value) -> hermes_operator::build::Desired {
-    let r = hd(spec, None);
-    let plan = sizing::plan(&r.spec, &catalog()).expect("plan");
-    hermes_operator::build::desired(&r, &plan, &catalog()).expect("build")
+    plan_and_desired(&hd(spec, None)).1
 }
 
 /// The stable (`old` spec) and canary (`new` spec at `canary_replicas`) Deployments, the

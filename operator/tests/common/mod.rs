@@ -5,11 +5,15 @@
 
 pub mod canary;
 
+use hermes_operator::build::Desired;
 use hermes_operator::catalog::Catalog;
+use hermes_operator::context::Context;
 use hermes_operator::crd::HermesDeployment;
 use hermes_operator::events::{recorder, reporter};
 use hermes_operator::metrics::Metrics;
-use hermes_operator::reconcile::{Context, reconcile};
+use hermes_operator::reconcile::reconcile;
+use hermes_operator::sizing::{self, MemoryPlan};
+use hermes_operator::validate;
 use http::{Request, Response};
 use kube::Client;
 use kube::client::Body;
@@ -160,6 +164,16 @@ pub async fn serve(mut handle: Handle, steps: Vec<Step>) -> Vec<Value> {
 
 pub fn catalog() -> Catalog {
     Catalog::builtin()
+}
+
+/// The memory plan and the objects the operator builds for `r` (validated first, as the
+/// reconcile does).
+pub fn plan_and_desired(r: &HermesDeployment) -> (MemoryPlan, Desired) {
+    let id = validate::identity(r).expect("identity");
+    let v = validate::validate(id, &r.spec, &catalog()).expect("valid");
+    let plan = sizing::plan(&v, &catalog()).expect("plan");
+    let desired = hermes_operator::build::desired(&v, &plan, &catalog());
+    (plan, desired)
 }
 
 pub fn hd(spec: Value, status: Option<Value>) -> HermesDeployment {

@@ -2,11 +2,11 @@
 //! returns every object the operator would apply, preceded by the memory calculation as
 //! YAML comments, so a user can check a resource before applying it.
 
-use crate::build::{self, BuildError};
+use crate::build;
 use crate::catalog::Catalog;
 use crate::crd::HermesDeployment;
 use crate::sizing::{self, SizingError};
-use crate::validate::{self, InvalidSpec};
+use crate::validate::{self, InvalidSpec, MissingMetadata};
 use kube::ResourceExt;
 use serde_json::Value;
 
@@ -31,10 +31,10 @@ pub enum RenderError {
         source: SizingError,
     },
     #[error("{name}: {source}")]
-    Build {
+    Metadata {
         name: String,
         #[source]
-        source: BuildError,
+        source: MissingMetadata,
     },
     #[error("serializing {what}: {message}")]
     Serialize { what: String, message: String },
@@ -151,18 +151,19 @@ fn to_yaml<T: serde::Serialize>(what: &str, value: &T) -> Result<String, RenderE
 
 fn render_one(hd: &HermesDeployment, catalog: &Catalog) -> Result<String, RenderError> {
     let name = format!("{}/{}", hd.namespace().unwrap_or_default(), hd.name_any());
-    validate::validate(&hd.spec, catalog).map_err(|source| RenderError::Invalid {
+    let id = validate::identity(hd).map_err(|source| RenderError::Metadata {
         name: name.clone(),
         source,
     })?;
-    let plan = sizing::plan(&hd.spec, catalog).map_err(|source| RenderError::Sizing {
+    let v = validate::validate(id, &hd.spec, catalog).map_err(|source| RenderError::Invalid {
         name: name.clone(),
         source,
     })?;
-    let desired = build::desired(hd, &plan, catalog).map_err(|source| RenderError::Build {
+    let plan = sizing::plan(&v, catalog).map_err(|source| RenderError::Sizing {
         name: name.clone(),
         source,
     })?;
+    let desired = build::desired(&v, &plan, catalog);
     let mut out = format!(
         "# HermesDeployment {name}: revision {}\n# memory = runtime overhead + models + headroom, rounded up to 64 MiB:\n",
         desired.revision
@@ -172,7 +173,7 @@ fn render_one(hd: &HermesDeployment, catalog: &Catalog) -> Result<String, Render
     }
     out.push_str(&format!(
         "# startup probe budget: {} s (from the models' load times)\n",
-        build::probes::startup_budget_seconds(&hd.spec, catalog)
+        build::probes::startup_budget_seconds(v.spec, catalog)
     ));
     if hd.metadata.uid.is_none() {
         out.push_str("# ownerReferences are added when the operator applies these (the resource has no uid yet)\n");

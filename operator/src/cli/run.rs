@@ -3,11 +3,11 @@
 //! standby), so a former leader never acts on a stale view.
 
 use crate::catalog::Catalog;
+use crate::context::Context;
 use crate::controller;
 use crate::events::{recorder, reporter};
 use crate::leader::{Elector, Timing};
 use crate::metrics::Metrics;
-use crate::reconcile::Context;
 use crate::server::{ServerState, router};
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;

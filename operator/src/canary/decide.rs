@@ -1,0 +1,355 @@
+//! The canary's decisions: feeds the state machine what happened (the spec's revision, a
+//! manual command, an analysis when one is due) and returns its new state and actions.
+//! Its only reads come before any write: the canary Deployment (is it ready to be
+//! analysed?) and Prometheus.
+
+use super::analyse::{analyse, failure_note};
+use crate::apply;
+use crate::build::canary as build_canary;
+use crate::context::{Context, PROGRESS_CHECK, RESYNC, ReconcileError};
+use crate::crd::{AnalysisStatus, HermesDeploymentStatus};
+use crate::events::Notice;
+use crate::rollout::persist::{from_status, from_time};
+use crate::rollout::{
+    Action, CanaryPolicy, RolloutEvent, RolloutPhase, RolloutState, command, next,
+};
+use crate::validate::{Canary, Validated};
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::apps::v1::Deployment;
+use std::time::Duration;
+
+/// What the canary half decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// The state before this reconcile (as persisted).
+    pub previous: RolloutState,
+    /// The state after it: what the cluster must now look like.
+    pub state: RolloutState,
+    /// The state machine's actions, in order, for the executor.
+    pub actions: Vec<Action>,
+    /// Events of the decisions themselves (a failed analysis, an unknown command); they
+    /// are published before those of the writes.
+    pub notices: Vec<Notice>,
+    pub last_analysis: Option<AnalysisStatus>,
+    pub requeue: Duration,
+    /// A manual command annotation was read (and must be removed).
+    pub command_seen: bool,
+}
+
+/// Now, at whole seconds (as the status stores times).
+pub fn now() -> DateTime<Utc> {
+    let n = Utc::now();
+    DateTime::from_timestamp(n.timestamp(), 0).unwrap_or(n)
+}
+
+/// Whether `d` runs `replicas` ready pods of its latest spec.
+pub fn deployment_ready(d: &Deployment, replicas: i32) -> bool {
+    let Some(s) = d.status.as_ref() else {
+        return false;
+    };
+    s.observed_generation >= d.metadata.generation
+        && d.metadata.generation.is_some()
+        && s.updated_replicas.unwrap_or(0) >= replicas
+        && s.ready_replicas.unwrap_or(0) >= replicas
+}
+
+/// The message of a Deployment that stopped progressing (deadline exceeded).
+fn stalled(d: &Deployment) -> Option<String> {
+    d.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_.as_deref() == Some("Progressing") && c.status.as_deref() == Some("False"))
+        .map(|c| {
+            c.message
+                .clone()
+                .unwrap_or_else(|| "the canary Deployment stopped progressing".into())
+        })
+}
+
+/// The persisted state, or for a resource from before canaries (or the first
+/// reconcile) the stable revision the status knows.
+pub fn previous_state(status: Option<&HermesDeploymentStatus>) -> RolloutState {
+    match status.and_then(|s| s.rollout.as_ref()) {
+        Some(r) => from_status(r),
+        None => RolloutState {
+            stable_revision: status.and_then(|s| s.stable_revision.clone()),
+            ..RolloutState::default()
+        },
+    }
+}
+
+/// When the next analysis of the canary in `state` is due: `None` now, else how long
+/// from `now`. An analysis is due one interval after the later of the last transition
+/// and the last analysis of this canary revision.
+pub fn analysis_due(
+    state: &RolloutState,
+    last_analysis: Option<&AnalysisStatus>,
+    interval: Duration,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
+    let last_run = last_analysis
+        .filter(|a| state.canary_revision.as_deref() == Some(a.revision.as_str()))
+        .and_then(|a| from_time(&a.time));
+    let since = [state.last_transition, last_run]
+        .into_iter()
+        .flatten()
+        .max();
+    let delta = chrono::TimeDelta::from_std(interval).unwrap_or(chrono::TimeDelta::seconds(60));
+    let due_at = since.map_or(now, |t| t + delta);
+    (now < due_at).then(|| {
+        (due_at - now)
+            .to_std()
+            .unwrap_or(interval)
+            .max(Duration::from_secs(1))
+    })
+}
+
+struct Machine<'a> {
+    state: RolloutState,
+    policy: &'a CanaryPolicy,
+    now: DateTime<Utc>,
+    actions: Vec<Action>,
+}
+
+impl Machine<'_> {
+    fn feed(&mut self, event: RolloutEvent) {
+        let (state, actions) = next(&self.state, event, self.policy, self.now);
+        self.state = state;
+        self.actions.extend(actions);
+    }
+
+    fn progressing(&self) -> bool {
+        matches!(self.state.phase, RolloutPhase::Progressing { .. })
+    }
+}
+
+/// What the rollout of `v` (its canary knobs `canary`, the spec's `revision`) does now,
+/// given its `status`, a manual `command` and the stable Deployment as it runs.
+#[allow(clippy::too_many_arguments)]
+pub async fn decide(
+    ctx: &Context,
+    v: &Validated<'_>,
+    canary: &Canary,
+    revision: &str,
+    status: Option<&HermesDeploymentStatus>,
+    command: Option<&str>,
+    stable_now: Option<&Deployment>,
+    now: DateTime<Utc>,
+) -> Result<Decision, ReconcileError> {
+    let previous = previous_state(status);
+    let mut last_analysis = status
+        .and_then(|s| s.rollout.as_ref())
+        .and_then(|r| r.last_analysis.clone());
+    let mut notices = Vec::new();
+    let mut m = Machine {
+        state: previous.clone(),
+        policy: &canary.policy,
+        now,
+        actions: Vec::new(),
+    };
+
+    // 1. The spec's revision.
+    let stable_ready = stable_now.is_some_and(|d| deployment_ready(d, v.spec.replicas));
+    let direct = matches!(m.state.phase, RolloutPhase::Stable)
+        && m.state
+            .stable_revision
+            .as_deref()
+            .is_some_and(|s| s != revision)
+        && !stable_ready;
+    if direct {
+        // A stable that is not Ready (still rolling out, or broken) takes a new template as
+        // a plain rolling update: there is no healthy baseline to protect.
+        m.state.stable_revision = Some(revision.to_string());
+    } else {
+        m.feed(RolloutEvent::NewRevision(revision.to_string()));
+    }
+
+    // 2. A manual command.
+    if let Some(value) = command {
+        match command::parse(value) {
+            Ok(event) => m.feed(event),
+            Err(message) => notices.push(Notice {
+                warning: true,
+                reason: "InvalidRolloutCommand".into(),
+                action: "Rollout".into(),
+                note: message,
+            }),
+        }
+    }
+
+    // 3. The analysis, when one is due.
+    let interval = canary.interval;
+    let mut requeue = RESYNC;
+    if m.progressing() {
+        if m.state.max_duration_exceeded(m.policy, now) {
+            m.feed(RolloutEvent::MaxDurationExceeded);
+        } else {
+            match analysis_due(&m.state, last_analysis.as_ref(), interval, now) {
+                Some(wait) => requeue = wait,
+                None => {
+                    let canary_name = build_canary::name(&v.id.name);
+                    let canary_now: Option<Deployment> =
+                        apply::get(&ctx.client, &v.id.namespace, &canary_name)
+                            .await
+                            .map_err(|source| ReconcileError::Apply {
+                                kind: "Deployment",
+                                name: canary_name.clone(),
+                                source,
+                            })?;
+                    let wanted =
+                        crate::rollout::canary_replicas(v.spec.replicas, m.state.canary_weight());
+                    let event = match &canary_now {
+                        Some(d) if stalled(d).is_some() => Some(RolloutEvent::CheckErrored {
+                            metric: "canary-ready".into(),
+                            error: stalled(d).unwrap_or_default(),
+                        }),
+                        Some(d) if deployment_ready(d, wanted) => {
+                            let (event, record) = analyse(v, ctx, &m.state, interval, now).await;
+                            if !matches!(
+                                event,
+                                RolloutEvent::CheckPassed | RolloutEvent::NoData { .. }
+                            ) {
+                                notices.push(Notice {
+                                    warning: true,
+                                    reason: "AnalysisFailed".into(),
+                                    action: format!("Analyse {}", record.revision),
+                                    note: failure_note(&event),
+                                });
+                            }
+                            last_analysis = Some(record);
+                            Some(event)
+                        }
+                        // Not ready yet: its pods' changes trigger the next reconcile.
+                        _ => None,
+                    };
+                    if let Some(event) = event {
+                        m.feed(event);
+                    }
+                    requeue = if m.progressing() {
+                        interval.min(PROGRESS_CHECK)
+                    } else {
+                        RESYNC
+                    };
+                }
+            }
+        }
+        if m.progressing() && requeue == RESYNC {
+            requeue = interval;
+        }
+    }
+
+    // 4. A promotion of the spec's revision completes in this reconcile: the objects of
+    // the promoted state are exactly its writes (the stable takes the template, the
+    // canary goes). A Promoting state found at the start (an operator stopped
+    // mid-promotion) is promoted again.
+    if matches!(m.state.phase, RolloutPhase::Promoting)
+        && m.state.canary_revision.as_deref() == Some(revision)
+    {
+        if !m
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Promote { .. }))
+        {
+            m.actions.push(Action::Promote {
+                revision: revision.to_string(),
+            });
+        }
+        m.feed(RolloutEvent::PromotionComplete);
+    }
+
+    Ok(Decision {
+        previous,
+        state: m.state,
+        actions: m.actions,
+        notices,
+        last_analysis,
+        requeue,
+        command_seen: command.is_some(),
+    })
+}
+
+/// `hermes_operator_rollouts_total` and the canary weight gauge after a reconcile that
+/// carried the decision out.
+pub fn record_metrics(ctx: &Context, v: &Validated<'_>, decision: &Decision) {
+    let (before, after) = (&decision.previous, &decision.state);
+    let result = match (&before.phase, &after.phase) {
+        (RolloutPhase::RolledBack { .. }, _) | (RolloutPhase::Aborted { .. }, _) => None,
+        (_, RolloutPhase::RolledBack { .. }) => Some("rolled_back"),
+        (_, RolloutPhase::Aborted { .. }) => Some("aborted"),
+        (p, RolloutPhase::Stable)
+            if !matches!(p, RolloutPhase::Stable)
+                && after.stable_revision.is_some()
+                && after.stable_revision == before.canary_revision =>
+        {
+            Some("promoted")
+        }
+        _ => None,
+    };
+    if let Some(result) = result {
+        ctx.metrics.rollout_finished(result);
+    }
+    ctx.metrics
+        .set_canary_weight(&v.id.namespace, &v.id.name, after.canary_weight());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + secs, 0)
+            .single()
+            .expect("time")
+    }
+
+    fn analysis(revision: &str, secs: i64) -> AnalysisStatus {
+        AnalysisStatus {
+            time: crate::rollout::persist::to_time(at(secs))
+                .unwrap_or(Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)),
+            revision: revision.into(),
+            result: "Passed".into(),
+            checks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_analysis_is_due_one_interval_after_the_later_of_transition_and_last_run() {
+        let state = RolloutState {
+            phase: RolloutPhase::Progressing {
+                step: 0,
+                weight: 10,
+            },
+            canary_revision: Some("b".into()),
+            last_transition: Some(at(0)),
+            ..RolloutState::default()
+        };
+        let minute = Duration::from_secs(60);
+        // Moved 30 s ago, never analysed: 30 s to wait.
+        assert_eq!(
+            analysis_due(&state, None, minute, at(30)),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(analysis_due(&state, None, minute, at(60)), None);
+        // Analysed 50 s in: the next one at 110 s.
+        let last = analysis("b", 50);
+        assert_eq!(
+            analysis_due(&state, Some(&last), minute, at(100)),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(analysis_due(&state, Some(&last), minute, at(110)), None);
+        // An analysis of another revision does not count.
+        assert_eq!(
+            analysis_due(&state, Some(&analysis("a", 50)), minute, at(60)),
+            None
+        );
+        // Never below a second.
+        assert_eq!(
+            analysis_due(&state, None, Duration::from_millis(1), at(0)),
+            Some(Duration::from_secs(1))
+        );
+    }
+}

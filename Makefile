@@ -52,6 +52,7 @@ fmt:
 ## cargo fmt --check, clippy with warnings as errors, the import-cycle check.
 lint:
 	cargo fmt --all --check
+	python3 scripts/check-cycles.py $$(git ls-files '*/Cargo.toml' | xargs -n1 dirname | sed 's#$$#/src#')
 	cargo clippy --workspace --all-targets -- -D warnings
 
 ## Everything CI checks: lint, every test of every crate, the chart.

@@ -8,6 +8,7 @@ use hermes_operator::catalog::Catalog;
 use hermes_operator::crd::HermesDeploymentSpec;
 use hermes_operator::quantity::{MIB, format_memory};
 use hermes_operator::sizing::plan;
+use hermes_operator::validate::{Identity, validate};
 
 /// Rows: a description and the tasks declared (the first catalog model of each task).
 const ROWS: &[(&str, &[Task])] = &[
@@ -47,7 +48,14 @@ pub fn render() -> Result<String, Error> {
     let mut rows = Vec::new();
     for (what, tasks) in ROWS {
         let spec = spec(tasks)?;
-        let memory = plan(&spec, &catalog).map_err(failed)?;
+        let id = Identity {
+            name: "docs".into(),
+            namespace: "default".into(),
+            owner: None,
+            generation: None,
+        };
+        let valid = validate(id, &spec, &catalog).map_err(failed)?;
+        let memory = plan(&valid, &catalog).map_err(failed)?;
         rows.push(vec![
             what.to_string(),
             format!("{} MiB", number(memory.needed as f64 / MIB as f64)),

@@ -268,10 +268,25 @@ fn listening_port(log: &str) -> Option<u16> {
 
 /// Runs the binary with `envs` to completion (bounded) and returns (status, stderr).
 pub fn run_to_exit(envs: &[(&str, &str)], timeout: Duration) -> (ExitStatus, String) {
+    let (status, _, stderr) = run_with_args(&[], envs, timeout);
+    (status, stderr)
+}
+
+/// Runs the binary with `args` and `envs` to completion (bounded); returns
+/// (status, stdout, stderr).
+#[allow(dead_code)]
+pub fn run_with_args(
+    args: &[&str],
+    envs: &[(&str, &str)],
+    timeout: Duration,
+) -> (ExitStatus, String, String) {
     let mut all: Vec<(&str, &str)> = vec![("HERMES_PORT", "0")];
     all.extend_from_slice(envs);
     let log = scratch_dir("exit").join("server.log");
-    let mut child = command(&all, &log).spawn().expect("spawn hermes-runtime");
+    let mut child = command(&all, &log)
+        .args(args)
+        .spawn()
+        .expect("spawn hermes-runtime");
     let deadline = Instant::now() + timeout;
     let status = loop {
         if let Some(status) = child.try_wait().expect("try_wait") {
@@ -287,8 +302,9 @@ pub fn run_to_exit(envs: &[(&str, &str)], timeout: Duration) -> (ExitStatus, Str
         }
         std::thread::sleep(Duration::from_millis(20));
     };
+    let stdout = std::fs::read_to_string(&log).unwrap_or_default();
     let stderr = std::fs::read_to_string(log.with_extension("stderr")).unwrap_or_default();
-    (status, stderr)
+    (status, stdout, stderr)
 }
 
 pub fn vector_of(body: &Value) -> Vec<f32> {

@@ -218,8 +218,8 @@ fn looks_auxiliary(toks: &[TokenView<'_>], i: usize) -> bool {
     for t in toks.iter().skip(i + 1).take(6) {
         match t.tag {
             "VB" | "VBN" | "VBG" | "VBD" | "VBZ" | "VBP" => return true,
-            "RB" | "RBR" | "PRP" | "DT" | "NN" | "NNS" | "NNP" | "NNPS" | "JJ" | "PDT" | "PRP$"
-            | "POS" => {}
+            "RB" | "RBR" | "RBS" | "PRP" | "DT" | "NN" | "NNS" | "NNP" | "NNPS" | "JJ" | "JJR"
+            | "JJS" | "PDT" | "PRP$" | "POS" | "IN" | "CD" => {}
             _ => return false,
         }
     }
@@ -243,11 +243,38 @@ fn guess_dep(toks: &[TokenView<'_>], i: usize) -> &'static str {
         };
     }
     if matches!(t.tag, "DT" | "WDT") {
+        // a determiner unless a verb, a clause boundary or the end follows
         let next = toks.get(i + 1).map_or("", |n| n.tag);
-        return match next {
-            "NN" | "NNS" | "NNP" | "NNPS" | "JJ" | "JJR" | "JJS" | "CD" | "RB" | "VBG" | "VBN"
-            | "$" | "PRP$" | "HYPH" => "det",
-            _ => "nsubj",
+        let pronoun = next.is_empty()
+            || is_verb_tag(next)
+            || matches!(
+                next,
+                "." | "," | ":" | "IN" | "CC" | "TO" | "WDT" | "WP" | "DT" | "-RRB-" | "''"
+            );
+        return if pronoun { "nsubj" } else { "det" };
+    }
+    if t.tag == "IN" {
+        // a subordinating conjunction when a subject and a finite verb follow, and the
+        // preposition does not continue a noun phrase
+        let prev = if i > 0 { toks[i - 1].tag } else { "" };
+        let after_noun = matches!(
+            prev,
+            "NN" | "NNS" | "NNP" | "NNPS" | "CD" | "PRP" | "JJ" | "WDT" | "WP" | "DT"
+        );
+        let starts_clause = toks.get(i + 1).is_some_and(|n| {
+            matches!(n.tag, "PRP" | "EX")
+                || (!after_noun && matches!(n.tag, "NNP" | "NNPS" | "NN" | "NNS" | "DT"))
+        });
+        let finite_verb = toks
+            .iter()
+            .skip(i + 2)
+            .take(4)
+            .take_while(|n| !matches!(n.tag, "." | "," | ":" | "IN" | "CC"))
+            .any(|n| matches!(n.tag, "VBZ" | "VBP" | "VBD" | "MD"));
+        return if starts_clause && finite_verb {
+            "mark"
+        } else {
+            "prep"
         };
     }
     if t.tag == "PRP" {

@@ -216,17 +216,24 @@ impl Tok2Vec {
             self.mixer
                 .apply(&emb, &mut scratch, &mut x[i * w..(i + 1) * w]);
         }
+        // thinc's with_array(pad=receptive field) runs the blocks over [zeros, doc, zeros]: the
+        // padding rows are transformed too and feed the edge tokens' windows.
+        let pad = self.blocks.len();
+        let total = n + 2 * pad;
+        let mut padded = vec![0f32; total * w];
+        padded[pad * w..(pad + n) * w].copy_from_slice(&x);
+        let mut x = padded;
         let mut window = vec![0f32; 3 * w];
         let mut y = vec![0f32; w];
         for block in &self.blocks {
             let mut next = x.clone();
-            for i in 0..n {
+            for i in 0..total {
                 window.iter_mut().for_each(|v| *v = 0.0);
                 if i > 0 {
                     window[..w].copy_from_slice(&x[(i - 1) * w..i * w]);
                 }
                 window[w..2 * w].copy_from_slice(&x[i * w..(i + 1) * w]);
-                if i + 1 < n {
+                if i + 1 < total {
                     window[2 * w..].copy_from_slice(&x[(i + 1) * w..(i + 2) * w]);
                 }
                 block.apply(&window, &mut scratch, &mut y);
@@ -236,6 +243,8 @@ impl Tok2Vec {
             }
             x = next;
         }
+        x.drain(..pad * w);
+        x.truncate(n * w);
         x
     }
 }

@@ -115,8 +115,8 @@ impl MaxoutNorm {
             / n as f32
             + 1e-8;
         let inv = var.powf(-0.5);
-        for o in 0..n {
-            out[o] = (out[o] - mean) * inv * self.g[o] + self.beta[o];
+        for ((y, g), b) in out[..n].iter_mut().zip(&self.g).zip(&self.beta) {
+            *y = (*y - mean) * inv * g + b;
         }
     }
 }

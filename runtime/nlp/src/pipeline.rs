@@ -224,14 +224,13 @@ impl NlpPipeline {
             let attrs = self.ruler.apply(&views);
             let mut pos_tags = Vec::with_capacity(tokens.len());
             let mut lemmas = Vec::with_capacity(tokens.len());
-            for ((t, a), tag) in tokens.iter().zip(&attrs).zip(&tags) {
+            for (t, a) in tokens.iter().zip(&attrs) {
                 let pos = a.pos.clone().unwrap_or_default();
                 let morph = a.morph.as_deref().unwrap_or("");
                 let lemma = match &a.lemma {
                     Some(l) => l.clone(),
                     None => self.lemmatizer.lemmatize(&t.text, &pos, morph),
                 };
-                let _ = tag;
                 pos_tags.push(PosTag {
                     token: t.text.clone(),
                     tag: pos,

@@ -259,7 +259,18 @@ fn guess_dep(toks: &[TokenView<'_>], i: usize) -> &'static str {
         let prev = if i > 0 { toks[i - 1].tag } else { "" };
         let after_noun = matches!(
             prev,
-            "NN" | "NNS" | "NNP" | "NNPS" | "CD" | "PRP" | "JJ" | "WDT" | "WP" | "DT"
+            "NN" | "NNS"
+                | "NNP"
+                | "NNPS"
+                | "CD"
+                | "PRP"
+                | "JJ"
+                | "JJS"
+                | "JJR"
+                | "RBS"
+                | "WDT"
+                | "WP"
+                | "DT"
         );
         let starts_clause = toks.get(i + 1).is_some_and(|n| {
             matches!(n.tag, "PRP" | "EX")
@@ -269,7 +280,7 @@ fn guess_dep(toks: &[TokenView<'_>], i: usize) -> &'static str {
             .iter()
             .skip(i + 2)
             .take(4)
-            .take_while(|n| !matches!(n.tag, "." | "," | ":" | "IN" | "CC"))
+            .take_while(|n| !matches!(n.tag, "." | "," | ":" | "IN" | "CC" | "WDT" | "WP" | "WRB"))
             .any(|n| matches!(n.tag, "VBZ" | "VBP" | "VBD" | "MD"));
         return if starts_clause && finite_verb {
             "mark"

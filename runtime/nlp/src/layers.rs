@@ -43,6 +43,41 @@ impl Linear {
             n_in,
         })
     }
+    /// Applies the layer to `rows` input rows at once (row-major), writing rows x n_out values.
+    pub fn apply_rows(&self, x: &[f32], rows: usize, out: &mut [f32]) {
+        // never read or write past the slices, whatever the caller passes
+        let rows = rows
+            .min(x.len() / self.n_in.max(1))
+            .min(out.len() / self.n_out.max(1));
+        if rows == 0 {
+            return;
+        }
+        for row in out[..rows * self.n_out].chunks_exact_mut(self.n_out) {
+            row.copy_from_slice(&self.b);
+        }
+        // C (rows x n_out) += A (rows x n_in) * W^T, W stored (n_out, n_in) row-major.
+        // SAFETY: `rows` was clamped so that rows*n_in values of x and rows*n_out values of out
+        // exist, and w holds n_out*n_in values (checked in from_arrays); strides are row-major.
+        unsafe {
+            matrixmultiply::sgemm(
+                rows,
+                self.n_in,
+                self.n_out,
+                1.0,
+                x.as_ptr(),
+                self.n_in as isize,
+                1,
+                self.w.as_ptr(),
+                1,
+                self.n_in as isize,
+                1.0,
+                out.as_mut_ptr(),
+                self.n_out as isize,
+                1,
+            );
+        }
+    }
+
     /// Applies the layer to one input vector, writing n_out values.
     pub fn apply(&self, x: &[f32], out: &mut [f32]) {
         for (o, y) in out.iter_mut().enumerate().take(self.n_out) {
@@ -98,13 +133,23 @@ impl MaxoutNorm {
     pub fn n_in(&self) -> usize {
         self.lin.n_in
     }
-    /// One row: maxout over pieces, then layer normalisation.
-    pub fn apply(&self, x: &[f32], scratch: &mut Vec<f32>, out: &mut [f32]) {
-        scratch.resize(self.lin.n_out, 0.0);
-        self.lin.apply(x, scratch);
+    /// Many rows: one matrix product, then maxout and layer normalisation per row.
+    pub fn apply_rows(&self, x: &[f32], rows: usize, scratch: &mut Vec<f32>, out: &mut [f32]) {
+        scratch.resize(rows * self.lin.n_out, 0.0);
+        self.lin.apply_rows(x, rows, scratch);
         let n = self.n_out();
-        for (o, y) in out.iter_mut().enumerate().take(n) {
-            let p = &scratch[o * self.pieces..(o + 1) * self.pieces];
+        for (pre, y) in scratch
+            .chunks_exact(self.lin.n_out)
+            .zip(out.chunks_exact_mut(n))
+            .take(rows)
+        {
+            self.finish_row(pre, y);
+        }
+    }
+
+    fn finish_row(&self, pre: &[f32], out: &mut [f32]) {
+        let n = self.n_out();
+        for (y, p) in out.iter_mut().zip(pre.chunks_exact(self.pieces)).take(n) {
             *y = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         }
         let mean = out[..n].iter().sum::<f32>() / n as f32;
@@ -203,45 +248,44 @@ impl Tok2Vec {
         let n = features.len();
         let w = self.width();
         let concat_w: usize = self.embeds.iter().map(|e| e.width).sum();
-        let mut x = vec![0f32; n * w];
-        let mut scratch = Vec::new();
-        let mut emb = vec![0f32; concat_w];
-        for (i, feats) in features.iter().enumerate() {
-            emb.iter_mut().for_each(|v| *v = 0.0);
+        let mut emb = vec![0f32; n * concat_w];
+        for (row, feats) in emb.chunks_exact_mut(concat_w).zip(features) {
             let mut off = 0;
             for (e, &id) in self.embeds.iter().zip(feats) {
-                e.add_into(id, &mut emb[off..off + e.width]);
+                e.add_into(id, &mut row[off..off + e.width]);
                 off += e.width;
             }
-            self.mixer
-                .apply(&emb, &mut scratch, &mut x[i * w..(i + 1) * w]);
         }
+        let mut scratch = Vec::new();
         // thinc's with_array(pad=receptive field) runs the blocks over [zeros, doc, zeros]: the
         // padding rows are transformed too and feed the edge tokens' windows.
         let pad = self.blocks.len();
         let total = n + 2 * pad;
-        let mut padded = vec![0f32; total * w];
-        padded[pad * w..(pad + n) * w].copy_from_slice(&x);
-        let mut x = padded;
-        let mut window = vec![0f32; 3 * w];
-        let mut y = vec![0f32; w];
-        for block in &self.blocks {
-            let mut next = x.clone();
-            for i in 0..total {
-                window.iter_mut().for_each(|v| *v = 0.0);
+        let mut x = vec![0f32; total * w];
+        self.mixer
+            .apply_rows(&emb, n, &mut scratch, &mut x[pad * w..(pad + n) * w]);
+        let mut windows = vec![0f32; total * 3 * w];
+        let mut y = vec![0f32; total * w];
+        for (k, block) in self.blocks.iter().enumerate() {
+            // only rows within reach of the doc through the remaining blocks matter
+            let reach = self.blocks.len() - 1 - k;
+            let (lo, hi) = (pad - reach, pad + n + reach);
+            let rows = hi - lo;
+            for (r, win) in windows.chunks_exact_mut(3 * w).take(rows).enumerate() {
+                let i = lo + r;
+                win.fill(0.0);
                 if i > 0 {
-                    window[..w].copy_from_slice(&x[(i - 1) * w..i * w]);
+                    win[..w].copy_from_slice(&x[(i - 1) * w..i * w]);
                 }
-                window[w..2 * w].copy_from_slice(&x[i * w..(i + 1) * w]);
+                win[w..2 * w].copy_from_slice(&x[i * w..(i + 1) * w]);
                 if i + 1 < total {
-                    window[2 * w..].copy_from_slice(&x[(i + 1) * w..(i + 2) * w]);
-                }
-                block.apply(&window, &mut scratch, &mut y);
-                for (o, v) in next[i * w..(i + 1) * w].iter_mut().zip(&y) {
-                    *o += v;
+                    win[2 * w..].copy_from_slice(&x[(i + 1) * w..(i + 2) * w]);
                 }
             }
-            x = next;
+            block.apply_rows(&windows, rows, &mut scratch, &mut y);
+            for (xo, yo) in x[lo * w..hi * w].iter_mut().zip(&y[..rows * w]) {
+                *xo += yo;
+            }
         }
         x.drain(..pad * w);
         x.truncate(n * w);

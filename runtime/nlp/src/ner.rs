@@ -34,9 +34,9 @@ pub struct EntitySpan {
 pub struct Ner {
     pub tok2vec: Tok2Vec,
     proj: Linear,
-    /// (nF, nO, nP, nI) weights of the precomputable affine.
-    lower_w: Vec<f32>,
-    lower_b: Vec<f32>,
+    /// The precomputable affine as one linear map nI -> (nF, nO, nP), without bias.
+    lower: Linear,
+    lower_bias: Vec<f32>,
     lower_pad: Vec<f32>,
     n_feat: usize,
     n_hidden: usize,
@@ -148,8 +148,13 @@ impl Ner {
         Ok(Self {
             tok2vec,
             proj,
-            lower_w: w.data.clone(),
-            lower_b: lower.param("b")?.data.clone(),
+            lower: Linear {
+                w: w.data.clone(),
+                b: vec![0.0; n_feat * n_hidden * n_pieces],
+                n_out: n_feat * n_hidden * n_pieces,
+                n_in,
+            },
+            lower_bias: lower.param("b")?.data.clone(),
             lower_pad: lower.param("pad")?.data.clone(),
             n_feat,
             n_hidden,
@@ -187,22 +192,13 @@ impl Ner {
             return Vec::new();
         }
         let vecs = self.tok2vec.forward(features);
-        let w = self.tok2vec.width();
         let n_in = self.proj.n_out;
-        let mut x = vec![0f32; n_in];
         let fo = self.n_hidden * self.n_pieces;
-        // precomputed[t][f] = W[f] @ x_t  (nO*nP each)
+        let mut x = vec![0f32; n * n_in];
+        self.proj.apply_rows(&vecs, n, &mut x);
+        // precomputed[t] = (W[f] @ x_t for each feature slot f), nF*nO*nP values per token
         let mut pre = vec![0f32; n * self.n_feat * fo];
-        for t in 0..n {
-            self.proj.apply(&vecs[t * w..(t + 1) * w], &mut x);
-            for f in 0..self.n_feat {
-                let out = &mut pre[(t * self.n_feat + f) * fo..(t * self.n_feat + f + 1) * fo];
-                for (r, o) in out.iter_mut().enumerate() {
-                    let row = &self.lower_w[(f * fo + r) * n_in..(f * fo + r + 1) * n_in];
-                    *o = row.iter().zip(&x).map(|(a, b)| a * b).sum();
-                }
-            }
-        }
+        self.lower.apply_rows(&x, n, &mut pre);
         let mut ents: Vec<EntitySpan> = Vec::new();
         let mut open: Option<(usize, usize)> = None; // (start, label)
         let mut hidden = vec![0f32; self.n_hidden];
@@ -215,7 +211,7 @@ impl Ner {
                 let last = if e < 0 { -1 } else { b0 as i64 - 1 };
                 [b0 as i64, e, last]
             };
-            unmaxed.copy_from_slice(&self.lower_b);
+            unmaxed.copy_from_slice(&self.lower_bias);
             for (f, &id) in ids.iter().enumerate().take(self.n_feat) {
                 let feat = if id < 0 {
                     &self.lower_pad[f * fo..(f + 1) * fo]

@@ -196,11 +196,10 @@ impl NlpPipeline {
         };
         if want(Operation::PosTag) || want(Operation::Lemmatize) {
             let vecs = self.tok2vec.forward(&feats);
-            let w = self.tok2vec.width();
-            let mut scores = vec![0f32; self.tagger.n_out];
+            let mut all_scores = vec![0f32; tokens.len() * self.tagger.n_out];
+            self.tagger.apply_rows(&vecs, tokens.len(), &mut all_scores);
             let mut tags: Vec<String> = Vec::with_capacity(tokens.len());
-            for i in 0..tokens.len() {
-                self.tagger.apply(&vecs[i * w..(i + 1) * w], &mut scores);
+            for scores in all_scores.chunks_exact(self.tagger.n_out) {
                 let best = scores
                     .iter()
                     .enumerate()

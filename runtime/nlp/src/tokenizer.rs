@@ -10,6 +10,9 @@ use std::path::Path;
 const ATTR_ORTH: i128 = 65;
 const ATTR_NORM: i128 = 67;
 
+/// Characters before the end of a span where the suffix search starts (see `find_suffix`).
+const SUFFIX_WINDOW: usize = 64;
+
 /// One token: its text, byte offset in the input, whether a space follows, and a special-case norm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
@@ -61,7 +64,15 @@ impl Tokenizer {
         let bytes = std::fs::read(path).map_err(|e| NlpError::io(path, e))?;
         let root = msgpack::decode(&bytes, &path.display().to_string())?;
         let mut tok = Tokenizer {
-            prefix: compile(root.get("prefix_search"), "prefix")?,
+            // every prefix alternative starts with `^`; anchoring the whole alternation lets
+            // the matcher stop at position 0 instead of trying every start position
+            prefix: compile(
+                root.get("prefix_search")
+                    .and_then(Value::as_str)
+                    .map(|p| Value::Str(format!("^(?:{p})")))
+                    .as_ref(),
+                "prefix",
+            )?,
             suffix: compile(root.get("suffix_search"), "suffix")?,
             infix: compile(root.get("infix_finditer"), "infix")?,
             url: compile(root.get("url_match"), "url")?,
@@ -125,11 +136,28 @@ impl Tokenizer {
             None => 0,
         }
     }
+    /// The length of the suffix match. Searching a whole long span for a match that must
+    /// end at its end costs time linear in the span, and affix splitting repeats it per
+    /// stripped piece; so the search starts SUFFIX_WINDOW characters before the end (the
+    /// regex still sees the text before, for lookbehinds). A match cannot start earlier
+    /// unless it is longer than the window: of en_core_web_sm's suffix alternatives only
+    /// `\.\.+$` is, and it then also matches at the window's first character, in which
+    /// case the whole span is searched.
     fn find_suffix(&self, s: &str) -> usize {
-        match &self.suffix {
-            Some(re) => re.find(s).ok().flatten().map_or(0, |m| m.end() - m.start()),
-            None => 0,
+        let Some(re) = &self.suffix else { return 0 };
+        let from = s
+            .char_indices()
+            .rev()
+            .nth(SUFFIX_WINDOW - 1)
+            .map_or(0, |(i, _)| i);
+        if from > 0 {
+            match re.find_from_pos(s, from) {
+                Ok(Some(m)) if m.start() > from => return m.end() - m.start(),
+                Ok(None) => return 0,
+                _ => {}
+            }
         }
+        re.find(s).ok().flatten().map_or(0, |m| m.end() - m.start())
     }
     fn find_infix<'a>(&'a self, s: &'a str) -> impl Iterator<Item = (usize, usize)> + 'a {
         self.infix

@@ -274,3 +274,15 @@ fn is_space(s: &str) -> bool {
         && s.chars()
             .all(|c| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The runtime shares one pipeline between worker threads.
+    #[test]
+    fn pipeline_is_shareable_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<NlpPipeline>();
+    }
+}

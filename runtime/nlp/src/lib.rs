@@ -16,7 +16,7 @@ mod symbols;
 mod tokenizer;
 mod weights;
 
-pub use pipeline::{Analysis, Entity, NlpPipeline, Operation, PosTag};
+pub use pipeline::{Analysis, Entity, NlpPipeline, Operation, PosTag, parse_operations};
 pub use tokenizer::{Token, Tokenizer};
 
 use std::path::{Path, PathBuf};
@@ -32,8 +32,8 @@ pub enum NlpError {
     },
     #[error("model format: {0}")]
     Format(String),
-    #[error("unknown operation {0:?}; valid operations: tokenize, pos_tag, lemmatize, ner")]
-    UnknownOperation(String),
+    #[error("Invalid operations: {}. Valid operations: tokenize, pos_tag, lemmatize, ner", .0.join(", "))]
+    InvalidOperations(Vec<String>),
 }
 
 impl NlpError {

@@ -34,8 +34,27 @@ impl FromStr for Operation {
             "pos_tag" => Ok(Operation::PosTag),
             "lemmatize" => Ok(Operation::Lemmatize),
             "ner" => Ok(Operation::Ner),
-            other => Err(NlpError::UnknownOperation(other.to_string())),
+            other => Err(NlpError::InvalidOperations(vec![other.to_string()])),
         }
+    }
+}
+
+/// Parses a request's operation names, keeping their first-seen order without repeats;
+/// every unknown name is reported at once.
+pub fn parse_operations<S: AsRef<str>>(names: &[S]) -> Result<Vec<Operation>, NlpError> {
+    let mut ops = Vec::new();
+    let mut invalid = Vec::new();
+    for name in names {
+        match name.as_ref().parse::<Operation>() {
+            Ok(op) if !ops.contains(&op) => ops.push(op),
+            Ok(_) => {}
+            Err(_) => invalid.push(name.as_ref().to_string()),
+        }
+    }
+    if invalid.is_empty() {
+        Ok(ops)
+    } else {
+        Err(NlpError::InvalidOperations(invalid))
     }
 }
 

@@ -1,6 +1,6 @@
 //! The pipeline's API: operations select what is computed, entity offsets count characters, whitespace tokens, errors.
 
-use hermes_nlp::{Entity, NlpError, NlpPipeline, Operation};
+use hermes_nlp::{Entity, NlpError, NlpPipeline, Operation, parse_operations};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -108,12 +108,15 @@ fn empty_text_gives_empty_results() {
 #[test]
 fn operations_parse_and_unknown_ones_name_the_valid_ones() {
     assert_eq!("pos_tag".parse::<Operation>().unwrap(), Operation::PosTag);
-    let err = "parse".parse::<Operation>().unwrap_err();
-    assert!(matches!(err, NlpError::UnknownOperation(ref op) if op == "parse"));
-    assert!(
-        err.to_string()
-            .contains("tokenize, pos_tag, lemmatize, ner"),
-        "{err}"
+    assert_eq!(
+        parse_operations(&["ner", "tokenize", "ner"]).unwrap(),
+        [Operation::Ner, Operation::Tokenize]
+    );
+    let err = parse_operations(&["tokenize", "parse", "sentiment"]).unwrap_err();
+    assert!(matches!(err, NlpError::InvalidOperations(ref ops) if ops == &["parse", "sentiment"]));
+    assert_eq!(
+        err.to_string(),
+        "Invalid operations: parse, sentiment. Valid operations: tokenize, pos_tag, lemmatize, ner"
     );
 }
 

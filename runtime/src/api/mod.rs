@@ -14,10 +14,10 @@ mod llm;
 mod llm_fields;
 mod meta;
 mod probes;
+mod simple_nlp;
 mod sse;
 mod stt;
 mod tts;
-mod unavailable;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -42,7 +42,7 @@ fn canonical_api() -> Router<AppState> {
         // /stt streams and limits its upload itself (HERMES_STT_MAX_BYTES).
         .route("/stt", post(stt::stt).layer(DefaultBodyLimit::disable()))
         .route("/tts", post(tts::tts))
-        .route("/simple_nlp", post(unavailable::simple_nlp))
+        .route("/simple_nlp", post(simple_nlp::simple_nlp))
         .route("/llm", post(llm::llm))
         .route(
             "/ingest/media",

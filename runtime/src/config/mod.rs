@@ -407,7 +407,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    /// A model dir holding a complete all-minilm-l6-v2 layout and an nlp folder.
+    /// A model dir holding complete all-minilm-l6-v2 and en-core-web-sm layouts.
     fn fake_model_dir(name: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("hermes-config-test-{name}-{}", std::process::id()));
@@ -417,7 +417,11 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, b"x").unwrap();
         }
-        std::fs::create_dir_all(dir.join("en-core-web-sm")).unwrap();
+        for file in models::required_files(hermes_interface::Task::Nlp) {
+            let path = dir.join("en-core-web-sm").join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"x").unwrap();
+        }
         dir
     }
 
@@ -437,9 +441,8 @@ mod tests {
         assert_eq!(config.host, DEFAULT_HOST);
         assert_eq!(config.port, 8080);
         let ids: Vec<&str> = config.models.iter().map(|m| m.id).collect();
-        assert_eq!(ids, ["all-minilm-l6-v2"]);
-        let skipped: Vec<&str> = config.skipped_models.iter().map(|m| m.id).collect();
-        assert_eq!(skipped, ["en-core-web-sm"]);
+        assert_eq!(ids, ["all-minilm-l6-v2", "en-core-web-sm"]);
+        assert!(config.skipped_models.is_empty());
         assert_eq!(config.cors_origins, CorsOrigins::Any);
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.shutdown_grace, Duration::from_secs(10));
@@ -477,7 +480,6 @@ mod tests {
             (env::PORT, "70000", "port number"),
             (env::HOST, "my host", "IP address"),
             (env::MODELS, "no-such-model", "unknown model id"),
-            (env::MODELS, "en-core-web-sm", "does not serve yet"),
             (env::MODELS, "whisper-tiny-en", "ggml-model.bin is missing"),
             (env::STT_THREADS, "0", "whole number"),
             (env::LOG_FORMAT, "xml", "json"),

@@ -12,7 +12,7 @@ pub mod worker;
 use hermes_interface::Task;
 
 /// Tasks this build can serve; a declared model of another task is a config error.
-pub const SERVED_TASKS: &[Task] = &[Task::Embedding, Task::Llm, Task::Tts, Task::Stt];
+pub const SERVED_TASKS: &[Task] = &[Task::Embedding, Task::Llm, Task::Tts, Task::Stt, Task::Nlp];
 
 /// Files that must exist under `models/<id>/` for a model of `task` to load.
 pub fn required_files(task: Task) -> &'static [&'static str] {
@@ -29,6 +29,17 @@ pub fn required_files(task: Task) -> &'static [&'static str] {
         // `<name>.onnx` + `<name>.onnx.json`; the voice checks its own folder.
         Task::Tts => &[],
         Task::Stt => &[whisper::WEIGHTS_FILE],
-        Task::Nlp => &[],
+        // spaCy's en_core_web_sm files that `hermes_nlp::NlpPipeline::load` reads.
+        Task::Nlp => &[
+            "tokenizer",
+            "vocab/lookups.bin",
+            "tok2vec/model",
+            "tagger/model",
+            "tagger/cfg",
+            "attribute_ruler/patterns",
+            "lemmatizer/lookups/lookups.bin",
+            "ner/model",
+            "ner/moves",
+        ],
     }
 }

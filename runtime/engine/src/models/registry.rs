@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use hermes_interface::{ModelEntry, Task};
+use hermes_nlp::{NlpPipeline, Operation};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
@@ -18,6 +19,9 @@ use super::whisper::WhisperModel;
 use super::worker::{ModelWorker, WorkerLimits};
 use crate::config::{SttConfig, TtsConfig};
 use crate::rss;
+
+/// Text the NLP pipeline analyses (every operation) before it is ready.
+const NLP_WARM_UP_TEXT: &str = "Hermes warms up its NLP pipeline in London on Monday.";
 
 /// Text of the warm-up inference each embedding model runs before it is ready.
 const EMBEDDING_WARM_UP_TEXT: &str = "Hermes warms up its embedding model with one real sentence.";
@@ -49,6 +53,7 @@ pub enum LoadedModel {
     Llm(ModelWorker<LocalLlm>),
     Tts(ModelWorker<PiperVoice>),
     Stt(ModelWorker<WhisperModel>),
+    Nlp(ModelWorker<NlpPipeline>),
 }
 
 /// What the probes, `/health` and `/metrics` report about one model.
@@ -377,10 +382,20 @@ fn load_and_warm_up(
             };
             Ok(LoadedModel::Stt(ModelWorker::new(entry.id, model, limits)))
         }
-        other => Err(format!(
-            "the {} capability is not built into this runtime",
-            other.as_str()
-        )),
+        Task::Nlp => {
+            let model = NlpPipeline::load(dir).map_err(|e| e.to_string())?;
+            let ops = [
+                Operation::Tokenize,
+                Operation::PosTag,
+                Operation::Lemmatize,
+                Operation::Ner,
+            ];
+            let analysis = model.analyze(NLP_WARM_UP_TEXT, &ops);
+            if analysis.tokens.is_none_or(|t| t.is_empty()) || analysis.pos_tags.is_none() {
+                return Err("warm-up analysis returned no tokens".into());
+            }
+            Ok(LoadedModel::Nlp(ModelWorker::new(entry.id, model, limits)))
+        }
     }
 }
 

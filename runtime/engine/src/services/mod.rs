@@ -2,5 +2,6 @@
 //! call a service and map its typed error to an `ApiError`.
 
 pub mod embedding;
+pub mod nlp;
 pub mod stt;
 pub mod tts;

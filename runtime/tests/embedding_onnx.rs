@@ -126,7 +126,9 @@ async fn texts_batched_by_the_queue_equal_each_text_alone_and_the_reference() {
 async fn a_malformed_input_in_a_batch_fails_only_itself() {
     let embedder = embedder();
     let good_a = embedder.tokenize("A man is playing a guitar.").unwrap();
-    let good_b = embedder.tokenize("The stock market fell sharply today.").unwrap();
+    let good_b = embedder
+        .tokenize("The stock market fell sharply today.")
+        .unwrap();
     // A token id outside the 30522-word vocabulary (an API caller can send ids).
     let mut bad = good_a.clone();
     bad[2] = 999_999;
@@ -143,15 +145,32 @@ async fn a_malformed_input_in_a_batch_fails_only_itself() {
         other => panic!("malformed ids gave {other:?}"),
     }
     assert!(
-        matches!(too_long, Err(BatchError::TooLong { tokens: 257, max: 256, .. })),
+        matches!(
+            too_long,
+            Err(BatchError::TooLong {
+                tokens: 257,
+                max: 256,
+                ..
+            })
+        ),
         "{too_long:?}"
     );
-    let alone_a = embedder.embed(&["A man is playing a guitar."]).unwrap().remove(0);
-    let alone_b = embedder.embed(&["The stock market fell sharply today."]).unwrap().remove(0);
+    let alone_a = embedder
+        .embed(&["A man is playing a guitar."])
+        .unwrap()
+        .remove(0);
+    let alone_b = embedder
+        .embed(&["The stock market fell sharply today."])
+        .unwrap()
+        .remove(0);
     assert!(cosine(&a.unwrap(), &alone_a) >= MIN_COSINE);
     assert!(cosine(&b.unwrap(), &alone_b) >= MIN_COSINE);
     let records = batches.0.lock().unwrap();
-    assert_eq!(records.len(), 1, "the three valid-length inputs shared one pass");
+    assert_eq!(
+        records.len(),
+        1,
+        "the three valid-length inputs shared one pass"
+    );
     assert!(records[0].failed && records[0].size == 3);
 }
 

@@ -207,7 +207,8 @@ impl<M: BatchModel> Batcher<M> {
         }
         let reply = self.submit(self.tokenize(text)?)?;
         let vector = self.receive(reply).await?;
-        self.cache.insert(self.shared.name, text, Arc::clone(&vector));
+        self.cache
+            .insert(self.shared.name, text, Arc::clone(&vector));
         Ok(vector)
     }
 
@@ -235,7 +236,8 @@ impl<M: BatchModel> Batcher<M> {
                 Pending::Waiting(reply) => {
                     let result = self.receive(reply).await;
                     if let Ok(vector) = &result {
-                        self.cache.insert(self.shared.name, text, Arc::clone(vector));
+                        self.cache
+                            .insert(self.shared.name, text, Arc::clone(vector));
                     }
                     result
                 }
@@ -331,14 +333,17 @@ fn next_batch<M>(shared: &Shared<M>) -> Option<(Vec<Entry>, usize)> {
         // Callers that went away (client disconnected) need no pass.
         queue.entries.retain(|e| !e.reply.is_closed());
         let Some(oldest) = queue.entries.front() else {
-            queue = shared.wake.wait(queue).unwrap_or_else(PoisonError::into_inner);
+            queue = shared
+                .wake
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
             continue;
         };
         let due = oldest.enqueued + settings.max_wait;
         let now = Instant::now();
         let tokens: usize = queue.entries.iter().map(|e| e.ids.len()).sum();
-        let full = queue.entries.len() >= settings.max_batch_size
-            || tokens >= settings.max_batch_tokens;
+        let full =
+            queue.entries.len() >= settings.max_batch_size || tokens >= settings.max_batch_tokens;
         if !full && now < due {
             queue = shared
                 .wake
@@ -349,11 +354,7 @@ fn next_batch<M>(shared: &Shared<M>) -> Option<(Vec<Entry>, usize)> {
         }
         let lengths: Vec<usize> = queue.entries.iter().map(|e| e.ids.len()).collect();
         let mut chosen = vec![false; lengths.len()];
-        for i in select(
-            &lengths,
-            settings.max_batch_size,
-            settings.max_batch_tokens,
-        ) {
+        for i in select(&lengths, settings.max_batch_size, settings.max_batch_tokens) {
             chosen[i] = true;
         }
         let mut batch = Vec::new();
@@ -384,7 +385,9 @@ const SCAN_FACTOR: usize = 4;
 /// while the batch has at most `max_size` rows and `rows x longest` stays within
 /// `max_tokens` (the oldest is taken even when it alone exceeds the budget).
 pub fn select(lengths: &[usize], max_size: usize, max_tokens: usize) -> Vec<usize> {
-    let n = lengths.len().min(max_size.saturating_mul(SCAN_FACTOR).max(1));
+    let n = lengths
+        .len()
+        .min(max_size.saturating_mul(SCAN_FACTOR).max(1));
     if n == 0 {
         return Vec::new();
     }
@@ -460,11 +463,12 @@ fn run<M: BatchModel>(shared: &Shared<M>, worker: usize, batch: Vec<Entry>) {
         inference: started.elapsed(),
         failed,
     };
+    // Recorded before answering, so a caller that got its vector sees its pass counted.
+    shared.observer.batch(shared.name, &record);
     for (entry, answer) in batch.into_iter().zip(answers) {
         // The caller may have gone away; nothing to do then.
         let _ = entry.reply.send(answer);
     }
-    shared.observer.batch(shared.name, &record);
 }
 
 #[cfg(test)]

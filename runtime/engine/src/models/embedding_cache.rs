@@ -194,7 +194,10 @@ mod tests {
         assert_eq!(stats.evictions, 1);
         assert!(stats.bytes <= stats.capacity_bytes, "{stats:?}");
         assert!(cache.get("m", "text-01").is_none(), "LRU entry kept");
-        assert!(cache.get("m", "text-00").is_some(), "recently used entry evicted");
+        assert!(
+            cache.get("m", "text-00").is_some(),
+            "recently used entry evicted"
+        );
         for i in 4..40 {
             cache.insert("m", &format!("text-{i:02}"), vector(i as f32));
             let stats = cache.stats();

@@ -45,7 +45,9 @@ pub enum OnnxEmbeddingError {
         "onnx embedding model: {path} is missing; `make models` builds it (scripts/minilm_to_onnx.py)"
     )]
     GraphMissing { path: PathBuf },
-    #[error("onnx embedding model: {path} has inputs {inputs:?} and outputs {outputs:?}; expected inputs [input_ids, attention_mask] and output sentence_embedding")]
+    #[error(
+        "onnx embedding model: {path} has inputs {inputs:?} and outputs {outputs:?}; expected inputs [input_ids, attention_mask] and output sentence_embedding"
+    )]
     Signature {
         path: PathBuf,
         inputs: Vec<String>,
@@ -55,7 +57,9 @@ pub enum OnnxEmbeddingError {
     Ort { stage: &'static str, detail: String },
     #[error("onnx embedding: tokenisation failed: {message}")]
     Tokenize { message: String },
-    #[error("onnx embedding: the model returned {got} values for {rows} texts of dimension {dimension}")]
+    #[error(
+        "onnx embedding: the model returned {got} values for {rows} texts of dimension {dimension}"
+    )]
     OutputShape {
         got: usize,
         rows: usize,
@@ -128,8 +132,7 @@ impl OnnxEmbedder {
         let model_dir = dir.parent().unwrap_or(dir);
         let library = onnx::library_path(settings.ort_lib.as_deref(), model_dir)
             .map_err(ort_error("finding ONNX Runtime"))?;
-        let environment = onnx::environment(&library)
-            .map_err(ort_error("loading ONNX Runtime"))?;
+        let environment = onnx::environment(&library).map_err(ort_error("loading ONNX Runtime"))?;
         let mut sessions = Vec::with_capacity(settings.sessions.max(1));
         for _ in 0..settings.sessions.max(1) {
             let session = Session::builder(&environment)

@@ -86,8 +86,9 @@ def main():
                 print(f"     {name}: {level['non_2xx']} non-2xx, {level['socket_errors']} socket errors")
     for name, s in servers.items():
         print(f"{name}: ready in {s['start_to_ready_seconds']:.2f} s, RSS {s['rss_ready_bytes'] / mib:.0f} MiB ready, {s['rss_after_load_bytes'] / mib:.0f} MiB after load")
-    print("raw ONNX Runtime (%d threads): %s sentences/s; min cosine batched vs alone %s" % (
-        ort["threads"], ", ".join(f"batch {b} {v}" for b, v in ceiling.items()), ort["min_cosine_batched_vs_alone"]))
+    print("raw ONNX Runtime (%d threads), sentences/s spinning / not spinning: %s; min cosine batched vs alone %s" % (
+        ort["threads"], ", ".join(f"batch {b['batch']} {b['spinning']} / {b['no_spinning']}" for b in ort["batches"]),
+        ort["min_cosine_batched_vs_alone"]))
     for t in targets:
         print(f"{'met    ' if t['met'] else 'NOT met'} {t['target']}: {t['value']}")
     print(f"wrote {out}")

@@ -13,6 +13,11 @@ import subprocess
 import sys
 
 
+def fmt(ratio):
+    """A ratio for the table; "-" when the peer answered nothing at that level."""
+    return f"{'-' if ratio is None else ratio:>6}"
+
+
 def main():
     work, out, duration, levels, runtime_env = sys.argv[1:6]
     levels = [int(c) for c in levels.split()]
@@ -80,7 +85,7 @@ def main():
         rt, py = r["runtime"], r["python_peer"]
         print(f"c{r['concurrency']:>3} | {rt['rps']:>13.1f} {rt['p50_ms']:>7.1f} {rt['p95_ms']:>7.1f} {rt['p99_ms']:>7.1f} | "
               f"{py['rps']:>12.1f} {py['p50_ms']:>7.1f} {py['p95_ms']:>7.1f} {py['p99_ms']:>7.1f} | "
-              f"{r['rps_ratio']:>6} {r['p50_ratio']:>6} {r['p95_ratio']:>6} {r['p99_ratio']:>6} | {r['share_of_ort_batch32_ceiling']:>10.0%}")
+              f"{fmt(r['rps_ratio'])} {fmt(r['p50_ratio'])} {fmt(r['p95_ratio'])} {fmt(r['p99_ratio'])} | {r['share_of_ort_batch32_ceiling']:>10.0%}")
         for name, level in (("runtime", rt), ("python", py)):
             if level["non_2xx"] or level["socket_errors"]:
                 print(f"     {name}: {level['non_2xx']} non-2xx, {level['socket_errors']} socket errors")

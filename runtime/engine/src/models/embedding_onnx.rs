@@ -1,0 +1,349 @@
+//! all-MiniLM-L6-v2 sentence embeddings with ONNX Runtime (fp32), one session per worker.
+//!
+//! Runs `model.onnx`, the graph `make models` builds from the same model.safetensors
+//! (scripts/minilm_to_onnx.py): token ids and attention mask in, the mean-pooled and
+//! L2-normalised sentence vector out, so a batch padded to its longest text gives each
+//! text the vector it gets alone. Tokenisation is sentence-transformers': BERT
+//! word-pieces truncated at `max_seq_length` (sentence_bert_config.json), no padding.
+//!
+//! Each worker of the batching queue ([`super::batcher`]) owns one session with its
+//! own intra-op threads, so forward passes of different workers never wait on a lock.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::Tensor;
+use serde::Deserialize;
+use tokenizers::{Tokenizer, TruncationParams};
+
+use super::batcher::BatchModel;
+use super::piper::onnx;
+
+/// The graph `make models` writes next to the weights.
+pub const GRAPH_FILE: &str = "model.onnx";
+const INPUT_IDS: &str = "input_ids";
+const ATTENTION_MASK: &str = "attention_mask";
+const OUTPUT: &str = "sentence_embedding";
+
+#[derive(thiserror::Error, Debug)]
+pub enum OnnxEmbeddingError {
+    #[error("onnx embedding model: cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("onnx embedding model: cannot parse {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("onnx embedding model: cannot load tokenizer {path}: {message}")]
+    Tokenizer { path: PathBuf, message: String },
+    #[error(
+        "onnx embedding model: {path} is missing; `make models` builds it (scripts/minilm_to_onnx.py)"
+    )]
+    GraphMissing { path: PathBuf },
+    #[error(
+        "onnx embedding model: {path} has inputs {inputs:?} and outputs {outputs:?}; expected inputs [input_ids, attention_mask] and output sentence_embedding"
+    )]
+    Signature {
+        path: PathBuf,
+        inputs: Vec<String>,
+        outputs: Vec<String>,
+    },
+    #[error("onnx embedding: {stage}: {detail}")]
+    Ort { stage: &'static str, detail: String },
+    #[error("onnx embedding: tokenisation failed: {message}")]
+    Tokenize { message: String },
+    #[error(
+        "onnx embedding: the model returned {got} values for {rows} texts of dimension {dimension}"
+    )]
+    OutputShape {
+        got: usize,
+        rows: usize,
+        dimension: usize,
+    },
+}
+
+/// How the embedder runs: ONNX Runtime library, sessions and their threads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnnxEmbeddingSettings {
+    /// `libonnxruntime.so*` to load; unset: the one under `<model dir>/onnxruntime/`.
+    pub ort_lib: Option<PathBuf>,
+    /// Sessions (one per batching worker thread).
+    pub sessions: usize,
+    /// ONNX Runtime intra-op threads of each session.
+    pub intra_threads: usize,
+    /// Whether idle intra-op threads spin (ONNX Runtime's default). Off by default:
+    /// on cores shared with other processes (a 2-core machine, a Kubernetes node)
+    /// spinning threads lose their time slices; measured on a loaded 2-core machine,
+    /// 2 spinning threads gave half the throughput of 2 that sleep.
+    pub intra_op_spinning: bool,
+}
+
+impl Default for OnnxEmbeddingSettings {
+    /// One session using every core: on a few cores one forward pass at a time over a
+    /// larger batch beats several smaller ones competing for the same cores.
+    fn default() -> Self {
+        Self {
+            ort_lib: None,
+            sessions: 1,
+            intra_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            intra_op_spinning: false,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SentenceBertConfig {
+    max_seq_length: usize,
+}
+
+#[derive(Deserialize)]
+struct BertConfig {
+    hidden_size: usize,
+}
+
+/// A loaded all-MiniLM-L6-v2 graph: tokenizer plus one ONNX Runtime session per worker.
+pub struct OnnxEmbedder {
+    sessions: Vec<Mutex<Session>>,
+    tokenizer: Tokenizer,
+    dimension: usize,
+    max_seq_length: usize,
+}
+
+impl std::fmt::Debug for OnnxEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnnxEmbedder")
+            .field("sessions", &self.sessions.len())
+            .field("dimension", &self.dimension)
+            .field("max_seq_length", &self.max_seq_length)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OnnxEmbedder {
+    /// Loads `model.onnx` and the tokenizer from a sentence-transformers folder whose
+    /// parent is the model dir (blocking: reads ~90 MB per session).
+    pub fn load(dir: &Path, settings: &OnnxEmbeddingSettings) -> Result<Self, OnnxEmbeddingError> {
+        let config: BertConfig = read_json(&dir.join("config.json"))?;
+        let st: SentenceBertConfig = read_json(&dir.join("sentence_bert_config.json"))?;
+        let tokenizer = load_tokenizer(&dir.join("tokenizer.json"), st.max_seq_length)?;
+        let graph = dir.join(GRAPH_FILE);
+        if !graph.is_file() {
+            return Err(OnnxEmbeddingError::GraphMissing { path: graph });
+        }
+        let model_dir = dir.parent().unwrap_or(dir);
+        let library = onnx::library_path(settings.ort_lib.as_deref(), model_dir)
+            .map_err(ort_error("finding ONNX Runtime"))?;
+        let environment = onnx::environment(&library).map_err(ort_error("loading ONNX Runtime"))?;
+        let mut sessions = Vec::with_capacity(settings.sessions.max(1));
+        for _ in 0..settings.sessions.max(1) {
+            let session = Session::builder(&environment)
+                .map_err(ort_error("session options"))?
+                .with_optimization_level(GraphOptimizationLevel::Level3)
+                .map_err(ort_error("session options"))?
+                .with_intra_threads(settings.intra_threads.max(1))
+                .map_err(ort_error("session options"))?
+                .with_inter_threads(1)
+                .map_err(ort_error("session options"))?
+                .with_intra_op_spinning(settings.intra_op_spinning)
+                .map_err(ort_error("session options"))?
+                .commit_from_file(&graph)
+                .map_err(|e| OnnxEmbeddingError::Ort {
+                    stage: "loading the model",
+                    detail: format!("{}: {e}", graph.display()),
+                })?;
+            check_signature(&session, &graph)?;
+            sessions.push(Mutex::new(session));
+        }
+        Ok(Self {
+            sessions,
+            tokenizer,
+            dimension: config.hidden_size,
+            max_seq_length: st.max_seq_length,
+        })
+    }
+
+    /// Length of every embedding (384 for all-MiniLM-L6-v2).
+    pub fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    /// Token ids of one text, truncated at `max_seq_length` ([CLS] ... [SEP]).
+    pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, OnnxEmbeddingError> {
+        self.tokenizer
+            .encode(text, true)
+            .map(|e| e.get_ids().to_vec())
+            .map_err(|e| OnnxEmbeddingError::Tokenize {
+                message: e.to_string(),
+            })
+    }
+
+    /// Embeds `texts` in one forward pass on session 0 (blocking CPU work); one
+    /// unit-length vector per text, in order. The batching queue calls
+    /// [`BatchModel::forward`] instead.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, OnnxEmbeddingError> {
+        let ids = texts
+            .iter()
+            .map(|t| self.tokenize(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rows: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
+        self.run(0, &rows)
+    }
+
+    /// One forward pass over token id sequences padded to the longest.
+    fn run(&self, session: usize, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, OnnxEmbeddingError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = batch.len();
+        let width = batch.iter().map(|ids| ids.len()).max().unwrap_or(0).max(1);
+        let mut ids = vec![0i64; rows * width];
+        let mut mask = vec![0i64; rows * width];
+        for (row, seq) in batch.iter().enumerate() {
+            for (slot, &id) in ids[row * width..].iter_mut().zip(seq.iter()) {
+                *slot = i64::from(id);
+            }
+            mask[row * width..row * width + seq.len()].fill(1);
+        }
+        let ids = Tensor::from_array(([rows, width], ids)).map_err(ort_error("input"))?;
+        let mask = Tensor::from_array(([rows, width], mask)).map_err(ort_error("input"))?;
+        let slot = self
+            .sessions
+            .get(session)
+            .or_else(|| self.sessions.first())
+            .ok_or(OnnxEmbeddingError::Ort {
+                stage: "inference",
+                detail: "no session loaded".to_string(),
+            })?;
+        let mut session = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let outputs = session
+            .run(ort::inputs![INPUT_IDS => ids, ATTENTION_MASK => mask])
+            .map_err(ort_error("inference"))?;
+        let output = outputs.get(OUTPUT).ok_or_else(|| OnnxEmbeddingError::Ort {
+            stage: "reading the output",
+            detail: format!("the model has no output named {OUTPUT:?}"),
+        })?;
+        let (_, values) = output
+            .try_extract_tensor::<f32>()
+            .map_err(ort_error("reading the output"))?;
+        if values.len() != rows * self.dimension {
+            return Err(OnnxEmbeddingError::OutputShape {
+                got: values.len(),
+                rows,
+                dimension: self.dimension,
+            });
+        }
+        Ok(values.chunks(self.dimension).map(<[f32]>::to_vec).collect())
+    }
+}
+
+impl BatchModel for OnnxEmbedder {
+    type Error = OnnxEmbeddingError;
+
+    fn workers(&self) -> usize {
+        self.sessions.len()
+    }
+
+    fn tokenize(&self, text: &str) -> Result<Vec<u32>, Self::Error> {
+        OnnxEmbedder::tokenize(self, text)
+    }
+
+    fn max_tokens_per_text(&self) -> usize {
+        self.max_seq_length
+    }
+
+    fn forward(&self, worker: usize, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, Self::Error> {
+        self.run(worker, batch)
+    }
+}
+
+fn check_signature(session: &Session, path: &Path) -> Result<(), OnnxEmbeddingError> {
+    let inputs: Vec<String> = session
+        .inputs()
+        .iter()
+        .map(|i| i.name().to_owned())
+        .collect();
+    let outputs: Vec<String> = session
+        .outputs()
+        .iter()
+        .map(|o| o.name().to_owned())
+        .collect();
+    let inputs_ok = inputs.len() == 2
+        && [INPUT_IDS, ATTENTION_MASK]
+            .iter()
+            .all(|n| inputs.iter().any(|i| i == n));
+    if inputs_ok && outputs.iter().any(|o| o == OUTPUT) {
+        Ok(())
+    } else {
+        Err(OnnxEmbeddingError::Signature {
+            path: path.to_path_buf(),
+            inputs,
+            outputs,
+        })
+    }
+}
+
+/// Maps an ONNX Runtime (or library loader) error at `stage` to ours, as text.
+fn ort_error<E: std::fmt::Display>(stage: &'static str) -> impl Fn(E) -> OnnxEmbeddingError {
+    move |e| OnnxEmbeddingError::Ort {
+        stage,
+        detail: e.to_string(),
+    }
+}
+
+/// tokenizer.json ships fixed padding and truncation at 128; sentence-transformers
+/// overrides both: truncate at max_seq_length, pad per batch (done in [`OnnxEmbedder::run`]).
+fn load_tokenizer(path: &Path, max_seq_length: usize) -> Result<Tokenizer, OnnxEmbeddingError> {
+    let error = |e: tokenizers::Error| OnnxEmbeddingError::Tokenizer {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut tokenizer = Tokenizer::from_file(path).map_err(error)?;
+    tokenizer.with_padding(None);
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: max_seq_length,
+            ..TruncationParams::default()
+        }))
+        .map_err(error)?;
+    Ok(tokenizer)
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, OnnxEmbeddingError> {
+    let text = std::fs::read_to_string(path).map_err(|source| OnnxEmbeddingError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| OnnxEmbeddingError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedder_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<OnnxEmbedder>();
+    }
+
+    #[test]
+    fn missing_folder_names_the_file() {
+        let err = OnnxEmbedder::load(
+            Path::new("/nonexistent/minilm"),
+            &OnnxEmbeddingSettings::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent/minilm/config.json"),
+            "{err}"
+        );
+    }
+}

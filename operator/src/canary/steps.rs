@@ -150,11 +150,7 @@ mod tests {
                 Step::ApplyDeployment { deployment, .. } => format!(
                     "apply {} x{}",
                     deployment.name_any(),
-                    deployment
-                        .spec
-                        .as_ref()
-                        .and_then(|s| s.replicas)
-                        .unwrap_or(-1)
+                    deployment.spec.replicas.unwrap_or(-1)
                 ),
                 Step::ApplyService { service, .. } => format!("apply {}", service.name_any()),
                 Step::ApplyPdb(_) => "apply pdb".into(),

@@ -510,6 +510,13 @@ pub struct AnalysisSpec {
     /// Error-budget burn-rate gate over every SLO (multi-window, multi-burn-rate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burn_rate: Option<BurnRateGate>,
+    /// Fewest requests the canary must have served on a route within the window for that
+    /// route's checks to count (unset: no minimum). Below it the route's checks have no
+    /// data and `canary.noDataPolicy` decides: one failed request out of two is not a
+    /// 50 % error rate. Without SLOs it applies to the canary's requests on all routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub min_requests: Option<u64>,
 }
 
 /// Canary versus stable.

@@ -5,7 +5,8 @@
 
 use super::promql::{
     self, Bound, CanaryTarget, TemplateVars, burn_rate_query, error_rate_all_routes_query,
-    error_rate_query, latency_quantile_query, render_template,
+    error_rate_query, latency_quantile_query, render_template, request_count_all_routes_query,
+    request_count_query,
 };
 use crate::crd::{AnalysisSpec, BurnRateWindow, HermesDeploymentSpec};
 use crate::quantity::parse_duration;
@@ -37,6 +38,16 @@ pub struct Check {
     /// e.g. `error-rate /embed_text`.
     pub name: String,
     pub kind: CheckKind,
+    /// `rollout.analysis.minRequests` of the check's route: below it, no data.
+    pub gate: Option<RequestGate>,
+}
+
+/// Too little traffic to judge: while `query` (the canary's requests in the window)
+/// counts fewer than `min`, the check has no data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestGate {
+    pub query: String,
+    pub min: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -110,6 +121,19 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
         kind: r.unwrap_or_else(|e| CheckKind::Invalid {
             error: e.to_string(),
         }),
+        gate: None,
+    };
+    // The gate of every check from `first` on (a query that cannot be built leaves the
+    // checks ungated: they are invalid themselves then).
+    let gate = |out: &mut Vec<Check>, first: usize, q: Result<String, promql::PromqlError>| {
+        if let (Some(min), Ok(query)) = (analysis.min_requests, q) {
+            for c in &mut out[first..] {
+                c.gate = Some(RequestGate {
+                    query: query.clone(),
+                    min,
+                });
+            }
+        }
     };
     let max = |m: f64| Bound {
         min: None,
@@ -124,8 +148,12 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
                 bound: max(DEFAULT_MAX_ERROR_RATE),
             }),
         ));
+        let count =
+            request_count_all_routes_query(target.namespace, target.revision, target.window);
+        gate(&mut out, 0, count);
     }
     for slo in &spec.slos {
+        let first = out.len();
         let route = slo.route.as_str();
         let t = CanaryTarget {
             namespace: target.namespace,
@@ -155,6 +183,7 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
             Check {
                 name: format!("latency-{label} {route}"),
                 kind,
+                gate: None,
             }
         };
         out.push(latency("p95", 0.95, &slo.latency_p95));
@@ -203,6 +232,7 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
                 ));
             }
         }
+        gate(&mut out, first, request_count_query(&t));
     }
     let vars = TemplateVars {
         namespace: target.namespace,
@@ -227,6 +257,9 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
 
 /// Problems of `rollout.analysis` that the schema cannot see, as validation messages.
 pub fn validate(analysis: &AnalysisSpec, problems: &mut Vec<String>) {
+    if analysis.min_requests == Some(0) {
+        problems.push("rollout.analysis.minRequests must be at least 1".into());
+    }
     if let Some(w) = &analysis.window
         && let Err(e) = promql::validate_interval(w)
     {
@@ -405,8 +438,74 @@ mod tests {
     }
 
     #[test]
+    fn min_requests_gates_every_check_of_its_route_and_no_custom_metric() {
+        let s = spec(serde_json::json!({
+            "slos": [
+                {"route": "/embed_text", "latencyP95": "250ms", "maxErrorRate": 0.01},
+                {"route": "/stt", "latencyP95": "2s", "maxErrorRate": 0.01},
+            ],
+            "rollout": {"analysis": {
+                "minRequests": 20,
+                "compareWithStable": {"tolerance": 0.01},
+                "metrics": [{"name": "custom", "query": "up", "min": 1}],
+            }},
+        }));
+        let checks = checks(&s, &target());
+        let gated: Vec<(&str, Option<u64>, bool)> = checks
+            .iter()
+            .map(|c| {
+                let gate = c.gate.as_ref();
+                let route = if c.name.ends_with("/stt") {
+                    "/stt"
+                } else {
+                    "/embed_text"
+                };
+                (
+                    c.name.as_str(),
+                    gate.map(|g| g.min),
+                    gate.is_some_and(|g| g.query.contains(&format!("route=\"{route}\""))),
+                )
+            })
+            .collect();
+        assert_eq!(
+            gated,
+            [
+                ("error-rate /embed_text", Some(20), true),
+                ("latency-p95 /embed_text", Some(20), true),
+                ("error-rate-vs-stable /embed_text", Some(20), true),
+                ("error-rate /stt", Some(20), true),
+                ("latency-p95 /stt", Some(20), true),
+                ("error-rate-vs-stable /stt", Some(20), true),
+                ("custom", None, false),
+            ]
+        );
+        let g = checks[0].gate.as_ref().expect("gate");
+        let counted = format!(
+            "sum(increase({}{{",
+            hermes_interface::metrics::HTTP_REQUESTS_TOTAL
+        );
+        assert!(g.query.starts_with(&counted), "{}", g.query);
+        assert!(g.query.contains("revision=\"new1\""), "{}", g.query);
+        assert!(g.query.ends_with("[30s])) or vector(0)"), "{}", g.query);
+
+        // Without SLOs, the default check counts every route of the canary.
+        let plain = spec(serde_json::json!({"rollout": {"analysis": {"minRequests": 5}}}));
+        let checks = super::checks(&plain, &target());
+        let g = checks[0].gate.as_ref().expect("gate");
+        assert_eq!(g.min, 5);
+        assert!(!g.query.contains("route="), "{}", g.query);
+        // Unset: nothing is gated.
+        assert!(
+            super::checks(&spec(serde_json::json!({})), &target())[0]
+                .gate
+                .is_none()
+        );
+    }
+
+    #[test]
     fn validation_messages() {
         let a: AnalysisSpec = serde_json::from_value(serde_json::json!({
+            "minRequests": 0,
             "window": "1.5m",
             "metrics": [
                 {"name": "a", "query": "x{pod=\"{{pod}}\"}", "max": 1},
@@ -421,6 +520,7 @@ mod tests {
         assert_eq!(
             problems,
             [
+                "rollout.analysis.minRequests must be at least 1",
                 "rollout.analysis.window: interval \"1.5m\" is not a PromQL duration such as 30s, 1m or 1h30m",
                 "rollout.analysis.metrics[0].query: template uses unknown variable {{pod}}; known: namespace, name, revision, interval",
                 "rollout.analysis.metrics[1] needs min or max",

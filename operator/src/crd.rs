@@ -397,6 +397,10 @@ pub struct Slo {
     /// Highest acceptable ratio of 5xx responses, 0..1 (0.01 = 1 %).
     #[schemars(range(min = 0.0, max = 1.0))]
     pub max_error_rate: f64,
+    /// Try this SLO's canary checks without betting on them: they are evaluated and
+    /// recorded (status and Events) but never pass or fail a rollout. Alerts are unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 /// Rollout strategy. Without `canary` every change is a rolling update of the one
@@ -551,6 +555,10 @@ pub struct CustomMetric {
     /// Highest passing value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
+    /// Try the metric without betting on it: evaluated and recorded (status and Events),
+    /// never decides the rollout.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 /// Burn-rate gate: for each window pair, the canary fails when both its long and its short
@@ -737,6 +745,9 @@ pub struct CheckStatus {
     /// Why it failed or errored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// A dry-run check: recorded, never decides.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 /// Summary phase of a HermesDeployment.

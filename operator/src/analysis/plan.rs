@@ -40,6 +40,8 @@ pub struct Check {
     pub kind: CheckKind,
     /// `rollout.analysis.minRequests` of the check's route: below it, no data.
     pub gate: Option<RequestGate>,
+    /// Evaluated and recorded, never decides (`dryRun` of its SLO or metric).
+    pub dry_run: bool,
 }
 
 /// Too little traffic to judge: while `query` (the canary's requests in the window)
@@ -122,6 +124,7 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
             error: e.to_string(),
         }),
         gate: None,
+        dry_run: false,
     };
     // The gate of every check from `first` on (a query that cannot be built leaves the
     // checks ungated: they are invalid themselves then).
@@ -184,6 +187,7 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
                 name: format!("latency-{label} {route}"),
                 kind,
                 gate: None,
+                dry_run: false,
             }
         };
         out.push(latency("p95", 0.95, &slo.latency_p95));
@@ -233,6 +237,9 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
             }
         }
         gate(&mut out, first, request_count_query(&t));
+        for c in &mut out[first..] {
+            c.dry_run = slo.dry_run;
+        }
     }
     let vars = TemplateVars {
         namespace: target.namespace,
@@ -241,6 +248,7 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
         interval: target.window,
     };
     for m in &analysis.metrics {
+        let first = out.len();
         out.push(built(
             m.name.clone(),
             render_template(&m.query, &vars).map(|query| CheckKind::Bound {
@@ -251,6 +259,7 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
                 },
             }),
         ));
+        out[first].dry_run = m.dry_run;
     }
     out
 }

@@ -42,6 +42,9 @@ pub struct CheckResult {
     /// Why a check has no data when that is not the query's doing (too few requests).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Recorded, never decides.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 impl CheckResult {
@@ -73,6 +76,7 @@ impl CheckResult {
             min: self.min,
             max: self.max,
             message,
+            dry_run: self.dry_run,
         }
     }
 }
@@ -91,6 +95,7 @@ fn result(check: &Check, value: Option<f64>, bound: Bound, outcome: Outcome) -> 
         max: bound.max,
         outcome,
         note: None,
+        dry_run: check.dry_run,
     }
 }
 
@@ -218,8 +223,10 @@ async fn run_one(prometheus: &Result<&Prometheus, String>, check: &Check) -> Che
 }
 
 /// The event for the state machine: the first failed check, else the first error, else
-/// the first check without data, else a pass.
+/// the first check without data, else a pass. Dry-run checks never count.
 pub fn decide(results: &[CheckResult]) -> RolloutEvent {
+    let counted: Vec<&CheckResult> = results.iter().filter(|r| !r.dry_run).collect();
+    let results = counted.as_slice();
     if let Some((r, threshold)) = results.iter().find_map(|r| match r.outcome {
         Outcome::Fail { threshold } => Some((r, threshold)),
         _ => None,
@@ -269,6 +276,7 @@ mod tests {
             max: Some(0.1),
             outcome,
             note: None,
+            dry_run: false,
         }
     }
 
@@ -349,10 +357,24 @@ mod tests {
         assert!(matches!(decide(&[low]), RolloutEvent::NoData { .. }));
     }
 
+    #[test]
+    fn a_dry_run_check_is_recorded_but_never_decides() {
+        let mut tried = r("custom", Outcome::Fail { threshold: 0.1 });
+        tried.dry_run = true;
+        let results = [tried.clone(), r("error-rate /x", Outcome::Pass)];
+        assert_eq!(decide(&results), RolloutEvent::CheckPassed);
+        let status = tried.to_status();
+        assert!(status.dry_run);
+        assert_eq!(status.result, "fail");
+        // Only dry-run checks: nothing decides against the rollout either.
+        assert_eq!(decide(&[tried]), RolloutEvent::CheckPassed);
+    }
+
     #[tokio::test]
     async fn without_prometheus_every_check_errors_with_the_reason() {
         let checks = [Check {
             gate: None,
+            dry_run: false,
             name: "error-rate /x".into(),
             kind: CheckKind::Bound {
                 query: "q".into(),

@@ -3,7 +3,7 @@
 //! Its only reads come before any write: the canary Deployment (is it ready to be
 //! analysed?) and Prometheus.
 
-use super::analyse::{analyse, failure_note};
+use super::analyse::{analyse, dry_run_notices, failure_note};
 use crate::apply;
 use crate::build::canary as build_canary;
 use crate::context::{Context, PROGRESS_CHECK, RESYNC, ReconcileError};
@@ -218,6 +218,7 @@ pub async fn decide(
                                     note: failure_note(&event),
                                 });
                             }
+                            notices.extend(dry_run_notices(&record));
                             last_analysis = Some(record);
                             Some(event)
                         }

@@ -708,6 +708,24 @@ pub struct RolloutStatus {
     /// The latest analysis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_analysis: Option<AnalysisStatus>,
+    /// The latest manual command (`hermes.logos.dev/rollout` annotation) and its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_command: Option<CommandStatus>,
+}
+
+/// A manual rollout command as the operator took it.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandStatus {
+    /// The annotation's value, e.g. `promote`.
+    pub command: String,
+    /// `Applied`, `Ignored` (it does not apply in the rollout's phase) or `Invalid`.
+    pub outcome: String,
+    /// Why it was ignored or invalid, and what to do instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When the operator took it.
+    pub time: Time,
 }
 
 /// One analysis run.

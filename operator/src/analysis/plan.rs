@@ -281,8 +281,19 @@ pub fn validate(analysis: &AnalysisSpec, problems: &mut Vec<String>) {
         interval: "1m",
     };
     for (i, m) in analysis.metrics.iter().enumerate() {
-        if let Err(e) = render_template(&m.query, &vars) {
-            problems.push(format!("rollout.analysis.metrics[{i}].query: {e}"));
+        // Parsed after substitution with placeholder values: a typo is refused here, not
+        // counted as a failed check (and a rolled back release) at analysis time.
+        match render_template(&m.query, &vars) {
+            Err(e) => problems.push(format!("rollout.analysis.metrics[{i}].query: {e}")),
+            Ok(query) => {
+                if let Err(e) = promql_parser::parser::parse(&query) {
+                    problems.push(format!(
+                        "rollout.analysis.metrics[{i}] ({}): query is not valid PromQL: {}",
+                        m.name,
+                        e.trim()
+                    ));
+                }
+            }
         }
         match (m.min, m.max) {
             (None, None) => {
@@ -508,6 +519,53 @@ mod tests {
             super::checks(&spec(serde_json::json!({})), &target())[0]
                 .gate
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn every_built_in_query_is_valid_promql() {
+        let s = spec(serde_json::json!({
+            "slos": [{"route": "/embed_text", "latencyP95": "250ms", "latencyP99": "1s", "maxErrorRate": 0.01}],
+            "rollout": {"analysis": {
+                "minRequests": 10,
+                "compareWithStable": {"tolerance": 0.01},
+                "burnRate": {},
+            }},
+        }));
+        let mut queries = Vec::new();
+        for c in checks(&s, &target()).iter().chain(
+            checks(
+                &spec(serde_json::json!({"rollout": {"analysis": {"minRequests": 1}}})),
+                &target(),
+            )
+            .iter(),
+        ) {
+            queries.extend(c.query().split(" ; ").map(str::to_string));
+            queries.extend(c.gate.as_ref().map(|g| g.query.clone()));
+        }
+        assert!(queries.len() > 10, "{queries:?}");
+        for q in queries {
+            assert!(promql_parser::parser::parse(&q).is_ok(), "{q}");
+        }
+    }
+
+    #[test]
+    fn a_custom_query_that_does_not_parse_is_refused_naming_the_metric() {
+        let a: AnalysisSpec = serde_json::from_value(serde_json::json!({
+            "metrics": [
+                {"name": "good", "query": "sum(rate(x{revision=\"{{revision}}\"}[{{interval}}]))", "max": 1},
+                {"name": "typo", "query": "sum(rate(x[{{interval}}])", "max": 1},
+            ],
+        }))
+        .expect("analysis");
+        let mut problems = Vec::new();
+        validate(&a, &mut problems);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .starts_with("rollout.analysis.metrics[1] (typo): query is not valid PromQL: "),
+            "{}",
+            problems[0]
         );
     }
 

@@ -128,7 +128,7 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
     };
     // The gate of every check from `first` on (a query that cannot be built leaves the
     // checks ungated: they are invalid themselves then).
-    let gate = |out: &mut Vec<Check>, first: usize, q: Result<String, promql::PromqlError>| {
+    let gate = |out: &mut [Check], first: usize, q: Result<String, promql::PromqlError>| {
         if let (Some(min), Ok(query)) = (analysis.min_requests, q) {
             for c in &mut out[first..] {
                 c.gate = Some(RequestGate {
@@ -153,7 +153,7 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
         ));
         let count =
             request_count_all_routes_query(target.namespace, target.revision, target.window);
-        gate(&mut out, 0, count);
+        gate(&mut out[..], 0, count);
     }
     for slo in &spec.slos {
         let first = out.len();
@@ -236,7 +236,7 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
                 ));
             }
         }
-        gate(&mut out, first, request_count_query(&t));
+        gate(&mut out[..], first, request_count_query(&t));
         for c in &mut out[first..] {
             c.dry_run = slo.dry_run;
         }

@@ -397,6 +397,10 @@ pub struct Slo {
     /// Highest acceptable ratio of 5xx responses, 0..1 (0.01 = 1 %).
     #[schemars(range(min = 0.0, max = 1.0))]
     pub max_error_rate: f64,
+    /// Try this SLO's canary checks without betting on them: they are evaluated and
+    /// recorded (status and Events) but never pass or fail a rollout. Alerts are unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 /// Rollout strategy. Without `canary` every change is a rolling update of the one
@@ -510,6 +514,13 @@ pub struct AnalysisSpec {
     /// Error-budget burn-rate gate over every SLO (multi-window, multi-burn-rate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burn_rate: Option<BurnRateGate>,
+    /// Fewest requests the canary must have served on a route within the window for that
+    /// route's checks to count (unset: no minimum). Below it the route's checks have no
+    /// data and `canary.noDataPolicy` decides: one failed request out of two is not a
+    /// 50 % error rate. Without SLOs it applies to the canary's requests on all routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub min_requests: Option<u64>,
 }
 
 /// Canary versus stable.
@@ -544,6 +555,10 @@ pub struct CustomMetric {
     /// Highest passing value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
+    /// Try the metric without betting on it: evaluated and recorded (status and Events),
+    /// never decides the rollout.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 /// Burn-rate gate: for each window pair, the canary fails when both its long and its short
@@ -693,6 +708,24 @@ pub struct RolloutStatus {
     /// The latest analysis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_analysis: Option<AnalysisStatus>,
+    /// The latest manual command (`hermes.logos.dev/rollout` annotation) and its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_command: Option<CommandStatus>,
+}
+
+/// A manual rollout command as the operator took it.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommandStatus {
+    /// The annotation's value, e.g. `promote`.
+    pub command: String,
+    /// `Applied`, `Ignored` (it does not apply in the rollout's phase) or `Invalid`.
+    pub outcome: String,
+    /// Why it was ignored or invalid, and what to do instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When the operator took it.
+    pub time: Time,
 }
 
 /// One analysis run.
@@ -730,6 +763,9 @@ pub struct CheckStatus {
     /// Why it failed or errored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// A dry-run check: recorded, never decides.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 /// Summary phase of a HermesDeployment.

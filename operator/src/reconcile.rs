@@ -234,6 +234,7 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
             rollout: decision.as_ref().map(|d| Rollout {
                 state: &d.state,
                 last_analysis: d.last_analysis.clone(),
+                last_command: d.last_command.clone(),
             }),
         },
         &now(),

@@ -174,6 +174,7 @@ mod tests {
 
     fn slo(route: &str, p95: &str, p99: Option<&str>, max_error_rate: f64) -> Slo {
         Slo {
+            dry_run: false,
             route: route.into(),
             latency_p95: p95.into(),
             latency_p99: p99.map(Into::into),

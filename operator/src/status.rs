@@ -3,7 +3,7 @@
 //! times. Equal in, equal out, so an unchanged world writes nothing (and cannot loop on
 //! its own status patches). The reconcile writes what this computes, once.
 
-use crate::crd::{AnalysisStatus, HermesDeploymentStatus, MemoryStatus, Phase};
+use crate::crd::{AnalysisStatus, CommandStatus, HermesDeploymentStatus, MemoryStatus, Phase};
 use crate::rollout::persist::to_status;
 use crate::rollout::{RolloutPhase, RolloutState};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -20,6 +20,7 @@ pub const ROLLED_BACK: &str = "RolledBack";
 pub struct Rollout<'a> {
     pub state: &'a RolloutState,
     pub last_analysis: Option<AnalysisStatus>,
+    pub last_command: Option<CommandStatus>,
 }
 
 /// What the reconcile knows when it writes status.
@@ -219,7 +220,9 @@ fn rollout_overlay(
         .clone()
         .filter(|_| !matches!(state.phase, RolloutPhase::Stable));
     status.canary_weight = Some(state.canary_weight());
-    status.rollout = Some(to_status(state, rollout.last_analysis.clone()));
+    let mut rollout_status = to_status(state, rollout.last_analysis.clone());
+    rollout_status.last_command = rollout.last_command.clone();
+    status.rollout = Some(rollout_status);
     let (rolled_back, reason, message) = match &state.phase {
         RolloutPhase::RolledBack { reason } => (true, "AnalysisFailed", reason.clone()),
         RolloutPhase::Aborted { reason } => (true, "Aborted", reason.clone()),

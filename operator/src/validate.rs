@@ -366,6 +366,7 @@ mod tests {
             limit: Some("500m".into()),
         });
         s.slos = vec![Slo {
+            dry_run: false,
             route: "embed".into(),
             latency_p95: "2s".into(),
             latency_p99: Some("1s".into()),

@@ -187,3 +187,67 @@ async fn abort_scales_the_canary_to_zero_leaves_the_stable_and_consumes_the_anno
     assert_eq!(rollouts(&ctx, "aborted"), 1);
     assert_eq!(rollouts(&ctx, "rolled_back"), 0);
 }
+
+#[tokio::test]
+async fn a_command_that_does_not_apply_gets_a_warning_and_is_recorded_then_consumed() {
+    let (stable, canary, service, revision) = cluster(0);
+    // Rolled back: `promote` does not apply (the canary needs `retry` first).
+    let mut status = rollout_status(&revision, 0, 0, 0);
+    status["phase"] = json!("RolledBack");
+    status["rollout"]["phase"] = json!("RolledBack");
+    status["rollout"]["reason"] = json!("check error-rate /embed_text failed");
+    let mut resource = hd(canary_spec(NEW_IMAGE), Some(status));
+    resource.metadata.annotations = Some(BTreeMap::from([(ANNOTATION.into(), "promote".into())]));
+    let steps = vec![
+        step(
+            "GET",
+            format!("{DEPLOYMENTS}/hermes"),
+            Reply::Object(stable),
+        ),
+        // The canary stays at 0 pods; the stable is not written.
+        step(
+            "GET",
+            format!("{DEPLOYMENTS}/hermes-canary"),
+            Reply::Object(canary),
+        ),
+        step(
+            "PATCH",
+            format!("{DEPLOYMENTS}/hermes-canary"),
+            applied("5"),
+        ),
+        step("GET", format!("{SERVICES}/hermes"), Reply::Object(service)),
+        step("PATCH", format!("{SERVICES}/hermes"), applied("7")),
+        step("GET", format!("{PDBS}/hermes"), Reply::NotFound),
+        step("PATCH", format!("{PDBS}/hermes"), applied("1")),
+        step("POST", EVENTS, Reply::Object(json!({}))),
+        step("POST", EVENTS, Reply::Object(json!({}))),
+        step("PATCH", HD_STATUS, Reply::Status),
+        step(
+            "PATCH",
+            HD_PATH,
+            Reply::Object(serde_json::to_value(hd(canary_spec(NEW_IMAGE), None)).expect("json")),
+        ),
+    ];
+    let (result, bodies, ctx) = run_with(resource, steps, context).await;
+    assert!(result.is_ok(), "{result:?}");
+
+    assert_eq!(bodies[2]["spec"]["replicas"], 0);
+    assert_eq!(
+        reasons(&bodies[7..9]),
+        ["RolloutCommandIgnored", "PodDisruptionBudgetCreated"]
+    );
+    let ignored = &bodies[7];
+    assert_eq!(ignored["type"], "Warning");
+    assert_eq!(
+        ignored["note"],
+        "command \"promote\" does not apply to a rolled back rollout: use `retry` first to restart the canary from its first step"
+    );
+    let status = &bodies[9]["status"];
+    assert_eq!(status["rollout"]["phase"], "RolledBack", "nothing changed");
+    let last = &status["rollout"]["lastCommand"];
+    assert_eq!(last["command"], "promote");
+    assert_eq!(last["outcome"], "Ignored");
+    assert_eq!(last["message"], ignored["note"]);
+    assert_annotation_removed(&bodies[10]);
+    assert_eq!(rollouts(&ctx, "promoted"), 0);
+}

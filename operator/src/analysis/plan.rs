@@ -5,7 +5,8 @@
 
 use super::promql::{
     self, Bound, CanaryTarget, TemplateVars, burn_rate_query, error_rate_all_routes_query,
-    error_rate_query, latency_quantile_query, render_template,
+    error_rate_query, latency_quantile_query, render_template, request_count_all_routes_query,
+    request_count_query,
 };
 use crate::crd::{AnalysisSpec, BurnRateWindow, HermesDeploymentSpec};
 use crate::quantity::parse_duration;
@@ -37,6 +38,18 @@ pub struct Check {
     /// e.g. `error-rate /embed_text`.
     pub name: String,
     pub kind: CheckKind,
+    /// `rollout.analysis.minRequests` of the check's route: below it, no data.
+    pub gate: Option<RequestGate>,
+    /// Evaluated and recorded, never decides (`dryRun` of its SLO or metric).
+    pub dry_run: bool,
+}
+
+/// Too little traffic to judge: while `query` (the canary's requests in the window)
+/// counts fewer than `min`, the check has no data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestGate {
+    pub query: String,
+    pub min: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -110,6 +123,20 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
         kind: r.unwrap_or_else(|e| CheckKind::Invalid {
             error: e.to_string(),
         }),
+        gate: None,
+        dry_run: false,
+    };
+    // The gate of every check from `first` on (a query that cannot be built leaves the
+    // checks ungated: they are invalid themselves then).
+    let gate = |out: &mut [Check], first: usize, q: Result<String, promql::PromqlError>| {
+        if let (Some(min), Ok(query)) = (analysis.min_requests, q) {
+            for c in &mut out[first..] {
+                c.gate = Some(RequestGate {
+                    query: query.clone(),
+                    min,
+                });
+            }
+        }
     };
     let max = |m: f64| Bound {
         min: None,
@@ -124,8 +151,12 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
                 bound: max(DEFAULT_MAX_ERROR_RATE),
             }),
         ));
+        let count =
+            request_count_all_routes_query(target.namespace, target.revision, target.window);
+        gate(&mut out[..], 0, count);
     }
     for slo in &spec.slos {
+        let first = out.len();
         let route = slo.route.as_str();
         let t = CanaryTarget {
             namespace: target.namespace,
@@ -155,6 +186,8 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
             Check {
                 name: format!("latency-{label} {route}"),
                 kind,
+                gate: None,
+                dry_run: false,
             }
         };
         out.push(latency("p95", 0.95, &slo.latency_p95));
@@ -203,6 +236,10 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
                 ));
             }
         }
+        gate(&mut out[..], first, request_count_query(&t));
+        for c in &mut out[first..] {
+            c.dry_run = slo.dry_run;
+        }
     }
     let vars = TemplateVars {
         namespace: target.namespace,
@@ -211,6 +248,7 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
         interval: target.window,
     };
     for m in &analysis.metrics {
+        let first = out.len();
         out.push(built(
             m.name.clone(),
             render_template(&m.query, &vars).map(|query| CheckKind::Bound {
@@ -221,12 +259,16 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
                 },
             }),
         ));
+        out[first].dry_run = m.dry_run;
     }
     out
 }
 
 /// Problems of `rollout.analysis` that the schema cannot see, as validation messages.
 pub fn validate(analysis: &AnalysisSpec, problems: &mut Vec<String>) {
+    if analysis.min_requests == Some(0) {
+        problems.push("rollout.analysis.minRequests must be at least 1".into());
+    }
     if let Some(w) = &analysis.window
         && let Err(e) = promql::validate_interval(w)
     {
@@ -239,8 +281,19 @@ pub fn validate(analysis: &AnalysisSpec, problems: &mut Vec<String>) {
         interval: "1m",
     };
     for (i, m) in analysis.metrics.iter().enumerate() {
-        if let Err(e) = render_template(&m.query, &vars) {
-            problems.push(format!("rollout.analysis.metrics[{i}].query: {e}"));
+        // Parsed after substitution with placeholder values: a typo is refused here, not
+        // counted as a failed check (and a rolled back release) at analysis time.
+        match render_template(&m.query, &vars) {
+            Err(e) => problems.push(format!("rollout.analysis.metrics[{i}].query: {e}")),
+            Ok(query) => {
+                if let Err(e) = promql_parser::parser::parse(&query) {
+                    problems.push(format!(
+                        "rollout.analysis.metrics[{i}] ({}): query is not valid PromQL: {}",
+                        m.name,
+                        e.trim()
+                    ));
+                }
+            }
         }
         match (m.min, m.max) {
             (None, None) => {
@@ -405,8 +458,121 @@ mod tests {
     }
 
     #[test]
+    fn min_requests_gates_every_check_of_its_route_and_no_custom_metric() {
+        let s = spec(serde_json::json!({
+            "slos": [
+                {"route": "/embed_text", "latencyP95": "250ms", "maxErrorRate": 0.01},
+                {"route": "/stt", "latencyP95": "2s", "maxErrorRate": 0.01},
+            ],
+            "rollout": {"analysis": {
+                "minRequests": 20,
+                "compareWithStable": {"tolerance": 0.01},
+                "metrics": [{"name": "custom", "query": "up", "min": 1}],
+            }},
+        }));
+        let checks = checks(&s, &target());
+        let gated: Vec<(&str, Option<u64>, bool)> = checks
+            .iter()
+            .map(|c| {
+                let gate = c.gate.as_ref();
+                let route = if c.name.ends_with("/stt") {
+                    "/stt"
+                } else {
+                    "/embed_text"
+                };
+                (
+                    c.name.as_str(),
+                    gate.map(|g| g.min),
+                    gate.is_some_and(|g| g.query.contains(&format!("route=\"{route}\""))),
+                )
+            })
+            .collect();
+        assert_eq!(
+            gated,
+            [
+                ("error-rate /embed_text", Some(20), true),
+                ("latency-p95 /embed_text", Some(20), true),
+                ("error-rate-vs-stable /embed_text", Some(20), true),
+                ("error-rate /stt", Some(20), true),
+                ("latency-p95 /stt", Some(20), true),
+                ("error-rate-vs-stable /stt", Some(20), true),
+                ("custom", None, false),
+            ]
+        );
+        let g = checks[0].gate.as_ref().expect("gate");
+        let counted = format!(
+            "sum(increase({}{{",
+            hermes_interface::metrics::HTTP_REQUESTS_TOTAL
+        );
+        assert!(g.query.starts_with(&counted), "{}", g.query);
+        assert!(g.query.contains("revision=\"new1\""), "{}", g.query);
+        assert!(g.query.ends_with("[30s])) or vector(0)"), "{}", g.query);
+
+        // Without SLOs, the default check counts every route of the canary.
+        let plain = spec(serde_json::json!({"rollout": {"analysis": {"minRequests": 5}}}));
+        let checks = super::checks(&plain, &target());
+        let g = checks[0].gate.as_ref().expect("gate");
+        assert_eq!(g.min, 5);
+        assert!(!g.query.contains("route="), "{}", g.query);
+        // Unset: nothing is gated.
+        assert!(
+            super::checks(&spec(serde_json::json!({})), &target())[0]
+                .gate
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn every_built_in_query_is_valid_promql() {
+        let s = spec(serde_json::json!({
+            "slos": [{"route": "/embed_text", "latencyP95": "250ms", "latencyP99": "1s", "maxErrorRate": 0.01}],
+            "rollout": {"analysis": {
+                "minRequests": 10,
+                "compareWithStable": {"tolerance": 0.01},
+                "burnRate": {},
+            }},
+        }));
+        let mut queries = Vec::new();
+        for c in checks(&s, &target()).iter().chain(
+            checks(
+                &spec(serde_json::json!({"rollout": {"analysis": {"minRequests": 1}}})),
+                &target(),
+            )
+            .iter(),
+        ) {
+            queries.extend(c.query().split(" ; ").map(str::to_string));
+            queries.extend(c.gate.as_ref().map(|g| g.query.clone()));
+        }
+        assert!(queries.len() > 10, "{queries:?}");
+        for q in queries {
+            assert!(promql_parser::parser::parse(&q).is_ok(), "{q}");
+        }
+    }
+
+    #[test]
+    fn a_custom_query_that_does_not_parse_is_refused_naming_the_metric() {
+        let a: AnalysisSpec = serde_json::from_value(serde_json::json!({
+            "metrics": [
+                {"name": "good", "query": "sum(rate(x{revision=\"{{revision}}\"}[{{interval}}]))", "max": 1},
+                {"name": "typo", "query": "sum(rate(x[{{interval}}])", "max": 1},
+            ],
+        }))
+        .expect("analysis");
+        let mut problems = Vec::new();
+        validate(&a, &mut problems);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .starts_with("rollout.analysis.metrics[1] (typo): query is not valid PromQL: "),
+            "{}",
+            problems[0]
+        );
+    }
+
+    #[test]
     fn validation_messages() {
         let a: AnalysisSpec = serde_json::from_value(serde_json::json!({
+            "minRequests": 0,
             "window": "1.5m",
             "metrics": [
                 {"name": "a", "query": "x{pod=\"{{pod}}\"}", "max": 1},
@@ -421,6 +587,7 @@ mod tests {
         assert_eq!(
             problems,
             [
+                "rollout.analysis.minRequests must be at least 1",
                 "rollout.analysis.window: interval \"1.5m\" is not a PromQL duration such as 30s, 1m or 1h30m",
                 "rollout.analysis.metrics[0].query: template uses unknown variable {{pod}}; known: namespace, name, revision, interval",
                 "rollout.analysis.metrics[1] needs min or max",

@@ -113,6 +113,30 @@ pub fn error_rate_all_routes_query(
     ))
 }
 
+/// Requests the canary served on one route within the window (0 when it served none).
+pub fn request_count_query(t: &CanaryTarget<'_>) -> Result<String, PromqlError> {
+    validate_interval(t.interval)?;
+    Ok(format!(
+        "sum(increase({HTTP_REQUESTS_TOTAL}{{{}}}[{}])) or vector(0)",
+        t.matchers(),
+        t.interval
+    ))
+}
+
+/// Requests one revision served on every route within the window (0 when none).
+pub fn request_count_all_routes_query(
+    namespace: &str,
+    revision: &str,
+    interval: &str,
+) -> Result<String, PromqlError> {
+    validate_interval(interval)?;
+    Ok(format!(
+        "sum(increase({HTTP_REQUESTS_TOTAL}{{{PROM_LABEL_NAMESPACE}=\"{}\",{PROM_LABEL_REVISION}=\"{}\"}}[{interval}])) or vector(0)",
+        escape_label_value(namespace),
+        escape_label_value(revision),
+    ))
+}
+
 /// The `quantile` (0.95 for p95) of the canary's request latency on one route, in seconds.
 pub fn latency_quantile_query(t: &CanaryTarget<'_>, quantile: f64) -> Result<String, PromqlError> {
     validate_interval(t.interval)?;

@@ -2,7 +2,7 @@
 //! state machine. An error is a failed check with its reason, never a pass; a failure
 //! outranks an error, which outranks no data.
 
-use super::plan::{Check, CheckKind};
+use super::plan::{Check, CheckKind, RequestGate};
 use super::prometheus::Prometheus;
 use super::promql::{Bound, Verdict, evaluate, evaluate_against_stable, evaluate_burn_rate};
 use crate::crd::CheckStatus;
@@ -39,6 +39,12 @@ pub struct CheckResult {
     pub max: Option<f64>,
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// Why a check has no data when that is not the query's doing (too few requests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Recorded, never decides.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 impl CheckResult {
@@ -54,7 +60,8 @@ impl CheckResult {
 
     pub fn to_status(&self) -> CheckStatus {
         let message = match &self.outcome {
-            Outcome::Pass | Outcome::NoData => None,
+            Outcome::Pass => None,
+            Outcome::NoData => self.note.clone(),
             Outcome::Fail { threshold } => Some(format!(
                 "value {} against threshold {threshold}",
                 show(self.value)
@@ -69,6 +76,7 @@ impl CheckResult {
             min: self.min,
             max: self.max,
             message,
+            dry_run: self.dry_run,
         }
     }
 }
@@ -86,6 +94,8 @@ fn result(check: &Check, value: Option<f64>, bound: Bound, outcome: Outcome) -> 
         min: bound.min,
         max: bound.max,
         outcome,
+        note: None,
+        dry_run: check.dry_run,
     }
 }
 
@@ -103,14 +113,69 @@ fn errored(check: &Check, bound: Bound, error: String) -> CheckResult {
     result(check, None, bound, Outcome::Error { error })
 }
 
+/// Why `count` requests (absent or NaN: none) are too few for `min`, if they are.
+pub fn too_few_requests(count: Option<f64>, min: u64) -> Option<String> {
+    let n = count.filter(|c| c.is_finite()).unwrap_or(0.0);
+    // Counters' increase() extrapolates: 19.6 of a minimum of 20 is too few.
+    (n < min as f64).then(|| {
+        format!(
+            "{} requests in the window, below minRequests {min}",
+            n.floor()
+        )
+    })
+}
+
 /// Every check of `checks` against `prometheus` (`Err`: no Prometheus to ask, with why;
-/// every check then errors with that reason).
+/// every check then errors with that reason). A gated check whose route served too few
+/// requests is not run: it has no data (each route's requests are counted once).
 pub async fn run(prometheus: Result<&Prometheus, String>, checks: &[Check]) -> Vec<CheckResult> {
     let mut out = Vec::with_capacity(checks.len());
+    let mut counted: Vec<(String, Result<Option<f64>, String>)> = Vec::new();
     for check in checks {
+        if let (Ok(p), Some(RequestGate { query, min }), false) = (
+            &prometheus,
+            &check.gate,
+            matches!(check.kind, CheckKind::Invalid { .. }),
+        ) {
+            let count = match counted.iter().find(|(q, _)| q == query) {
+                Some((_, c)) => c.clone(),
+                None => {
+                    let c = p.query(query).await.map_err(|e| e.to_string());
+                    counted.push((query.clone(), c.clone()));
+                    c
+                }
+            };
+            let bound = bound_of(check);
+            match count {
+                Err(e) => {
+                    out.push(errored(check, bound, format!("counting requests: {e}")));
+                    continue;
+                }
+                Ok(n) => {
+                    if let Some(note) = too_few_requests(n, *min) {
+                        let mut r = result(check, None, bound, Outcome::NoData);
+                        r.note = Some(note);
+                        out.push(r);
+                        continue;
+                    }
+                }
+            }
+        }
         out.push(run_one(&prometheus, check).await);
     }
     out
+}
+
+/// The bound a check's value is compared with, as reported.
+fn bound_of(check: &Check) -> Bound {
+    match &check.kind {
+        CheckKind::Bound { bound, .. } => *bound,
+        CheckKind::AgainstStable { .. } | CheckKind::Invalid { .. } => Bound::default(),
+        CheckKind::BurnRate { factor, .. } => Bound {
+            min: None,
+            max: Some(*factor),
+        },
+    }
 }
 
 async fn run_one(prometheus: &Result<&Prometheus, String>, check: &Check) -> CheckResult {
@@ -118,11 +183,7 @@ async fn run_one(prometheus: &Result<&Prometheus, String>, check: &Check) -> Che
         min: None,
         max: Some(m),
     };
-    let bound = match &check.kind {
-        CheckKind::Bound { bound, .. } => *bound,
-        CheckKind::AgainstStable { .. } | CheckKind::Invalid { .. } => Bound::default(),
-        CheckKind::BurnRate { factor, .. } => max(*factor),
-    };
+    let bound = bound_of(check);
     let prom = match (prometheus, &check.kind) {
         (_, CheckKind::Invalid { error }) => return errored(check, bound, error.clone()),
         (Err(why), _) => return errored(check, bound, why.clone()),
@@ -162,8 +223,10 @@ async fn run_one(prometheus: &Result<&Prometheus, String>, check: &Check) -> Che
 }
 
 /// The event for the state machine: the first failed check, else the first error, else
-/// the first check without data, else a pass.
+/// the first check without data, else a pass. Dry-run checks never count.
 pub fn decide(results: &[CheckResult]) -> RolloutEvent {
+    let counted: Vec<&CheckResult> = results.iter().filter(|r| !r.dry_run).collect();
+    let results = counted.as_slice();
     if let Some((r, threshold)) = results.iter().find_map(|r| match r.outcome {
         Outcome::Fail { threshold } => Some((r, threshold)),
         _ => None,
@@ -212,6 +275,8 @@ mod tests {
             min: None,
             max: Some(0.1),
             outcome,
+            note: None,
+            dry_run: false,
         }
     }
 
@@ -249,9 +314,67 @@ mod tests {
         }
     }
 
+    #[test]
+    fn too_few_requests_is_no_data_with_the_count() {
+        let table = [
+            (
+                None,
+                20,
+                Some("0 requests in the window, below minRequests 20"),
+            ),
+            (
+                Some(f64::NAN),
+                1,
+                Some("0 requests in the window, below minRequests 1"),
+            ),
+            (
+                Some(3.0),
+                20,
+                Some("3 requests in the window, below minRequests 20"),
+            ),
+            (
+                Some(19.6),
+                20,
+                Some("19 requests in the window, below minRequests 20"),
+            ),
+            (Some(20.0), 20, None),
+            (Some(500.0), 20, None),
+        ];
+        for (count, min, want) in table {
+            assert_eq!(
+                too_few_requests(count, min).as_deref(),
+                want,
+                "{count:?} of {min}"
+            );
+        }
+        // Reported as no data (the policy decides), with the reason in the status.
+        let mut low = r("error-rate /x", Outcome::NoData);
+        low.note = too_few_requests(Some(1.0), 20);
+        assert_eq!(
+            low.to_status().message.as_deref(),
+            Some("1 requests in the window, below minRequests 20")
+        );
+        assert!(matches!(decide(&[low]), RolloutEvent::NoData { .. }));
+    }
+
+    #[test]
+    fn a_dry_run_check_is_recorded_but_never_decides() {
+        let mut tried = r("custom", Outcome::Fail { threshold: 0.1 });
+        tried.dry_run = true;
+        let results = [tried.clone(), r("error-rate /x", Outcome::Pass)];
+        assert_eq!(decide(&results), RolloutEvent::CheckPassed);
+        let status = tried.to_status();
+        assert!(status.dry_run);
+        assert_eq!(status.result, "fail");
+        // Only dry-run checks: nothing decides against the rollout either.
+        assert_eq!(decide(&[tried]), RolloutEvent::CheckPassed);
+    }
+
     #[tokio::test]
     async fn without_prometheus_every_check_errors_with_the_reason() {
         let checks = [Check {
+            gate: None,
+            dry_run: false,
             name: "error-rate /x".into(),
             kind: CheckKind::Bound {
                 query: "q".into(),

@@ -6,6 +6,7 @@ use crate::analysis::prometheus::Prometheus;
 use crate::analysis::run::{self, CheckResult};
 use crate::context::Context;
 use crate::crd::AnalysisStatus;
+use crate::events::Notice;
 use crate::rollout::persist::to_time;
 use crate::rollout::{RolloutEvent, RolloutState};
 use crate::validate::Validated;
@@ -78,5 +79,67 @@ pub fn failure_note(event: &RolloutEvent) -> String {
         } => format!("check {metric} failed: value {value} against threshold {threshold}"),
         RolloutEvent::CheckErrored { metric, error } => format!("check {metric} failed: {error}"),
         other => format!("{other:?}"),
+    }
+}
+
+/// A Warning Event per dry-run check that failed or errored: tried, recorded, not acted on.
+pub fn dry_run_notices(record: &AnalysisStatus) -> Vec<Notice> {
+    record
+        .checks
+        .iter()
+        .filter(|c| c.dry_run && matches!(c.result.as_str(), "fail" | "error"))
+        .map(|c| Notice {
+            warning: true,
+            reason: "DryRunCheckFailed".into(),
+            // One series per check: the Recorder folds equal reason and action.
+            action: format!("Analyse {} {}", record.revision, c.name),
+            note: format!(
+                "dry run, not acted on: check {} {}ed: {}",
+                c.name,
+                c.result,
+                c.message.as_deref().unwrap_or("-")
+            ),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::CheckStatus;
+
+    fn check(name: &str, result: &str, dry_run: bool) -> CheckStatus {
+        CheckStatus {
+            name: name.into(),
+            result: result.into(),
+            value: None,
+            min: None,
+            max: None,
+            message: Some("value 0.2 against threshold 0.1".into()),
+            dry_run,
+        }
+    }
+
+    #[test]
+    fn only_failed_dry_run_checks_get_an_event() {
+        let record = AnalysisStatus {
+            time: Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+            revision: "r2".into(),
+            result: "Passed".into(),
+            checks: vec![
+                check("error-rate /x", "fail", false),
+                check("tried", "fail", true),
+                check("tried-ok", "pass", true),
+            ],
+        };
+        let notices = dry_run_notices(&record);
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert_eq!(notices[0].reason, "DryRunCheckFailed");
+        assert_eq!(notices[0].action, "Analyse r2 tried");
+        assert_eq!(
+            notices[0].note,
+            "dry run, not acted on: check tried failed: value 0.2 against threshold 0.1"
+        );
+        assert!(notices[0].warning);
     }
 }

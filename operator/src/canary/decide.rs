@@ -3,13 +3,13 @@
 //! Its only reads come before any write: the canary Deployment (is it ready to be
 //! analysed?) and Prometheus.
 
-use super::analyse::{analyse, failure_note};
+use super::analyse::{analyse, dry_run_notices, failure_note};
 use crate::apply;
 use crate::build::canary as build_canary;
 use crate::context::{Context, PROGRESS_CHECK, RESYNC, ReconcileError};
-use crate::crd::{AnalysisStatus, HermesDeploymentStatus};
+use crate::crd::{AnalysisStatus, CommandStatus, HermesDeploymentStatus};
 use crate::events::Notice;
-use crate::rollout::persist::{from_status, from_time};
+use crate::rollout::persist::{from_status, from_time, to_time};
 use crate::rollout::{
     Action, CanaryPolicy, RolloutEvent, RolloutPhase, RolloutState, command, next,
 };
@@ -31,6 +31,8 @@ pub struct Decision {
     /// are published before those of the writes.
     pub notices: Vec<Notice>,
     pub last_analysis: Option<AnalysisStatus>,
+    /// The latest manual command and its outcome (this reconcile's, else the status's).
+    pub last_command: Option<CommandStatus>,
     pub requeue: Duration,
     /// A manual command annotation was read (and must be removed).
     pub command_seen: bool,
@@ -166,17 +168,44 @@ pub async fn decide(
         m.feed(RolloutEvent::NewRevision(revision.to_string()));
     }
 
-    // 2. A manual command.
+    // 2. A manual command: carried out, or a Warning saying why it does not apply.
+    let mut last_command = status
+        .and_then(|s| s.rollout.as_ref())
+        .and_then(|r| r.last_command.clone());
     if let Some(value) = command {
-        match command::parse(value) {
-            Ok(event) => m.feed(event),
-            Err(message) => notices.push(Notice {
-                warning: true,
-                reason: "InvalidRolloutCommand".into(),
-                action: "Rollout".into(),
-                note: message,
-            }),
-        }
+        let (outcome, message) = match command::parse(value) {
+            Ok(event) => {
+                let (before, acted) = (m.state.clone(), m.actions.len());
+                m.feed(event);
+                if m.state == before && m.actions.len() == acted {
+                    let why = command::not_applicable(value, &before.phase);
+                    notices.push(Notice {
+                        warning: true,
+                        reason: "RolloutCommandIgnored".into(),
+                        action: "Rollout".into(),
+                        note: why.clone(),
+                    });
+                    ("Ignored", Some(why))
+                } else {
+                    ("Applied", None)
+                }
+            }
+            Err(message) => {
+                notices.push(Notice {
+                    warning: true,
+                    reason: "InvalidRolloutCommand".into(),
+                    action: "Rollout".into(),
+                    note: message.clone(),
+                });
+                ("Invalid", Some(message))
+            }
+        };
+        last_command = to_time(now).map(|time| CommandStatus {
+            command: value.trim().to_string(),
+            outcome: outcome.into(),
+            message,
+            time,
+        });
     }
 
     // 3. The analysis, when one is due.
@@ -218,6 +247,7 @@ pub async fn decide(
                                     note: failure_note(&event),
                                 });
                             }
+                            notices.extend(dry_run_notices(&record));
                             last_analysis = Some(record);
                             Some(event)
                         }
@@ -265,6 +295,7 @@ pub async fn decide(
         actions: m.actions,
         notices,
         last_analysis,
+        last_command,
         requeue,
         command_seen: command.is_some(),
     })
@@ -314,6 +345,78 @@ mod tests {
             result: "Passed".into(),
             checks: Vec::new(),
         }
+    }
+
+    /// A Context whose API server answers nothing (a request would hang the test).
+    fn silent_context() -> Context {
+        let (service, _handle) = tower_test::mock::pair::<
+            http::Request<kube::client::Body>,
+            http::Response<kube::client::Body>,
+        >();
+        let client = kube::Client::new(service, "ns");
+        let mut registry = prometheus_client::registry::Registry::default();
+        Context::new(
+            client.clone(),
+            crate::catalog::Catalog::builtin(),
+            crate::events::recorder(client, crate::events::reporter(None)),
+            crate::metrics::Metrics::new(&mut registry),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_command_that_does_not_apply_is_recorded_with_a_warning_saying_why() {
+        let hd: crate::crd::HermesDeployment = serde_json::from_value(serde_json::json!({
+            "apiVersion": "hermes.logos.dev/v1alpha1",
+            "kind": "HermesDeployment",
+            "metadata": {"name": "chat", "namespace": "ns", "uid": "u-1"},
+            "spec": {
+                "image": "i:2",
+                "models": [{"name": "all-minilm-l6-v2", "task": "embedding"}],
+                "rollout": {"canary": {}},
+            },
+            "status": {"rollout": {
+                "phase": "RolledBack", "weight": 0, "stableRevision": "old",
+                "canaryRevision": "new", "consecutiveFailures": 0,
+                "reason": "check error-rate failed",
+            }},
+        }))
+        .expect("resource");
+        let catalog = crate::catalog::Catalog::builtin();
+        let id = crate::validate::identity(&hd).expect("identity");
+        let v = crate::validate::validate(id, &hd.spec, &catalog).expect("valid");
+        let knobs = v.canary.clone().expect("canary");
+        let ctx = silent_context();
+        let (ctx, v, knobs, status) = (&ctx, &v, &knobs, hd.status.as_ref());
+        let decide_with = move |command: &'static str| {
+            decide(ctx, v, knobs, "new", status, Some(command), None, at(0))
+        };
+
+        let d = decide_with("promote").await.expect("decision");
+        assert_eq!(d.state, d.previous, "nothing changed");
+        assert!(d.actions.is_empty());
+        assert_eq!(d.notices.len(), 1);
+        assert_eq!(d.notices[0].reason, "RolloutCommandIgnored");
+        assert!(d.notices[0].warning);
+        assert!(
+            d.notices[0].note.contains("use `retry` first"),
+            "{}",
+            d.notices[0].note
+        );
+        let last = d.last_command.expect("recorded");
+        assert_eq!(
+            (last.command.as_str(), last.outcome.as_str()),
+            ("promote", "Ignored")
+        );
+        assert_eq!(last.message.as_deref(), Some(d.notices[0].note.as_str()));
+
+        let d = decide_with("retry").await.expect("decision");
+        assert!(d.notices.is_empty(), "{:?}", d.notices);
+        assert!(matches!(d.state.phase, RolloutPhase::Progressing { .. }));
+        assert_eq!(d.last_command.map(|c| c.outcome), Some("Applied".into()));
+
+        let d = decide_with("rollback").await.expect("decision");
+        assert_eq!(d.notices[0].reason, "InvalidRolloutCommand");
+        assert_eq!(d.last_command.map(|c| c.outcome), Some("Invalid".into()));
     }
 
     #[test]

@@ -157,6 +157,12 @@ pub fn to_text(report: &Report) -> String {
         if let Outcome::Error { error } = &c.outcome {
             out.push_str(&format!("{:width$}  error: {error}\n", ""));
         }
+        if c.dry_run {
+            out.push_str(&format!("{:width$}  dry run: recorded, not acted on\n", ""));
+        }
+        if let Some(note) = &c.note {
+            out.push_str(&format!("{:width$}  note: {note}\n", ""));
+        }
         if !c.query.is_empty() {
             out.push_str(&format!("{:width$}  query: {}\n", "", c.query));
         }

@@ -235,6 +235,20 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_query_that_is_not_promql_is_refused() {
+        let yaml = format!(
+            "{MINIMAL}  rollout:\n    canary: {{}}\n    analysis:\n      metrics:\n      - name: p50-typo\n        query: 'histogram_quantile(0.5, rate(x[{{{{interval}}}}])'\n        max: 1\n"
+        );
+        let err = render(&yaml, "ns", &Catalog::builtin()).expect_err("invalid");
+        assert!(
+            err.to_string().starts_with(
+                "ns/t: invalid spec: rollout.analysis.metrics[0] (p50-typo): query is not valid PromQL: "
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn other_kinds_are_refused() {
         let err = render(
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",

@@ -44,6 +44,7 @@ pub fn to_status(state: &RolloutState, last_analysis: Option<AnalysisStatus>) ->
         started_at: state.started_at.and_then(to_time),
         last_transition: state.last_transition.and_then(to_time),
         last_analysis,
+        last_command: None,
     }
 }
 

@@ -8,7 +8,10 @@
 
 use hermes_integration_tests::controlplane::operator::{self, Operator};
 use hermes_integration_tests::controlplane::wait::eventually;
+use hermes_integration_tests::controlplane::service_load::ServiceLoad;
 use hermes_integration_tests::controlplane::{ControlPlane, kubelet};
+use hermes_integration_tests::prometheus::Prometheus;
+use k8s_openapi::api::coordination::v1::Lease;
 use hermes_integration_tests::workspace_binary;
 use hermes_operator::crd::{HermesDeployment, HermesDeploymentStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -29,17 +32,18 @@ const READY: Duration = Duration::from_secs(120);
 
 struct Cluster {
     cp: ControlPlane,
-    operator: Operator,
+    /// operator-a (started first, so it takes the Lease) and operator-b (standby).
+    operators: Vec<Operator>,
+    prometheus: Prometheus,
 }
 
 impl Cluster {
     fn logs(&self) -> String {
-        format!(
-            "=== operator {} ===\n{}\n{}",
-            self.operator.identity,
-            self.operator.process.logs(),
-            self.cp.logs()
-        )
+        let mut out = String::new();
+        for op in &self.operators {
+            out.push_str(&format!("=== operator {} ===\n{}\n", op.identity, op.process.logs()));
+        }
+        out + &self.cp.logs()
     }
 
     fn api<K>(&self, ns: &str) -> Api<K>
@@ -118,10 +122,14 @@ fn event_reasons(cp: &ControlPlane, ns: &str, name: &str) -> Vec<String> {
 async fn operator_against_a_real_control_plane() {
     let cp = ControlPlane::start().await;
     let _kubelet = kubelet::start(cp.client.clone(), cp.dir.join("pods")).await;
+    let prometheus = Prometheus::start_with_config(&prometheus_config(&cp)).await;
     let crd_installed = Instant::now();
-    operator::helm_install(&cp, None);
-    let operator = Operator::start(&cp, "operator-a", None);
-    let cluster = Cluster { cp, operator };
+    operator::helm_install(&cp, Some(&prometheus.url));
+    let first = Operator::start(&cp, "operator-a", Some(&prometheus.url));
+    let mut cluster = Cluster { cp, operators: vec![first], prometheus };
+    wait_leader(&cluster, "operator-a").await;
+    let standby = Operator::start(&cluster.cp, "operator-b", Some(&cluster.prometheus.url));
+    cluster.operators.push(standby);
 
     let first_reconcile = scenario_examples(&cluster).await;
     eprintln!(
@@ -132,10 +140,8 @@ async fn operator_against_a_real_control_plane() {
     scenario_server_side_apply(&cluster).await;
     scenario_garbage_collection(&cluster).await;
     scenario_not_taking_over(&cluster).await;
+    scenario_canary(&mut cluster).await;
     assert_no_forbidden(&cluster);
-    if let Some(kib) = cluster.operator.rss_kib() {
-        eprintln!("figure: operator RSS: {} MiB", kib / 1024);
-    }
 }
 
 /// Scenario 1: both examples applied with kubectl; returns when the first reconcile
@@ -332,30 +338,217 @@ async fn scenario_garbage_collection(c: &Cluster) {
 }
 
 /// Scenario 5, second half: a Deployment of the same name the operator does not own is
-/// not taken over; the HermesDeployment says so in a condition.
+/// not taken over; the operator says why (its reconcile error names the object).
 async fn scenario_not_taking_over(c: &Cluster) {
     c.cp.kubectl_ok(&["create", "deployment", "taken", "-n", "demo", "--image=example.com/someone-else:1"]);
     let yaml = example("hermesdeployment-minimal.yaml").replace("name: hermes-minimal", "name: taken");
     let (ok, out) = c.apply("demo", &yaml);
     assert!(ok, "{out}");
-    let status = c
-        .wait_status("demo", "taken", "a condition about the Deployment it does not own", RECONCILE, |s| {
-            s.conditions.iter().any(|c| c.status == "True" && c.message.contains("not owned"))
-                || s.conditions.iter().any(|c| c.reason.contains("NotOwned") || c.reason.contains("Conflict"))
-        })
-        .await;
+    let leader = &c.operators[0];
+    eventually("the operator to refuse the foreign Deployment", RECONCILE, || c.logs(), || async {
+        let log = std::fs::read_to_string(&leader.process.log).ok()?;
+        log.contains("Deployment demo/taken exists and is not owned by HermesDeployment taken").then_some(())
+    })
+    .await;
     let d = c.api::<Deployment>("demo").get("taken").await.expect("the foreign Deployment");
-    let image = d.spec.template.spec.and_then(|s| s.containers.first().and_then(|c| c.image.clone()));
-    assert_eq!(image.as_deref(), Some("example.com/someone-else:1"), "not taken over; status: {status:?}");
+    assert_eq!(image(&d).as_deref(), Some("example.com/someone-else:1"), "not taken over");
     assert!(
         d.metadata.owner_references.unwrap_or_default().is_empty(),
         "no owner reference added to a foreign Deployment"
     );
+    c.cp.kubectl_ok(&["delete", "hd", "taken", "-n", "demo"]);
 }
 
-/// The operator ran as the chart's ServiceAccount without a single `forbidden`.
+/// The operators ran as the chart's ServiceAccount without a single `forbidden`.
 fn assert_no_forbidden(c: &Cluster) {
-    let log = std::fs::read_to_string(&c.operator.process.log).unwrap_or_default();
-    let forbidden: Vec<&str> = log.lines().filter(|l| l.contains("forbidden")).take(5).collect();
-    assert!(forbidden.is_empty(), "the chart's RBAC was not enough:\n{}", forbidden.join("\n"));
+    for op in &c.operators {
+        let log = std::fs::read_to_string(&op.process.log).unwrap_or_default();
+        let forbidden: Vec<&str> = log.lines().filter(|l| l.contains("forbidden")).take(5).collect();
+        assert!(forbidden.is_empty(), "the chart's RBAC was not enough for {}:\n{}", op.identity, forbidden.join("\n"));
+    }
+}
+
+/// Prometheus discovering the pods through this apiserver (`kubernetes_sd_configs`),
+/// relabelled with the README's `relabel_configs` block, taken from the README itself.
+fn prometheus_config(cp: &ControlPlane) -> String {
+    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md")).expect("README.md");
+    let start = readme.find("```yaml\nrelabel_configs:\n").expect("the README's relabel_configs block");
+    let block = &readme[start + "```yaml\n".len()..];
+    let block = &block[..block.find("```").expect("end of the relabel_configs block")];
+    let relabel: String = block.lines().map(|l| format!("    {l}\n")).collect();
+    format!(
+        "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nscrape_configs:\n  - job_name: hermes-pods\n    metrics_path: /metrics\n    kubernetes_sd_configs:\n      - role: pod\n        api_server: {}\n        tls_config: {{ca_file: {}, cert_file: {}, key_file: {}}}\n{relabel}",
+        cp.server,
+        cp.certs.ca_crt.display(),
+        cp.certs.admin_crt.display(),
+        cp.certs.admin_key.display()
+    )
+}
+
+async fn lease_holder(c: &Cluster) -> Option<String> {
+    let lease = c.api::<Lease>(operator::NAMESPACE).get_opt("hermes-operator-leader").await.ok()??;
+    lease.spec?.holder_identity
+}
+
+async fn wait_leader(c: &Cluster, identity: &str) {
+    eventually(&format!("{identity} to hold the leader Lease"), RECONCILE, || c.logs(), || async {
+        (lease_holder(c).await.as_deref() == Some(identity)).then_some(())
+    })
+    .await;
+}
+
+fn image(d: &Deployment) -> Option<String> {
+    d.spec.template.spec.as_ref()?.containers.first()?.image.clone()
+}
+
+const CANARY_NS: &str = "canary";
+
+fn canary_resource(image: &str, interval: &str) -> String {
+    format!(
+        r#"apiVersion: hermes.logos.dev/v1alpha1
+kind: HermesDeployment
+metadata:
+  name: web
+spec:
+  image: {image}
+  replicas: 2
+  models:
+    - {{name: all-minilm-l6-v2, task: embedding}}
+  slos:
+    - {{route: /, latencyP95: 400ms, maxErrorRate: 0.05}}
+  rollout:
+    canary:
+      steps: [50, 100]
+      interval: {interval}
+      failureLimit: 2
+    analysis:
+      window: 6s
+      metrics:
+        - name: throughput
+          query: 'sum(rate(hermes_http_requests_total{{namespace="{{{{namespace}}}}",revision="{{{{revision}}}}",route="/"}}[{{{{interval}}}}]))'
+          min: 0.5
+"#
+    )
+}
+
+async fn rollout_phase(c: &Cluster) -> Option<String> {
+    let s = c.hd_status(CANARY_NS, "web").await?;
+    let phase = serde_json::to_value(s.rollout?.phase).ok()?;
+    phase.as_str().map(String::from)
+}
+
+/// Scenarios 3 and 4: canaries with real pods, real traffic (the Service played over its
+/// EndpointSlices) and real Prometheus: a healthy change promoted, a faulty one rolled
+/// back, `kubectl annotate` promote and abort, and the leader killed mid-canary with the
+/// standby resuming at the same step.
+async fn scenario_canary(c: &mut Cluster) {
+    c.cp.kubectl_ok(&["create", "namespace", CANARY_NS]);
+    let (ok, out) = c.apply(CANARY_NS, &canary_resource("hermes-runtime:v1", "3s"));
+    assert!(ok, "{out}");
+    c.wait_status(CANARY_NS, "web", "web Ready with 2 replicas", READY, |s| {
+        s.phase.map(|p| p.as_str()) == Some("Ready") && s.ready_replicas == Some(2)
+    })
+    .await;
+    let load = ServiceLoad::start(c.cp.client.clone(), CANARY_NS, "web", "/", 4, Duration::from_millis(20));
+    assert!(
+        c.prometheus.wait_for_sample(r#"sum(up{namespace="canary",revision!=""})"#, RECONCILE).await,
+        "Prometheus discovers the pods through kubernetes_sd_configs and the README's relabelling"
+    );
+    let deployments = c.api::<Deployment>(CANARY_NS);
+
+    // A healthy change: canary, analysis passes at each step, promoted.
+    let (ok, out) = c.apply(CANARY_NS, &canary_resource("hermes-runtime:v2", "3s"));
+    assert!(ok, "{out}");
+    eventually("the canary Deployment web-canary", RECONCILE, || c.logs(), || async {
+        deployments.get_opt("web-canary").await.ok().flatten()
+    })
+    .await;
+    c.wait_status(CANARY_NS, "web", "the healthy canary promoted", READY, |s| {
+        s.rollout.as_ref().is_some_and(|r| serde_json::to_value(r.phase).ok() == Some("Stable".into()))
+            && s.ready_replicas == Some(2)
+    })
+    .await;
+    let d = deployments.get("web").await.expect("web");
+    assert_eq!(image(&d).as_deref(), Some("hermes-runtime:v2"), "promoted to the stable Deployment");
+    let reasons = event_reasons(&c.cp, CANARY_NS, "web");
+    for reason in ["RolloutStarted", "RolloutStepPassed", "RolloutPromoted"] {
+        assert!(reasons.iter().any(|r| r == reason), "Event {reason}; got {reasons:?}");
+    }
+
+    // A faulty change: the analysis fails, the canary is rolled back.
+    let faulty_applied = Instant::now();
+    let (ok, out) = c.apply(CANARY_NS, &canary_resource("hermes-runtime:faulty", "3s"));
+    assert!(ok, "{out}");
+    let status = c
+        .wait_status(CANARY_NS, "web", "the faulty canary rolled back", READY, |s| {
+            s.rollout.as_ref().is_some_and(|r| serde_json::to_value(r.phase).ok() == Some("RolledBack".into()))
+        })
+        .await;
+    eprintln!("figure: faulty canary applied to rolled back: {:.1}s", faulty_applied.elapsed().as_secs_f64());
+    assert_eq!(status.phase.map(|p| p.as_str()), Some("RolledBack"));
+    let rollout = status.rollout.expect("status.rollout");
+    assert!(rollout.reason.is_some(), "status.rollout.reason says why: {rollout:?}");
+    let d = deployments.get("web").await.expect("web");
+    assert_eq!(image(&d).as_deref(), Some("hermes-runtime:v2"), "the stable Deployment kept the healthy image");
+    eventually("web-canary removed", RECONCILE, || c.logs(), || async {
+        let gone = deployments.get_opt("web-canary").await.ok()?.is_none();
+        gone.then_some(())
+    })
+    .await;
+    assert!(event_reasons(&c.cp, CANARY_NS, "web").iter().any(|r| r == "RolledBack"), "a RolledBack Event");
+
+    // A slow canary (5 min per step), with the leader killed mid-canary: the standby
+    // takes the Lease and resumes from the status at the same step; `promote` finishes it.
+    let (ok, out) = c.apply(CANARY_NS, &canary_resource("hermes-runtime:v3", "5m"));
+    assert!(ok, "{out}");
+    let before = c
+        .wait_status(CANARY_NS, "web", "the v3 canary progressing", READY, |s| {
+            s.rollout.as_ref().is_some_and(|r| serde_json::to_value(r.phase).ok() == Some("Progressing".into()))
+        })
+        .await
+        .rollout
+        .expect("rollout");
+    assert_eq!(lease_holder(c).await.as_deref(), Some("operator-a"));
+    let standby_log = std::fs::read_to_string(&c.operators[1].process.log).unwrap_or_default();
+    assert!(!standby_log.contains("leading: starting the controller"), "the standby did not act while operator-a led");
+    if let Some(kib) = c.operators[0].rss_kib() {
+        eprintln!("figure: operator RSS (leader, after three canaries): {} MiB", kib / 1024);
+    }
+    c.operators[0].process.kill();
+    wait_leader(c, "operator-b").await;
+    let after = c
+        .wait_status(CANARY_NS, "web", "operator-b's view of the canary", RECONCILE, |s| s.rollout.is_some())
+        .await
+        .rollout
+        .expect("rollout");
+    assert_eq!(
+        (after.step, after.canary_revision.clone()),
+        (before.step, before.canary_revision.clone()),
+        "the standby resumed at the same step"
+    );
+    c.cp.kubectl_ok(&["annotate", "hd", "web", "-n", CANARY_NS, "hermes.logos.dev/rollout=promote", "--overwrite"]);
+    c.wait_status(CANARY_NS, "web", "v3 promoted by the annotation", READY, |s| {
+        s.rollout.as_ref().is_some_and(|r| serde_json::to_value(r.phase).ok() == Some("Stable".into()))
+    })
+    .await;
+    let d = deployments.get("web").await.expect("web");
+    assert_eq!(image(&d).as_deref(), Some("hermes-runtime:v3"), "promote annotation");
+
+    // `abort`: the canary goes, the stable stays.
+    let (ok, out) = c.apply(CANARY_NS, &canary_resource("hermes-runtime:v4", "5m"));
+    assert!(ok, "{out}");
+    eventually("the v4 canary", RECONCILE, || c.logs(), || async {
+        (rollout_phase(c).await.as_deref() == Some("Progressing")).then_some(())
+    })
+    .await;
+    c.cp.kubectl_ok(&["annotate", "hd", "web", "-n", CANARY_NS, "hermes.logos.dev/rollout=abort", "--overwrite"]);
+    eventually("v4 aborted by the annotation", RECONCILE, || c.logs(), || async {
+        (rollout_phase(c).await.as_deref() == Some("Aborted")).then_some(())
+    })
+    .await;
+    let d = deployments.get("web").await.expect("web");
+    assert_eq!(image(&d).as_deref(), Some("hermes-runtime:v3"), "abort keeps the stable");
+    assert!(event_reasons(&c.cp, CANARY_NS, "web").iter().any(|r| r == "RolloutAborted"), "a RolloutAborted Event");
+    let (ok, failed) = (load.ok.load(std::sync::atomic::Ordering::Relaxed), load.failed.load(std::sync::atomic::Ordering::Relaxed));
+    assert!(ok > 0, "the Service load reached the pods ({ok} ok, {failed} failed)");
 }

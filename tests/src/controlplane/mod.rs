@@ -7,6 +7,7 @@
 pub mod certs;
 pub mod kubelet;
 pub mod operator;
+pub mod service_load;
 pub mod wait;
 
 use crate::process::Process;

@@ -4,12 +4,14 @@
 # tests/controlplane/main.go) from the k8s.io/kubernetes Go module, once per release,
 # into $HERMES_CACHE/control-plane/<version>/ (default ~/.cache/hermes). Go's own
 # build and module caches live there too. Idempotent: a build whose stamp matches
-# the release and main.go is reused.
+# the release and main.go is reused. It also builds a Prometheus with Kubernetes service
+# discovery (the Debian package has none) from the github.com/prometheus/prometheus module.
 #   scripts/control-plane.sh            # the default release; links it as control-plane/bin/hermes-control-plane
 #   scripts/control-plane.sh 1.34.4     # another release (printed path; the tests take HERMES_CONTROL_PLANE=path)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+PROMETHEUS_MODULE_VERSION=v0.316.0 # Prometheus 3.16
 DEFAULT_VERSION=1.37.2 # newest served release; 1.34.4 is the oldest tested (docs/control-plane-tests.md)
 VERSION=${1:-${HERMES_K8S_VERSION:-$DEFAULT_VERSION}}
 CACHE=${HERMES_CACHE:-$HOME/.cache/hermes}
@@ -57,4 +59,18 @@ if [ "$VERSION" = "$DEFAULT_VERSION" ]; then
   mkdir -p "$ROOT/bin"
   ln -sfn "$BIN" "$ROOT/bin/hermes-control-plane"
 fi
+
+PROM_DIR="$ROOT/prometheus/$PROMETHEUS_MODULE_VERSION"
+if [ -x "$PROM_DIR/prometheus" ]; then
+  echo "control-plane: prometheus $PROMETHEUS_MODULE_VERSION up to date"
+else
+  echo "control-plane: building prometheus $PROMETHEUS_MODULE_VERSION (kubernetes_sd_configs; cold: ~10 min on 2 cores)"
+  START=$(date +%s)
+  GOBIN="$PROM_DIR" go install -trimpath -ldflags "-s -w" \
+    "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_MODULE_VERSION"
+  echo "$(($(date +%s) - START))" > "$PROM_DIR/build-seconds"
+  echo "control-plane: built prometheus in $(cat "$PROM_DIR/build-seconds")s"
+fi
+mkdir -p "$ROOT/bin"
+ln -sfn "$PROM_DIR/prometheus" "$ROOT/bin/prometheus"
 echo "$BIN"

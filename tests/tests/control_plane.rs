@@ -9,10 +9,10 @@
 use hermes_integration_tests::controlplane::operator::{self, Operator};
 use hermes_integration_tests::controlplane::wait::eventually;
 use hermes_integration_tests::controlplane::service_load::ServiceLoad;
-use hermes_integration_tests::controlplane::{ControlPlane, kubelet};
+use hermes_integration_tests::controlplane::{ControlPlane, kubelet, prometheus_binary};
 use hermes_integration_tests::prometheus::Prometheus;
 use k8s_openapi::api::coordination::v1::Lease;
-use hermes_integration_tests::workspace_binary;
+use hermes_integration_tests::{free_port, workspace_binary};
 use hermes_operator::crd::{HermesDeployment, HermesDeploymentStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -34,7 +34,9 @@ struct Cluster {
     cp: ControlPlane,
     /// operator-a (started first, so it takes the Lease) and operator-b (standby).
     operators: Vec<Operator>,
-    prometheus: Prometheus,
+    /// Started by the canary scenario on the port the operators were given.
+    prometheus_port: u16,
+    prometheus_url: String,
 }
 
 impl Cluster {
@@ -122,13 +124,14 @@ fn event_reasons(cp: &ControlPlane, ns: &str, name: &str) -> Vec<String> {
 async fn operator_against_a_real_control_plane() {
     let cp = ControlPlane::start().await;
     let _kubelet = kubelet::start(cp.client.clone(), cp.dir.join("pods")).await;
-    let prometheus = Prometheus::start_with_config(&prometheus_config(&cp)).await;
+    let prometheus_port = free_port();
+    let prometheus_url = format!("http://127.0.0.1:{prometheus_port}");
     let crd_installed = Instant::now();
-    operator::helm_install(&cp, Some(&prometheus.url));
-    let first = Operator::start(&cp, "operator-a", Some(&prometheus.url));
-    let mut cluster = Cluster { cp, operators: vec![first], prometheus };
+    operator::helm_install(&cp, Some(&prometheus_url));
+    let first = Operator::start(&cp, "operator-a", Some(&prometheus_url));
+    let mut cluster = Cluster { cp, operators: vec![first], prometheus_port, prometheus_url };
     wait_leader(&cluster, "operator-a").await;
-    let standby = Operator::start(&cluster.cp, "operator-b", Some(&cluster.prometheus.url));
+    let standby = Operator::start(&cluster.cp, "operator-b", Some(&cluster.prometheus_url));
     cluster.operators.push(standby);
 
     let first_reconcile = scenario_examples(&cluster).await;
@@ -442,6 +445,8 @@ async fn rollout_phase(c: &Cluster) -> Option<String> {
 /// back, `kubectl annotate` promote and abort, and the leader killed mid-canary with the
 /// standby resuming at the same step.
 async fn scenario_canary(c: &mut Cluster) {
+    let prometheus =
+        Prometheus::start_with_config(&prometheus_binary(), &prometheus_config(&c.cp), c.prometheus_port).await;
     c.cp.kubectl_ok(&["create", "namespace", CANARY_NS]);
     let (ok, out) = c.apply(CANARY_NS, &canary_resource("hermes-runtime:v1", "3s"));
     assert!(ok, "{out}");
@@ -451,7 +456,7 @@ async fn scenario_canary(c: &mut Cluster) {
     .await;
     let load = ServiceLoad::start(c.cp.client.clone(), CANARY_NS, "web", "/", 4, Duration::from_millis(20));
     assert!(
-        c.prometheus.wait_for_sample(r#"sum(up{namespace="canary",revision!=""})"#, RECONCILE).await,
+        prometheus.wait_for_sample(r#"sum(up{namespace="canary",revision!=""})"#, RECONCILE).await,
         "Prometheus discovers the pods through kubernetes_sd_configs and the README's relabelling"
     );
     let deployments = c.api::<Deployment>(CANARY_NS);

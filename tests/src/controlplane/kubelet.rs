@@ -142,6 +142,13 @@ async fn register_node(client: &kube::Client) {
         .patch_status(NODE_NAME, &PatchParams::default(), &Patch::Merge(node_status()))
         .await
         .expect("Node status");
+    // The TaintNodesByCondition admission plugin creates a Node with the not-ready taint;
+    // the node lifecycle controller would lift it once Ready. It is not started (it would
+    // also evict pods of a Node it deems gone), so the kubelet lifts it.
+    nodes
+        .patch(NODE_NAME, &PatchParams::default(), &Patch::Merge(json!({"spec": {"taints": null}})))
+        .await
+        .expect("Node taints");
     renew(client).await;
 }
 

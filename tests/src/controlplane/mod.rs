@@ -41,16 +41,35 @@ pub fn binary() -> PathBuf {
     if let Ok(p) = std::env::var("HERMES_CONTROL_PLANE") {
         return PathBuf::from(p);
     }
-    let cache = std::env::var("HERMES_CACHE").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/hermes")
-    });
-    let bin = cache.join("control-plane/bin/hermes-control-plane");
+    let bin = cache_dir().join("control-plane/bin/hermes-control-plane");
     assert!(
         bin.is_file(),
         "{} not found: build it with `scripts/control-plane.sh` (`make tools` runs it; a cold build takes ~25 min)",
         bin.display()
     );
     bin
+}
+
+/// A Prometheus with Kubernetes service discovery (the Debian package has none):
+/// `$HERMES_PROMETHEUS_K8S`, else the one `scripts/control-plane.sh` builds from the
+/// github.com/prometheus/prometheus Go module into the cache.
+pub fn prometheus_binary() -> String {
+    if let Ok(p) = std::env::var("HERMES_PROMETHEUS_K8S") {
+        return p;
+    }
+    let bin = cache_dir().join("control-plane/bin/prometheus");
+    assert!(
+        bin.is_file(),
+        "{} not found: build it with `scripts/control-plane.sh` (`make tools` runs it)",
+        bin.display()
+    );
+    bin.display().to_string()
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::var("HERMES_CACHE").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/hermes")
+    })
 }
 
 /// A kubeconfig for `server`, trusting `ca`, as `user` (client certificate or token).

@@ -80,7 +80,11 @@ where
 /// object, or one created by hand, that happens to have the same name): that owner, as
 /// `Kind name`. Objects `desired` names no owner for are never refused.
 pub fn foreign_owner(existing: &ObjectMeta, desired: &ObjectMeta) -> Option<String> {
-    let owner = desired.owner_references.as_ref()?.iter().find(|o| o.controller == Some(true))?;
+    let owner = desired
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|o| o.controller == Some(true))?;
     let owned = existing
         .owner_references
         .iter()
@@ -180,7 +184,10 @@ mod tests {
             ..ObjectMeta::default()
         };
         let desired = with(Some(vec![owner("u1")]));
-        assert_eq!(foreign_owner(&with(Some(vec![owner("u1")])), &desired), None);
+        assert_eq!(
+            foreign_owner(&with(Some(vec![owner("u1")])), &desired),
+            None
+        );
         assert_eq!(
             foreign_owner(&with(None), &desired).as_deref(),
             Some("HermesDeployment web")

@@ -7,18 +7,18 @@
 //! to Ready, operator RSS) are printed, not asserted (`docs/control-plane-tests.md`).
 
 use hermes_integration_tests::controlplane::operator::{self, Operator};
-use hermes_integration_tests::controlplane::wait::eventually;
 use hermes_integration_tests::controlplane::service_load::ServiceLoad;
+use hermes_integration_tests::controlplane::wait::eventually;
 use hermes_integration_tests::controlplane::{ControlPlane, kubelet, prometheus_binary};
 use hermes_integration_tests::prometheus::Prometheus;
-use k8s_openapi::api::coordination::v1::Lease;
 use hermes_integration_tests::{free_port, workspace_binary};
 use hermes_operator::crd::{HermesDeployment, HermesDeploymentStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::Api;
 use kube::api::ListParams;
 use serde_json::Value;
@@ -43,7 +43,11 @@ impl Cluster {
     fn logs(&self) -> String {
         let mut out = String::new();
         for op in &self.operators {
-            out.push_str(&format!("=== operator {} ===\n{}\n", op.identity, op.process.logs()));
+            out.push_str(&format!(
+                "=== operator {} ===\n{}\n",
+                op.identity,
+                op.process.logs()
+            ));
         }
         out + &self.cp.logs()
     }
@@ -74,27 +78,43 @@ impl Cluster {
         bound: Duration,
         check: impl Fn(&HermesDeploymentStatus) -> bool,
     ) -> HermesDeploymentStatus {
-        eventually(what, bound, || self.logs(), || async {
-            self.hd_status(ns, name).await.filter(|s| check(s))
-        })
+        eventually(
+            what,
+            bound,
+            || self.logs(),
+            || async { self.hd_status(ns, name).await.filter(|s| check(s)) },
+        )
         .await
     }
 
     async fn deployment(&self, ns: &str, name: &str, what: &str) -> Deployment {
-        eventually(what, RECONCILE, || self.logs(), || async {
-            self.api::<Deployment>(ns).get_opt(name).await.ok().flatten()
-        })
+        eventually(
+            what,
+            RECONCILE,
+            || self.logs(),
+            || async {
+                self.api::<Deployment>(ns)
+                    .get_opt(name)
+                    .await
+                    .ok()
+                    .flatten()
+            },
+        )
         .await
     }
 
     fn apply(&self, ns: &str, yaml: &str) -> (bool, String) {
-        let (ok, out, err) = self.cp.kubectl_stdin(&["apply", "-n", ns, "-f", "-"], Some(yaml));
+        let (ok, out, err) = self
+            .cp
+            .kubectl_stdin(&["apply", "-n", ns, "-f", "-"], Some(yaml));
         (ok, format!("{out}{err}"))
     }
 }
 
 fn example(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -104,7 +124,15 @@ fn condition<'a>(s: &'a HermesDeploymentStatus, type_: &str) -> Option<&'a Condi
 
 fn memory_limit(d: &Deployment) -> Option<String> {
     let c = d.spec.template.spec.as_ref()?.containers.first()?;
-    Some(c.resources.as_ref()?.limits.as_ref()?.get("memory")?.0.clone())
+    Some(
+        c.resources
+            .as_ref()?
+            .limits
+            .as_ref()?
+            .get("memory")?
+            .0
+            .clone(),
+    )
 }
 
 /// Reasons of the events.k8s.io Events about `name` in `ns`.
@@ -129,7 +157,12 @@ async fn operator_against_a_real_control_plane() {
     let crd_installed = Instant::now();
     operator::helm_install(&cp, Some(&prometheus_url));
     let first = Operator::start(&cp, "operator-a", Some(&prometheus_url));
-    let mut cluster = Cluster { cp, operators: vec![first], prometheus_port, prometheus_url };
+    let mut cluster = Cluster {
+        cp,
+        operators: vec![first],
+        prometheus_port,
+        prometheus_url,
+    };
     wait_leader(&cluster, "operator-a").await;
     let standby = Operator::start(&cluster.cp, "operator-b", Some(&cluster.prometheus_url));
     cluster.operators.push(standby);
@@ -154,25 +187,45 @@ async fn scenario_examples(c: &Cluster) -> Instant {
     let applied = Instant::now();
     let (ok, out) = c.apply("demo", &example("hermesdeployment-minimal.yaml"));
     assert!(ok, "kubectl apply of the minimal example failed: {out}");
-    c.wait_status("demo", "hermes-minimal", "the first status of hermes-minimal", RECONCILE, |s| {
-        s.observed_generation.is_some()
-    })
+    c.wait_status(
+        "demo",
+        "hermes-minimal",
+        "the first status of hermes-minimal",
+        RECONCILE,
+        |s| s.observed_generation.is_some(),
+    )
     .await;
     let first_reconcile = Instant::now();
 
-    let d = c.deployment("demo", "hermes-minimal", "the Deployment of hermes-minimal").await;
-    let status = c
-        .wait_status("demo", "hermes-minimal", "hermes-minimal Ready with 1 ready replica", READY, |s| {
-            s.phase.map(|p| p.as_str()) == Some("Ready") && s.ready_replicas == Some(1)
-        })
+    let d = c
+        .deployment("demo", "hermes-minimal", "the Deployment of hermes-minimal")
         .await;
-    eprintln!("figure: kubectl apply to Ready (minimal example): {:.1}s", applied.elapsed().as_secs_f64());
+    let status = c
+        .wait_status(
+            "demo",
+            "hermes-minimal",
+            "hermes-minimal Ready with 1 ready replica",
+            READY,
+            |s| s.phase.map(|p| p.as_str()) == Some("Ready") && s.ready_replicas == Some(1),
+        )
+        .await;
+    eprintln!(
+        "figure: kubectl apply to Ready (minimal example): {:.1}s",
+        applied.elapsed().as_secs_f64()
+    );
     let limit = memory_limit(&d).expect("the runtime container has a memory limit");
     let status_limit = status.memory.as_ref().map(|m| m.limit.clone());
-    assert_eq!(Some(limit.clone()), status_limit, "status.memory.limit is the Deployment's limit");
+    assert_eq!(
+        Some(limit.clone()),
+        status_limit,
+        "status.memory.limit is the Deployment's limit"
+    );
     let render = std::process::Command::new(workspace_binary("hermes-operator"))
         .args(["render", "-n", "demo", "-f"])
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/hermesdeployment-minimal.yaml"))
+        .arg(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../examples/hermesdeployment-minimal.yaml"),
+        )
         .output()
         .expect("hermes-operator render");
     let rendered = String::from_utf8_lossy(&render.stdout);
@@ -184,31 +237,74 @@ async fn scenario_examples(c: &Cluster) -> Instant {
     assert_eq!(ready.status, "True", "Ready condition: {ready:?}");
 
     // The Service's EndpointSlice holds the pod's own address, ready.
-    let svc = c.api::<Service>("demo").get("hermes-minimal").await.expect("the Service");
-    assert!(svc.spec.and_then(|s| s.selector).is_some_and(|s| !s.is_empty()), "the Service selects pods");
-    let slices: Api<EndpointSlice> = c.api("demo");
-    let address = eventually("a ready endpoint of Service hermes-minimal", RECONCILE, || c.logs(), || async {
-        let lp = ListParams::default().labels("kubernetes.io/service-name=hermes-minimal");
-        let list = slices.list(&lp).await.ok()?;
-        list.items.iter().flat_map(|s| s.endpoints.iter().flatten()).find_map(|e| {
-            let ready = e.conditions.as_ref()?.ready?;
-            ready.then(|| e.addresses.first().cloned()).flatten()
-        })
-    })
-    .await;
-    assert!(address.starts_with("10.245."), "endpoint {address} is the pod's own address");
-    let readyz = reqwest::get(format!("http://{address}:{}/readyz", hermes_interface::probes::HTTP_PORT))
+    let svc = c
+        .api::<Service>("demo")
+        .get("hermes-minimal")
         .await
-        .map(|r| r.status().as_u16());
-    assert_eq!(readyz.ok(), Some(200), "the endpoint is the real runtime, ready");
-    let pdbs = c.api::<PodDisruptionBudget>("demo").list(&ListParams::default()).await.expect("PDBs");
+        .expect("the Service");
+    assert!(
+        svc.spec
+            .and_then(|s| s.selector)
+            .is_some_and(|s| !s.is_empty()),
+        "the Service selects pods"
+    );
+    let slices: Api<EndpointSlice> = c.api("demo");
+    let address = eventually(
+        "a ready endpoint of Service hermes-minimal",
+        RECONCILE,
+        || c.logs(),
+        || async {
+            let lp = ListParams::default().labels("kubernetes.io/service-name=hermes-minimal");
+            let list = slices.list(&lp).await.ok()?;
+            list.items
+                .iter()
+                .flat_map(|s| s.endpoints.iter().flatten())
+                .find_map(|e| {
+                    let ready = e.conditions.as_ref()?.ready?;
+                    ready.then(|| e.addresses.first().cloned()).flatten()
+                })
+        },
+    )
+    .await;
+    assert!(
+        address.starts_with("10.245."),
+        "endpoint {address} is the pod's own address"
+    );
+    let readyz = reqwest::get(format!(
+        "http://{address}:{}/readyz",
+        hermes_interface::probes::HTTP_PORT
+    ))
+    .await
+    .map(|r| r.status().as_u16());
+    assert_eq!(
+        readyz.ok(),
+        Some(200),
+        "the endpoint is the real runtime, ready"
+    );
+    let pdbs = c
+        .api::<PodDisruptionBudget>("demo")
+        .list(&ListParams::default())
+        .await
+        .expect("PDBs");
     assert!(pdbs.items.is_empty(), "one replica: no PodDisruptionBudget");
 
     // `kubectl get hd` shows the printer columns.
     let table = c.cp.kubectl_ok(&["get", "hd", "-n", "demo"]);
     let header = table.lines().next().unwrap_or_default();
-    for column in ["NAME", "PHASE", "READY", "STABLE REV", "CANARY REV", "CANARY WEIGHT", "MEMORY", "AGE"] {
-        assert!(header.contains(column), "column {column} in `kubectl get hd`:\n{table}");
+    for column in [
+        "NAME",
+        "PHASE",
+        "READY",
+        "STABLE REV",
+        "CANARY REV",
+        "CANARY WEIGHT",
+        "MEMORY",
+        "AGE",
+    ] {
+        assert!(
+            header.contains(column),
+            "column {column} in `kubectl get hd`:\n{table}"
+        );
     }
     let row = table.lines().nth(1).unwrap_or_default();
     assert!(
@@ -217,14 +313,23 @@ async fn scenario_examples(c: &Cluster) -> Instant {
     );
     let reasons = event_reasons(&c.cp, "demo", "hermes-minimal");
     for reason in ["DeploymentCreated", "ServiceCreated"] {
-        assert!(reasons.iter().any(|r| r == reason), "Event {reason} about hermes-minimal, got {reasons:?}");
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "Event {reason} about hermes-minimal, got {reasons:?}"
+        );
     }
 
     // The full example: three replicas, so a PodDisruptionBudget too.
     c.cp.kubectl_ok(&["create", "namespace", "logos"]);
     c.cp.kubectl_ok(&["create", "priorityclass", "logos-inference", "--value=1000"]);
     for (secret, literals) in [
-        ("hermes-milvus", vec!["--from-literal=username=hermes", "--from-literal=password=pw"]),
+        (
+            "hermes-milvus",
+            vec![
+                "--from-literal=username=hermes",
+                "--from-literal=password=pw",
+            ],
+        ),
         ("hermes-sophia", vec!["--from-literal=token=t"]),
         ("hermes-llm", vec!["--from-literal=api-key=k"]),
         ("hermes-api-keys", vec!["--from-literal=keys=key-one"]),
@@ -235,17 +340,41 @@ async fn scenario_examples(c: &Cluster) -> Instant {
     }
     let (ok, out) = c.apply("logos", &example("hermesdeployment-full.yaml"));
     assert!(ok, "kubectl apply of the full example failed: {out}");
-    let d = c.deployment("logos", "hermes", "the Deployment of the full example").await;
+    let d = c
+        .deployment("logos", "hermes", "the Deployment of the full example")
+        .await;
     assert_eq!(d.spec.replicas, Some(3));
     let status = c
-        .wait_status("logos", "hermes", "the memory status of the full example", RECONCILE, |s| s.memory.is_some())
+        .wait_status(
+            "logos",
+            "hermes",
+            "the memory status of the full example",
+            RECONCILE,
+            |s| s.memory.is_some(),
+        )
         .await;
-    assert_eq!(memory_limit(&d), status.memory.map(|m| m.limit), "status.memory.limit is the Deployment's");
-    eventually("the full example's PodDisruptionBudget", RECONCILE, || c.logs(), || async {
-        c.api::<PodDisruptionBudget>("logos").get_opt("hermes").await.ok().flatten()
-    })
+    assert_eq!(
+        memory_limit(&d),
+        status.memory.map(|m| m.limit),
+        "status.memory.limit is the Deployment's"
+    );
+    eventually(
+        "the full example's PodDisruptionBudget",
+        RECONCILE,
+        || c.logs(),
+        || async {
+            c.api::<PodDisruptionBudget>("logos")
+                .get_opt("hermes")
+                .await
+                .ok()
+                .flatten()
+        },
+    )
     .await;
-    c.api::<Service>("logos").get("hermes").await.expect("the full example's Service");
+    c.api::<Service>("logos")
+        .get("hermes")
+        .await
+        .expect("the full example's Service");
     first_reconcile
 }
 
@@ -259,10 +388,16 @@ async fn scenario_invalid(c: &Cluster) {
         )
     };
     let cases = [
-        ("memory.min > memory.max", base("  memory: {min: 2Gi, max: 1Gi}\n"), "memory.min must not exceed memory.max"),
+        (
+            "memory.min > memory.max",
+            base("  memory: {min: 2Gi, max: 1Gi}\n"),
+            "memory.min must not exceed memory.max",
+        ),
         (
             "latencyP99 < latencyP95",
-            base("  slos:\n    - {route: /embed_text, latencyP95: 400ms, latencyP99: 100ms, maxErrorRate: 0.01}\n"),
+            base(
+                "  slos:\n    - {route: /embed_text, latencyP95: 400ms, latencyP99: 100ms, maxErrorRate: 0.01}\n",
+            ),
             "latencyP99 must not be below latencyP95",
         ),
         (
@@ -275,86 +410,176 @@ async fn scenario_invalid(c: &Cluster) {
             base("  rollout:\n    analysis:\n      metrics:\n        - {name: m, query: up}\n"),
             "a custom metric needs min or max",
         ),
-        ("unknown task", base("").replace("task: embedding", "task: dance"), "Unsupported value: \"dance\""),
-        ("no image", base("").replace("  image: hermes-runtime:test\n", ""), "spec.image: Required value"),
+        (
+            "unknown task",
+            base("").replace("task: embedding", "task: dance"),
+            "Unsupported value: \"dance\"",
+        ),
+        (
+            "no image",
+            base("").replace("  image: hermes-runtime:test\n", ""),
+            "spec.image: Required value",
+        ),
     ];
     for (what, yaml, message) in cases {
         let (ok, out) = c.apply("demo", &yaml);
         assert!(!ok, "{what}: the apiserver accepted it:\n{yaml}");
-        assert!(out.contains(message), "{what}: the refusal says {message:?}; got:\n{out}");
+        assert!(
+            out.contains(message),
+            "{what}: the refusal says {message:?}; got:\n{out}"
+        );
     }
 
     // Semantically invalid (a model the catalog does not know): accepted by the
     // apiserver, refused by the operator, the running Deployment untouched.
     let deployments = c.api::<Deployment>("demo");
     let before = deployments.get("hermes-minimal").await.expect("Deployment");
-    let invalid = example("hermesdeployment-minimal.yaml").replace("all-minilm-l6-v2", "no-such-model");
+    let invalid =
+        example("hermesdeployment-minimal.yaml").replace("all-minilm-l6-v2", "no-such-model");
     let (ok, out) = c.apply("demo", &invalid);
     assert!(ok, "an unknown model passes the CRD's schema: {out}");
     let status = c
-        .wait_status("demo", "hermes-minimal", "InvalidSpec on hermes-minimal", RECONCILE, |s| {
-            condition(s, "InvalidSpec").is_some_and(|c| c.status == "True")
-        })
+        .wait_status(
+            "demo",
+            "hermes-minimal",
+            "InvalidSpec on hermes-minimal",
+            RECONCILE,
+            |s| condition(s, "InvalidSpec").is_some_and(|c| c.status == "True"),
+        )
         .await;
-    let message = condition(&status, "InvalidSpec").map(|c| c.message.clone()).unwrap_or_default();
-    assert!(message.contains("unknown model \"no-such-model\""), "InvalidSpec message: {message}");
-    let after = deployments.get("hermes-minimal").await.expect("Deployment");
-    assert_eq!(before.metadata.generation, after.metadata.generation, "the Deployment was not touched");
+    let message = condition(&status, "InvalidSpec")
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
     assert!(
-        event_reasons(&c.cp, "demo", "hermes-minimal").iter().any(|r| r == "InvalidSpec"),
+        message.contains("unknown model \"no-such-model\""),
+        "InvalidSpec message: {message}"
+    );
+    let after = deployments.get("hermes-minimal").await.expect("Deployment");
+    assert_eq!(
+        before.metadata.generation, after.metadata.generation,
+        "the Deployment was not touched"
+    );
+    assert!(
+        event_reasons(&c.cp, "demo", "hermes-minimal")
+            .iter()
+            .any(|r| r == "InvalidSpec"),
         "an InvalidSpec Event"
     );
     let (ok, out) = c.apply("demo", &example("hermesdeployment-minimal.yaml"));
     assert!(ok, "re-applying the valid example: {out}");
-    c.wait_status("demo", "hermes-minimal", "hermes-minimal Ready again", READY, |s| {
-        s.phase.map(|p| p.as_str()) == Some("Ready")
-            && condition(s, "InvalidSpec").is_none_or(|c| c.status != "True")
-    })
+    c.wait_status(
+        "demo",
+        "hermes-minimal",
+        "hermes-minimal Ready again",
+        READY,
+        |s| {
+            s.phase.map(|p| p.as_str()) == Some("Ready")
+                && condition(s, "InvalidSpec").is_none_or(|c| c.status != "True")
+        },
+    )
     .await;
 }
 
 /// Scenario 6: a field a user set with kubectl on the Deployment, which the operator does
 /// not manage, survives reconciles; a field the operator manages is taken back.
 async fn scenario_server_side_apply(c: &Cluster) {
-    c.cp.kubectl_ok(&["annotate", "deployment", "hermes-minimal", "-n", "demo", "example.com/owner=team-a"]);
-    c.cp.kubectl_ok(&["scale", "deployment", "hermes-minimal", "-n", "demo", "--replicas=2"]);
+    c.cp.kubectl_ok(&[
+        "annotate",
+        "deployment",
+        "hermes-minimal",
+        "-n",
+        "demo",
+        "example.com/owner=team-a",
+    ]);
+    c.cp.kubectl_ok(&[
+        "scale",
+        "deployment",
+        "hermes-minimal",
+        "-n",
+        "demo",
+        "--replicas=2",
+    ]);
     let deployments = c.api::<Deployment>("demo");
-    let d = eventually("the operator to take replicas back to 1", RECONCILE, || c.logs(), || async {
-        let d = deployments.get("hermes-minimal").await.ok()?;
-        (d.spec.replicas == Some(1)).then_some(d)
-    })
+    let d = eventually(
+        "the operator to take replicas back to 1",
+        RECONCILE,
+        || c.logs(),
+        || async {
+            let d = deployments.get("hermes-minimal").await.ok()?;
+            (d.spec.replicas == Some(1)).then_some(d)
+        },
+    )
     .await;
-    let annotation = d.metadata.annotations.as_ref().and_then(|a| a.get("example.com/owner"));
-    assert_eq!(annotation.map(String::as_str), Some("team-a"), "the user's annotation survived the reconcile");
+    let annotation = d
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("example.com/owner"));
+    assert_eq!(
+        annotation.map(String::as_str),
+        Some("team-a"),
+        "the user's annotation survived the reconcile"
+    );
 }
 
 /// Scenario 5: deleting a HermesDeployment garbage-collects what it owned.
 async fn scenario_garbage_collection(c: &Cluster) {
     c.cp.kubectl_ok(&["delete", "hd", "hermes", "-n", "logos", "--wait=false"]);
-    eventually("the garbage collector to delete the full example's objects", RECONCILE, || c.logs(), || async {
-        let d = c.api::<Deployment>("logos").get_opt("hermes").await.ok()?;
-        let s = c.api::<Service>("logos").get_opt("hermes").await.ok()?;
-        let p = c.api::<PodDisruptionBudget>("logos").get_opt("hermes").await.ok()?;
-        (d.is_none() && s.is_none() && p.is_none()).then_some(())
-    })
+    eventually(
+        "the garbage collector to delete the full example's objects",
+        RECONCILE,
+        || c.logs(),
+        || async {
+            let d = c.api::<Deployment>("logos").get_opt("hermes").await.ok()?;
+            let s = c.api::<Service>("logos").get_opt("hermes").await.ok()?;
+            let p = c
+                .api::<PodDisruptionBudget>("logos")
+                .get_opt("hermes")
+                .await
+                .ok()?;
+            (d.is_none() && s.is_none() && p.is_none()).then_some(())
+        },
+    )
     .await;
 }
 
 /// Scenario 5, second half: a Deployment of the same name the operator does not own is
 /// not taken over; the operator says why (its reconcile error names the object).
 async fn scenario_not_taking_over(c: &Cluster) {
-    c.cp.kubectl_ok(&["create", "deployment", "taken", "-n", "demo", "--image=example.com/someone-else:1"]);
-    let yaml = example("hermesdeployment-minimal.yaml").replace("name: hermes-minimal", "name: taken");
+    c.cp.kubectl_ok(&[
+        "create",
+        "deployment",
+        "taken",
+        "-n",
+        "demo",
+        "--image=example.com/someone-else:1",
+    ]);
+    let yaml =
+        example("hermesdeployment-minimal.yaml").replace("name: hermes-minimal", "name: taken");
     let (ok, out) = c.apply("demo", &yaml);
     assert!(ok, "{out}");
     let leader = &c.operators[0];
-    eventually("the operator to refuse the foreign Deployment", RECONCILE, || c.logs(), || async {
-        let log = std::fs::read_to_string(&leader.process.log).ok()?;
-        log.contains("Deployment demo/taken exists and is not owned by HermesDeployment taken").then_some(())
-    })
+    eventually(
+        "the operator to refuse the foreign Deployment",
+        RECONCILE,
+        || c.logs(),
+        || async {
+            let log = std::fs::read_to_string(&leader.process.log).ok()?;
+            log.contains("Deployment demo/taken exists and is not owned by HermesDeployment taken")
+                .then_some(())
+        },
+    )
     .await;
-    let d = c.api::<Deployment>("demo").get("taken").await.expect("the foreign Deployment");
-    assert_eq!(image(&d).as_deref(), Some("example.com/someone-else:1"), "not taken over");
+    let d = c
+        .api::<Deployment>("demo")
+        .get("taken")
+        .await
+        .expect("the foreign Deployment");
+    assert_eq!(
+        image(&d).as_deref(),
+        Some("example.com/someone-else:1"),
+        "not taken over"
+    );
     assert!(
         d.metadata.owner_references.unwrap_or_default().is_empty(),
         "no owner reference added to a foreign Deployment"
@@ -366,16 +591,29 @@ async fn scenario_not_taking_over(c: &Cluster) {
 fn assert_no_forbidden(c: &Cluster) {
     for op in &c.operators {
         let log = std::fs::read_to_string(&op.process.log).unwrap_or_default();
-        let forbidden: Vec<&str> = log.lines().filter(|l| l.contains("forbidden")).take(5).collect();
-        assert!(forbidden.is_empty(), "the chart's RBAC was not enough for {}:\n{}", op.identity, forbidden.join("\n"));
+        let forbidden: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("forbidden"))
+            .take(5)
+            .collect();
+        assert!(
+            forbidden.is_empty(),
+            "the chart's RBAC was not enough for {}:\n{}",
+            op.identity,
+            forbidden.join("\n")
+        );
     }
 }
 
 /// Prometheus discovering the pods through this apiserver (`kubernetes_sd_configs`),
 /// relabelled with the README's `relabel_configs` block, taken from the README itself.
 fn prometheus_config(cp: &ControlPlane) -> String {
-    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md")).expect("README.md");
-    let start = readme.find("```yaml\nrelabel_configs:\n").expect("the README's relabel_configs block");
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .expect("README.md");
+    let start = readme
+        .find("```yaml\nrelabel_configs:\n")
+        .expect("the README's relabel_configs block");
     let block = &readme[start + "```yaml\n".len()..];
     let block = &block[..block.find("```").expect("end of the relabel_configs block")];
     let relabel: String = block.lines().map(|l| format!("    {l}\n")).collect();
@@ -389,19 +627,33 @@ fn prometheus_config(cp: &ControlPlane) -> String {
 }
 
 async fn lease_holder(c: &Cluster) -> Option<String> {
-    let lease = c.api::<Lease>(operator::NAMESPACE).get_opt("hermes-operator-leader").await.ok()??;
+    let lease = c
+        .api::<Lease>(operator::NAMESPACE)
+        .get_opt("hermes-operator-leader")
+        .await
+        .ok()??;
     lease.spec?.holder_identity
 }
 
 async fn wait_leader(c: &Cluster, identity: &str) {
-    eventually(&format!("{identity} to hold the leader Lease"), RECONCILE, || c.logs(), || async {
-        (lease_holder(c).await.as_deref() == Some(identity)).then_some(())
-    })
+    eventually(
+        &format!("{identity} to hold the leader Lease"),
+        RECONCILE,
+        || c.logs(),
+        || async { (lease_holder(c).await.as_deref() == Some(identity)).then_some(()) },
+    )
     .await;
 }
 
 fn image(d: &Deployment) -> Option<String> {
-    d.spec.template.spec.as_ref()?.containers.first()?.image.clone()
+    d.spec
+        .template
+        .spec
+        .as_ref()?
+        .containers
+        .first()?
+        .image
+        .clone()
 }
 
 const CANARY_NS: &str = "canary";
@@ -445,8 +697,12 @@ async fn rollout_phase(c: &Cluster) -> Option<String> {
 /// back, `kubectl annotate` promote and abort, and the leader killed mid-canary with the
 /// standby resuming at the same step.
 async fn scenario_canary(c: &mut Cluster) {
-    let prometheus =
-        Prometheus::start_with_config(&prometheus_binary(), &prometheus_config(&c.cp), c.prometheus_port).await;
+    let prometheus = Prometheus::start_with_config(
+        &prometheus_binary(),
+        &prometheus_config(&c.cp),
+        c.prometheus_port,
+    )
+    .await;
     c.cp.kubectl_ok(&["create", "namespace", CANARY_NS]);
     let (ok, out) = c.apply(CANARY_NS, &canary_resource("hermes-runtime:v1", "3s"));
     assert!(ok, "{out}");
@@ -454,9 +710,18 @@ async fn scenario_canary(c: &mut Cluster) {
         s.phase.map(|p| p.as_str()) == Some("Ready") && s.ready_replicas == Some(2)
     })
     .await;
-    let load = ServiceLoad::start(c.cp.client.clone(), CANARY_NS, "web", "/", 4, Duration::from_millis(20));
+    let load = ServiceLoad::start(
+        c.cp.client.clone(),
+        CANARY_NS,
+        "web",
+        "/",
+        4,
+        Duration::from_millis(20),
+    );
     assert!(
-        prometheus.wait_for_sample(r#"sum(up{namespace="canary",revision!=""})"#, RECONCILE).await,
+        prometheus
+            .wait_for_sample(r#"sum(up{namespace="canary",revision!=""})"#, RECONCILE)
+            .await,
         "Prometheus discovers the pods through kubernetes_sd_configs and the README's relabelling"
     );
     let deployments = c.api::<Deployment>(CANARY_NS);
@@ -464,20 +729,38 @@ async fn scenario_canary(c: &mut Cluster) {
     // A healthy change: canary, analysis passes at each step, promoted.
     let (ok, out) = c.apply(CANARY_NS, &canary_resource("hermes-runtime:v2", "3s"));
     assert!(ok, "{out}");
-    eventually("the canary Deployment web-canary", RECONCILE, || c.logs(), || async {
-        deployments.get_opt("web-canary").await.ok().flatten()
-    })
+    eventually(
+        "the canary Deployment web-canary",
+        RECONCILE,
+        || c.logs(),
+        || async { deployments.get_opt("web-canary").await.ok().flatten() },
+    )
     .await;
-    c.wait_status(CANARY_NS, "web", "the healthy canary promoted", READY, |s| {
-        s.rollout.as_ref().is_some_and(|r| serde_json::to_value(r.phase).ok() == Some("Stable".into()))
-            && s.ready_replicas == Some(2)
-    })
+    c.wait_status(
+        CANARY_NS,
+        "web",
+        "the healthy canary promoted",
+        READY,
+        |s| {
+            s.rollout
+                .as_ref()
+                .is_some_and(|r| serde_json::to_value(r.phase).ok() == Some("Stable".into()))
+                && s.ready_replicas == Some(2)
+        },
+    )
     .await;
     let d = deployments.get("web").await.expect("web");
-    assert_eq!(image(&d).as_deref(), Some("hermes-runtime:v2"), "promoted to the stable Deployment");
+    assert_eq!(
+        image(&d).as_deref(),
+        Some("hermes-runtime:v2"),
+        "promoted to the stable Deployment"
+    );
     let reasons = event_reasons(&c.cp, CANARY_NS, "web");
     for reason in ["RolloutStarted", "RolloutStepPassed", "RolloutPromoted"] {
-        assert!(reasons.iter().any(|r| r == reason), "Event {reason}; got {reasons:?}");
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "Event {reason}; got {reasons:?}"
+        );
     }
 
     // A faulty change: the analysis fails, the canary is rolled back.
@@ -485,22 +768,50 @@ async fn scenario_canary(c: &mut Cluster) {
     let (ok, out) = c.apply(CANARY_NS, &canary_resource("hermes-runtime:faulty", "3s"));
     assert!(ok, "{out}");
     let status = c
-        .wait_status(CANARY_NS, "web", "the faulty canary rolled back", READY, |s| {
-            s.rollout.as_ref().is_some_and(|r| serde_json::to_value(r.phase).ok() == Some("RolledBack".into()))
-        })
+        .wait_status(
+            CANARY_NS,
+            "web",
+            "the faulty canary rolled back",
+            READY,
+            |s| {
+                s.rollout.as_ref().is_some_and(|r| {
+                    serde_json::to_value(r.phase).ok() == Some("RolledBack".into())
+                })
+            },
+        )
         .await;
-    eprintln!("figure: faulty canary applied to rolled back: {:.1}s", faulty_applied.elapsed().as_secs_f64());
+    eprintln!(
+        "figure: faulty canary applied to rolled back: {:.1}s",
+        faulty_applied.elapsed().as_secs_f64()
+    );
     assert_eq!(status.phase.map(|p| p.as_str()), Some("RolledBack"));
     let rollout = status.rollout.expect("status.rollout");
-    assert!(rollout.reason.is_some(), "status.rollout.reason says why: {rollout:?}");
+    assert!(
+        rollout.reason.is_some(),
+        "status.rollout.reason says why: {rollout:?}"
+    );
     let d = deployments.get("web").await.expect("web");
-    assert_eq!(image(&d).as_deref(), Some("hermes-runtime:v2"), "the stable Deployment kept the healthy image");
-    eventually("web-canary removed", RECONCILE, || c.logs(), || async {
-        let gone = deployments.get_opt("web-canary").await.ok()?.is_none();
-        gone.then_some(())
-    })
+    assert_eq!(
+        image(&d).as_deref(),
+        Some("hermes-runtime:v2"),
+        "the stable Deployment kept the healthy image"
+    );
+    eventually(
+        "web-canary removed",
+        RECONCILE,
+        || c.logs(),
+        || async {
+            let gone = deployments.get_opt("web-canary").await.ok()?.is_none();
+            gone.then_some(())
+        },
+    )
     .await;
-    assert!(event_reasons(&c.cp, CANARY_NS, "web").iter().any(|r| r == "RolledBack"), "a RolledBack Event");
+    assert!(
+        event_reasons(&c.cp, CANARY_NS, "web")
+            .iter()
+            .any(|r| r == "RolledBack"),
+        "a RolledBack Event"
+    );
 
     // A slow canary (5 min per step), with the leader killed mid-canary: the standby
     // takes the Lease and resumes from the status at the same step; `promote` finishes it.
@@ -508,21 +819,35 @@ async fn scenario_canary(c: &mut Cluster) {
     assert!(ok, "{out}");
     let before = c
         .wait_status(CANARY_NS, "web", "the v3 canary progressing", READY, |s| {
-            s.rollout.as_ref().is_some_and(|r| serde_json::to_value(r.phase).ok() == Some("Progressing".into()))
+            s.rollout
+                .as_ref()
+                .is_some_and(|r| serde_json::to_value(r.phase).ok() == Some("Progressing".into()))
         })
         .await
         .rollout
         .expect("rollout");
     assert_eq!(lease_holder(c).await.as_deref(), Some("operator-a"));
     let standby_log = std::fs::read_to_string(&c.operators[1].process.log).unwrap_or_default();
-    assert!(!standby_log.contains("leading: starting the controller"), "the standby did not act while operator-a led");
+    assert!(
+        !standby_log.contains("leading: starting the controller"),
+        "the standby did not act while operator-a led"
+    );
     if let Some(kib) = c.operators[0].rss_kib() {
-        eprintln!("figure: operator RSS (leader, after three canaries): {} MiB", kib / 1024);
+        eprintln!(
+            "figure: operator RSS (leader, after three canaries): {} MiB",
+            kib / 1024
+        );
     }
     c.operators[0].process.kill();
     wait_leader(c, "operator-b").await;
     let after = c
-        .wait_status(CANARY_NS, "web", "operator-b's view of the canary", RECONCILE, |s| s.rollout.is_some())
+        .wait_status(
+            CANARY_NS,
+            "web",
+            "operator-b's view of the canary",
+            RECONCILE,
+            |s| s.rollout.is_some(),
+        )
         .await
         .rollout
         .expect("rollout");
@@ -531,29 +856,78 @@ async fn scenario_canary(c: &mut Cluster) {
         (before.step, before.canary_revision.clone()),
         "the standby resumed at the same step"
     );
-    c.cp.kubectl_ok(&["annotate", "hd", "web", "-n", CANARY_NS, "hermes.logos.dev/rollout=promote", "--overwrite"]);
-    c.wait_status(CANARY_NS, "web", "v3 promoted by the annotation", READY, |s| {
-        s.rollout.as_ref().is_some_and(|r| serde_json::to_value(r.phase).ok() == Some("Stable".into()))
-    })
+    c.cp.kubectl_ok(&[
+        "annotate",
+        "hd",
+        "web",
+        "-n",
+        CANARY_NS,
+        "hermes.logos.dev/rollout=promote",
+        "--overwrite",
+    ]);
+    c.wait_status(
+        CANARY_NS,
+        "web",
+        "v3 promoted by the annotation",
+        READY,
+        |s| {
+            s.rollout
+                .as_ref()
+                .is_some_and(|r| serde_json::to_value(r.phase).ok() == Some("Stable".into()))
+        },
+    )
     .await;
     let d = deployments.get("web").await.expect("web");
-    assert_eq!(image(&d).as_deref(), Some("hermes-runtime:v3"), "promote annotation");
+    assert_eq!(
+        image(&d).as_deref(),
+        Some("hermes-runtime:v3"),
+        "promote annotation"
+    );
 
     // `abort`: the canary goes, the stable stays.
     let (ok, out) = c.apply(CANARY_NS, &canary_resource("hermes-runtime:v4", "5m"));
     assert!(ok, "{out}");
-    eventually("the v4 canary", RECONCILE, || c.logs(), || async {
-        (rollout_phase(c).await.as_deref() == Some("Progressing")).then_some(())
-    })
+    eventually(
+        "the v4 canary",
+        RECONCILE,
+        || c.logs(),
+        || async { (rollout_phase(c).await.as_deref() == Some("Progressing")).then_some(()) },
+    )
     .await;
-    c.cp.kubectl_ok(&["annotate", "hd", "web", "-n", CANARY_NS, "hermes.logos.dev/rollout=abort", "--overwrite"]);
-    eventually("v4 aborted by the annotation", RECONCILE, || c.logs(), || async {
-        (rollout_phase(c).await.as_deref() == Some("Aborted")).then_some(())
-    })
+    c.cp.kubectl_ok(&[
+        "annotate",
+        "hd",
+        "web",
+        "-n",
+        CANARY_NS,
+        "hermes.logos.dev/rollout=abort",
+        "--overwrite",
+    ]);
+    eventually(
+        "v4 aborted by the annotation",
+        RECONCILE,
+        || c.logs(),
+        || async { (rollout_phase(c).await.as_deref() == Some("Aborted")).then_some(()) },
+    )
     .await;
     let d = deployments.get("web").await.expect("web");
-    assert_eq!(image(&d).as_deref(), Some("hermes-runtime:v3"), "abort keeps the stable");
-    assert!(event_reasons(&c.cp, CANARY_NS, "web").iter().any(|r| r == "RolloutAborted"), "a RolloutAborted Event");
-    let (ok, failed) = (load.ok.load(std::sync::atomic::Ordering::Relaxed), load.failed.load(std::sync::atomic::Ordering::Relaxed));
-    assert!(ok > 0, "the Service load reached the pods ({ok} ok, {failed} failed)");
+    assert_eq!(
+        image(&d).as_deref(),
+        Some("hermes-runtime:v3"),
+        "abort keeps the stable"
+    );
+    assert!(
+        event_reasons(&c.cp, CANARY_NS, "web")
+            .iter()
+            .any(|r| r == "RolloutAborted"),
+        "a RolloutAborted Event"
+    );
+    let (ok, failed) = (
+        load.ok.load(std::sync::atomic::Ordering::Relaxed),
+        load.failed.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    assert!(
+        ok > 0,
+        "the Service load reached the pods ({ok} ok, {failed} failed)"
+    );
 }

@@ -53,7 +53,8 @@ pub fn ensure_pod_network() {
 }
 
 /// The `:faulty` tag's fault injection: 20 % 5xx and 600 ms of added latency.
-pub const FAULTY_ENV: [(&str, &str); 2] = [(env::FAULT_5XX_RATE, "0.2"), (env::FAULT_LATENCY_MS, "600")];
+pub const FAULTY_ENV: [(&str, &str); 2] =
+    [(env::FAULT_5XX_RATE, "0.2"), (env::FAULT_LATENCY_MS, "600")];
 
 pub struct Kubelet {
     task: JoinHandle<()>,
@@ -117,7 +118,8 @@ pub async fn start(client: kube::Client, dir: PathBuf) -> Kubelet {
 
 fn node_status() -> Value {
     let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let resources = json!({"cpu": "32", "memory": "128Gi", "pods": "110", "ephemeral-storage": "100Gi"});
+    let resources =
+        json!({"cpu": "32", "memory": "128Gi", "pods": "110", "ephemeral-storage": "100Gi"});
     json!({"status": {
         "capacity": resources, "allocatable": resources,
         "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}, {"type": "Hostname", "address": NODE_NAME}],
@@ -137,16 +139,27 @@ async fn register_node(client: &kube::Client) {
             "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux"}},
     }))
     .expect("node");
-    nodes.create(&PostParams::default(), &node).await.expect("create Node");
     nodes
-        .patch_status(NODE_NAME, &PatchParams::default(), &Patch::Merge(node_status()))
+        .create(&PostParams::default(), &node)
+        .await
+        .expect("create Node");
+    nodes
+        .patch_status(
+            NODE_NAME,
+            &PatchParams::default(),
+            &Patch::Merge(node_status()),
+        )
         .await
         .expect("Node status");
     // The TaintNodesByCondition admission plugin creates a Node with the not-ready taint;
     // the node lifecycle controller would lift it once Ready. It is not started (it would
     // also evict pods of a Node it deems gone), so the kubelet lifts it.
     nodes
-        .patch(NODE_NAME, &PatchParams::default(), &Patch::Merge(json!({"spec": {"taints": null}})))
+        .patch(
+            NODE_NAME,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"taints": null}})),
+        )
         .await
         .expect("Node taints");
     renew(client).await;
@@ -167,7 +180,11 @@ async fn renew(client: &kube::Client) {
     }
     let nodes: Api<Node> = Api::all(client.clone());
     if let Err(e) = nodes
-        .patch_status(NODE_NAME, &PatchParams::default(), &Patch::Merge(node_status()))
+        .patch_status(
+            NODE_NAME,
+            &PatchParams::default(),
+            &Patch::Merge(node_status()),
+        )
         .await
     {
         eprintln!("process kubelet: Node heartbeat: {e}");
@@ -179,11 +196,11 @@ fn key(pod: &Pod) -> String {
 }
 
 fn runtime_container(pod: &Pod) -> Option<&Container> {
-    pod.spec
-        .as_ref()?
-        .containers
-        .iter()
-        .find(|c| c.image.as_deref().is_some_and(|i| i.contains("hermes-runtime")))
+    pod.spec.as_ref()?.containers.iter().find(|c| {
+        c.image
+            .as_deref()
+            .is_some_and(|i| i.contains("hermes-runtime"))
+    })
 }
 
 impl State {
@@ -207,7 +224,10 @@ impl State {
                 self.pods.remove(&uid);
                 let dp = DeleteParams {
                     grace_period_seconds: Some(0),
-                    preconditions: Some(kube::api::Preconditions { uid: Some(uid), resource_version: None }),
+                    preconditions: Some(kube::api::Preconditions {
+                        uid: Some(uid),
+                        resource_version: None,
+                    }),
                     ..DeleteParams::default()
                 };
                 let _ = api.delete(&name, &dp).await;
@@ -215,7 +235,11 @@ impl State {
             }
             if !self.pods.contains_key(&uid) {
                 self.next_ip += 1;
-                let ip = format!("{POD_PREFIX}.{}.{}", self.next_ip / 250, self.next_ip % 250 + 1);
+                let ip = format!(
+                    "{POD_PREFIX}.{}.{}",
+                    self.next_ip / 250,
+                    self.next_ip % 250 + 1
+                );
                 self.pods.insert(
                     uid.clone(),
                     Running {
@@ -232,7 +256,11 @@ impl State {
             let container = container.clone();
             let mut waiting: Option<(String, String)> = None;
             // Start (or restart after back-off) the process.
-            let due = self.pods.get(&uid).and_then(|r| r.restart_at).is_some_and(|t| Instant::now() >= t);
+            let due = self
+                .pods
+                .get(&uid)
+                .and_then(|r| r.restart_at)
+                .is_some_and(|t| Instant::now() >= t);
             if due {
                 let ip = self.pods[&uid].ip.clone();
                 match self.spawn(pod, &container, &ip).await {
@@ -253,21 +281,36 @@ impl State {
             if let Some(p) = r.process.as_mut()
                 && let Some(status) = p.exited()
             {
-                eprintln!("process kubelet: {ns}/{name} exited with {status}:\n{}", p.logs());
+                eprintln!(
+                    "process kubelet: {ns}/{name} exited with {status}:\n{}",
+                    p.logs()
+                );
                 r.process = None;
                 r.restarts += 1;
                 r.restart_at = Some(Instant::now() + r.backoff);
                 r.backoff = (r.backoff * 2).min(MAX_BACKOFF);
             }
             if r.process.is_none() && waiting.is_none() {
-                waiting = Some(("CrashLoopBackOff".into(), "hermes-runtime exited; restarting after back-off".into()));
+                waiting = Some((
+                    "CrashLoopBackOff".into(),
+                    "hermes-runtime exited; restarting after back-off".into(),
+                ));
             }
             r.ready = r.process.is_some()
-                && self.http.get(&probe_url).send().await.is_ok_and(|resp| resp.status() == 200);
+                && self
+                    .http
+                    .get(&probe_url)
+                    .send()
+                    .await
+                    .is_ok_and(|resp| resp.status() == 200);
             let status = pod_status(pod, &container, r, waiting);
             if status != r.reported {
                 match api
-                    .patch_status(&name, &PatchParams::default(), &Patch::Merge(json!({"status": status.clone()})))
+                    .patch_status(
+                        &name,
+                        &PatchParams::default(),
+                        &Patch::Merge(json!({"status": status.clone()})),
+                    )
                     .await
                 {
                     Ok(_) => r.reported = status,
@@ -310,8 +353,13 @@ impl State {
             }
         }
         vars.insert(env::HOST.into(), ip.into());
-        vars.entry(env::MODEL_DIR.into()).or_insert_with(|| model_dir().display().to_string());
-        if container.image.as_deref().is_some_and(|i| i.ends_with(":faulty")) {
+        vars.entry(env::MODEL_DIR.into())
+            .or_insert_with(|| model_dir().display().to_string());
+        if container
+            .image
+            .as_deref()
+            .is_some_and(|i| i.ends_with(":faulty"))
+        {
             for (k, v) in FAULTY_ENV {
                 vars.insert(k.into(), v.into());
             }
@@ -322,7 +370,10 @@ impl State {
             .envs(&vars)
             .current_dir(&pod_dir);
         let n = std::fs::read_dir(&pod_dir).map(|d| d.count()).unwrap_or(0);
-        Ok(Process::spawn(cmd, &pod_dir.join(format!("runtime-{n}.log"))))
+        Ok(Process::spawn(
+            cmd,
+            &pod_dir.join(format!("runtime-{n}.log")),
+        ))
     }
 
     async fn resolve(
@@ -347,16 +398,30 @@ impl State {
                 "status.podIP" => Some(ip.to_string()),
                 "status.hostIP" => Some("127.0.0.1".into()),
                 "spec.nodeName" => Some(NODE_NAME.into()),
-                p if p.starts_with("metadata.labels['") => indexed("metadata.labels['", &meta.labels),
-                p if p.starts_with("metadata.annotations['") => indexed("metadata.annotations['", &meta.annotations),
-                other => return Err(format!("fieldRef {other} is not supported by the process kubelet")),
+                p if p.starts_with("metadata.labels['") => {
+                    indexed("metadata.labels['", &meta.labels)
+                }
+                p if p.starts_with("metadata.annotations['") => {
+                    indexed("metadata.annotations['", &meta.annotations)
+                }
+                other => {
+                    return Err(format!(
+                        "fieldRef {other} is not supported by the process kubelet"
+                    ));
+                }
             });
         }
         if let Some(s) = &from.secret_key_ref {
             let secrets: Api<Secret> = Api::namespaced(self.client.clone(), ns);
-            let value = secrets.get_opt(&s.name).await.map_err(|e| e.to_string())?.and_then(|sec| {
-                sec.data?.get(&s.key).map(|b| String::from_utf8_lossy(&b.0).into_owned())
-            });
+            let value = secrets
+                .get_opt(&s.name)
+                .await
+                .map_err(|e| e.to_string())?
+                .and_then(|sec| {
+                    sec.data?
+                        .get(&s.key)
+                        .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+                });
             return match value {
                 Some(v) => Ok(Some(v)),
                 None if s.optional == Some(true) => Ok(None),
@@ -390,8 +455,14 @@ fn model_dir() -> PathBuf {
 /// `http://IP:PORT/PATH` of the container's readiness probe (named ports resolved).
 fn readiness_url(container: &Container, ip: &str) -> String {
     use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-    let get = container.readiness_probe.as_ref().and_then(|p| p.http_get.clone());
-    let path = get.as_ref().and_then(|g| g.path.clone()).unwrap_or_else(|| "/readyz".into());
+    let get = container
+        .readiness_probe
+        .as_ref()
+        .and_then(|p| p.http_get.clone());
+    let path = get
+        .as_ref()
+        .and_then(|g| g.path.clone())
+        .unwrap_or_else(|| "/readyz".into());
     let port = match get.map(|g| g.port) {
         Some(IntOrString::Int(p)) => p,
         Some(IntOrString::String(name)) => container
@@ -407,7 +478,12 @@ fn readiness_url(container: &Container, ip: &str) -> String {
 }
 
 /// The Pod status the kubelet reports.
-fn pod_status(pod: &Pod, container: &Container, r: &Running, waiting: Option<(String, String)>) -> Value {
+fn pod_status(
+    pod: &Pod,
+    container: &Container,
+    r: &Running,
+    waiting: Option<(String, String)>,
+) -> Value {
     let started = pod
         .status
         .as_ref()

@@ -67,9 +67,11 @@ pub fn prometheus_binary() -> String {
 }
 
 fn cache_dir() -> PathBuf {
-    std::env::var("HERMES_CACHE").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/hermes")
-    })
+    std::env::var("HERMES_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/hermes")
+        })
 }
 
 /// A kubeconfig for `server`, trusting `ca`, as `user` (client certificate or token).
@@ -147,19 +149,36 @@ impl ControlPlane {
             .arg("--endpoint-reconciler-type=none")
             .arg(format!("--secure-port={port}"))
             .arg(format!("--tls-cert-file={}", certs.server_crt.display()))
-            .arg(format!("--tls-private-key-file={}", certs.server_key.display()))
+            .arg(format!(
+                "--tls-private-key-file={}",
+                certs.server_key.display()
+            ))
             .arg(format!("--client-ca-file={}", certs.ca_crt.display()))
             .arg("--authorization-mode=RBAC")
             .arg("--service-account-issuer=https://kubernetes.default.svc")
-            .arg(format!("--service-account-key-file={}", certs.sa_pub.display()))
-            .arg(format!("--service-account-signing-key-file={}", certs.sa_key.display()))
+            .arg(format!(
+                "--service-account-key-file={}",
+                certs.sa_pub.display()
+            ))
+            .arg(format!(
+                "--service-account-signing-key-file={}",
+                certs.sa_key.display()
+            ))
             .arg("--service-cluster-ip-range=10.96.0.0/16")
-            .arg(format!("--cert-dir={}", dir.join("apiserver-certs").display()))
+            .arg(format!(
+                "--cert-dir={}",
+                dir.join("apiserver-certs").display()
+            ))
             .arg("--allow-privileged=true")
             .arg("--profiling=false")
             .arg("--v=0");
         let mut apiserver = Process::spawn(cmd, &dir.join("apiserver.log"));
-        wait_tcp(&format!("127.0.0.1:{port}"), &mut apiserver, "kube-apiserver").await;
+        wait_tcp(
+            &format!("127.0.0.1:{port}"),
+            &mut apiserver,
+            "kube-apiserver",
+        )
+        .await;
 
         let admin_kubeconfig = dir.join("admin.kubeconfig");
         write_kubeconfig(
@@ -174,7 +193,9 @@ impl ControlPlane {
         let client = client_for(&admin_kubeconfig).await;
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            let req = http::Request::get("/readyz").body(Vec::new()).expect("request");
+            let req = http::Request::get("/readyz")
+                .body(Vec::new())
+                .expect("request");
             match client.request_text(req).await {
                 Ok(body) if body.trim() == "ok" => break,
                 other => {
@@ -211,8 +232,14 @@ impl ControlPlane {
         let mut cmd = Command::new(&bin);
         cmd.arg("kube-scheduler")
             .arg(format!("--kubeconfig={}", admin_kubeconfig.display()))
-            .arg(format!("--authentication-kubeconfig={}", admin_kubeconfig.display()))
-            .arg(format!("--authorization-kubeconfig={}", admin_kubeconfig.display()))
+            .arg(format!(
+                "--authentication-kubeconfig={}",
+                admin_kubeconfig.display()
+            ))
+            .arg(format!(
+                "--authorization-kubeconfig={}",
+                admin_kubeconfig.display()
+            ))
             .arg("--leader-elect=false")
             .arg("--bind-address=127.0.0.1")
             .arg(format!("--secure-port={}", free_port()))

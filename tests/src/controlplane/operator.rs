@@ -19,7 +19,14 @@ pub const SERVICE_ACCOUNT: &str = "hermes-operator";
 pub fn helm_install(cp: &ControlPlane, prometheus_url: Option<&str>) {
     let chart = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../charts/hermes-operator");
     let chart = chart.display().to_string();
-    let mut args = vec!["install", RELEASE, chart.as_str(), "--namespace", NAMESPACE, "--create-namespace"];
+    let mut args = vec![
+        "install",
+        RELEASE,
+        chart.as_str(),
+        "--namespace",
+        NAMESPACE,
+        "--create-namespace",
+    ];
     let set;
     if let Some(url) = prometheus_url {
         set = format!("prometheusUrl={url}");
@@ -38,11 +45,23 @@ impl Operator {
     /// Starts `hermes-operator run` as replica `identity`, as the chart's ServiceAccount.
     pub fn start(cp: &ControlPlane, identity: &str, prometheus_url: Option<&str>) -> Operator {
         let token = cp
-            .kubectl_ok(&["create", "token", SERVICE_ACCOUNT, "-n", NAMESPACE, "--duration=2h"])
+            .kubectl_ok(&[
+                "create",
+                "token",
+                SERVICE_ACCOUNT,
+                "-n",
+                NAMESPACE,
+                "--duration=2h",
+            ])
             .trim()
             .to_string();
         let kubeconfig = cp.dir.join(format!("operator-{identity}.kubeconfig"));
-        write_kubeconfig(&kubeconfig, &cp.server, &cp.certs.ca_crt, &User::Token(token));
+        write_kubeconfig(
+            &kubeconfig,
+            &cp.server,
+            &cp.certs.ca_crt,
+            &User::Token(token),
+        );
         let metrics_addr = format!("127.0.0.1:{}", free_port());
         let mut cmd = Command::new(workspace_binary("hermes-operator"));
         cmd.arg("run")

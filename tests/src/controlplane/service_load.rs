@@ -20,7 +20,11 @@ pub struct ServiceLoad {
 }
 
 /// `ip:port` of every ready endpoint of Service `name` (port named `port_name`).
-async fn ready_endpoints(slices: &Api<EndpointSlice>, name: &str, port_name: &str) -> Option<Vec<String>> {
+async fn ready_endpoints(
+    slices: &Api<EndpointSlice>,
+    name: &str,
+    port_name: &str,
+) -> Option<Vec<String>> {
     let lp = ListParams::default().labels(&format!("kubernetes.io/service-name={name}"));
     let list = slices.list(&lp).await.ok()?;
     let mut out = Vec::new();
@@ -44,7 +48,14 @@ async fn ready_endpoints(slices: &Api<EndpointSlice>, name: &str, port_name: &st
 impl ServiceLoad {
     /// Starts `workers` tasks sending `GET http://<endpoint><path>` to Service `name` in
     /// `namespace`, pausing `pause` between requests.
-    pub fn start(client: kube::Client, namespace: &str, name: &str, path: &str, workers: usize, pause: Duration) -> ServiceLoad {
+    pub fn start(
+        client: kube::Client,
+        namespace: &str,
+        name: &str,
+        path: &str,
+        workers: usize,
+        pause: Duration,
+    ) -> ServiceLoad {
         let stop = Arc::new(AtomicBool::new(false));
         let endpoints: Arc<Mutex<Vec<String>>> = Arc::default();
         let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
@@ -69,15 +80,24 @@ impl ServiceLoad {
             .expect("http client");
         let next = Arc::new(AtomicUsize::new(0));
         for _ in 0..workers {
-            let (stop, endpoints, http, next, ok, failed, path) =
-                (stop.clone(), endpoints.clone(), http.clone(), next.clone(), ok.clone(), failed.clone(), path.to_string());
+            let (stop, endpoints, http, next, ok, failed, path) = (
+                stop.clone(),
+                endpoints.clone(),
+                http.clone(),
+                next.clone(),
+                ok.clone(),
+                failed.clone(),
+                path.to_string(),
+            );
             tasks.push(tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
                     let target = endpoints.lock().ok().and_then(|e| {
-                        (!e.is_empty()).then(|| e[next.fetch_add(1, Ordering::Relaxed) % e.len()].clone())
+                        (!e.is_empty())
+                            .then(|| e[next.fetch_add(1, Ordering::Relaxed) % e.len()].clone())
                     });
                     if let Some(target) = target {
-                        let counter = match http.get(format!("http://{target}{path}")).send().await {
+                        let counter = match http.get(format!("http://{target}{path}")).send().await
+                        {
                             Ok(r) if r.status().is_server_error() => &failed,
                             Ok(_) => &ok,
                             Err(_) => &failed,
@@ -88,7 +108,12 @@ impl ServiceLoad {
                 }
             }));
         }
-        ServiceLoad { stop, tasks, ok, failed }
+        ServiceLoad {
+            stop,
+            tasks,
+            ok,
+            failed,
+        }
     }
 }
 

@@ -8,7 +8,12 @@ pub const POLL: Duration = Duration::from_millis(250);
 
 /// Polls `probe` until it returns `Some`, at most `bound`; on timeout panics with `what`
 /// and `logs()` (the processes' output).
-pub async fn eventually<T, F, Fut>(what: &str, bound: Duration, logs: impl Fn() -> String, mut probe: F) -> T
+pub async fn eventually<T, F, Fut>(
+    what: &str,
+    bound: Duration,
+    logs: impl Fn() -> String,
+    mut probe: F,
+) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,

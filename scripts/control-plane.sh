@@ -73,4 +73,9 @@ else
 fi
 mkdir -p "$ROOT/bin"
 ln -sfn "$PROM_DIR/prometheus" "$ROOT/bin/prometheus"
+# The Go build and module caches take ~11 GB after these builds; only the binaries are
+# needed, so they go unless HERMES_KEEP_GO_CACHES=1 (faster rebuilds of other releases).
+if [ "${HERMES_KEEP_GO_CACHES:-0}" != 1 ] && { [ -d "$GOCACHE" ] || [ -d "$GOMODCACHE" ]; }; then
+  go clean -cache -modcache 2> /dev/null || true
+fi
 echo "$BIN"

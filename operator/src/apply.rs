@@ -50,6 +50,21 @@ where
     let name = desired.name_any();
     let api: Api<K> = Api::namespaced(client.clone(), &ns);
     let before = api.get_opt(&name).await?;
+    if let Some(existing) = &before
+        && let Some(owner) = foreign_owner(existing.meta(), desired.meta())
+    {
+        return Err(kube::Error::Api(
+            kube::core::Status::failure(
+                &format!(
+                    "{} {ns}/{name} exists and is not owned by {owner}; refusing to take it over (delete or rename it)",
+                    K::kind(&())
+                ),
+                "AlreadyExists",
+            )
+            .with_code(409)
+            .boxed(),
+        ));
+    }
     let after = api
         .patch(&name, &apply_params(), &Patch::Apply(desired))
         .await?;
@@ -59,6 +74,23 @@ where
         Some(_) => Change::Unchanged,
     };
     Ok((after, change))
+}
+
+/// When `existing` is not controlled by the owner `desired` names (another controller's
+/// object, or one created by hand, that happens to have the same name): that owner, as
+/// `Kind name`. Objects `desired` names no owner for are never refused.
+pub fn foreign_owner(existing: &ObjectMeta, desired: &ObjectMeta) -> Option<String> {
+    let owner = desired
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|o| o.controller == Some(true))?;
+    let owned = existing
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.uid == owner.uid);
+    (!owned).then(|| format!("{} {}", owner.kind, owner.name))
 }
 
 /// Whether an apply changed an object. Where the kind tracks spec changes in
@@ -134,5 +166,33 @@ mod tests {
         for (i, (before, after, want)) in table.iter().enumerate() {
             assert_eq!(changed(before, after), *want, "row {i}");
         }
+    }
+
+    #[test]
+    fn an_object_of_another_owner_or_of_none_is_foreign() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+        let owner = |uid: &str| OwnerReference {
+            api_version: "hermes.logos.dev/v1alpha1".into(),
+            kind: "HermesDeployment".into(),
+            name: "web".into(),
+            uid: uid.into(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        };
+        let with = |refs: Option<Vec<OwnerReference>>| ObjectMeta {
+            owner_references: refs,
+            ..ObjectMeta::default()
+        };
+        let desired = with(Some(vec![owner("u1")]));
+        assert_eq!(
+            foreign_owner(&with(Some(vec![owner("u1")])), &desired),
+            None
+        );
+        assert_eq!(
+            foreign_owner(&with(None), &desired).as_deref(),
+            Some("HermesDeployment web")
+        );
+        assert!(foreign_owner(&with(Some(vec![owner("u2")])), &desired).is_some());
+        assert_eq!(foreign_owner(&with(None), &with(None)), None);
     }
 }

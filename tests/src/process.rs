@@ -38,6 +38,16 @@ impl Process {
         self.child.try_wait().ok().flatten()
     }
 
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL now (a crash, as opposed to a shutdown), and reap it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn logs(&self) -> String {
         let out = std::fs::read_to_string(&self.log).unwrap_or_default();
         let err = std::fs::read_to_string(self.log.with_extension("stderr")).unwrap_or_default();

@@ -58,11 +58,16 @@ pub fn config(targets: &[Target<'_>]) -> String {
 impl Prometheus {
     /// Starts Prometheus scraping `targets` and waits (bounded) until it is ready.
     pub async fn start(targets: &[Target<'_>]) -> Prometheus {
+        Prometheus::start_with_config(&binary(), &config(targets), free_port()).await
+    }
+
+    /// Starts the Prometheus `binary` with the configuration file `yaml` (e.g. Kubernetes
+    /// service discovery) on `port` and waits (bounded) until it is ready.
+    pub async fn start_with_config(binary: &str, yaml: &str, port: u16) -> Prometheus {
         let dir = scratch_dir("prometheus");
         let config_file = dir.join("prometheus.yml");
-        std::fs::write(&config_file, config(targets)).expect("prometheus.yml");
-        let port = free_port();
-        let mut cmd = Command::new(binary());
+        std::fs::write(&config_file, yaml).expect("prometheus.yml");
+        let mut cmd = Command::new(binary);
         cmd.arg(format!("--config.file={}", config_file.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",

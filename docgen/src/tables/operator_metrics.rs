@@ -2,6 +2,7 @@
 
 use crate::Error;
 use crate::table::markdown;
+use hermes_operator::crd::Slo;
 use hermes_operator::metrics::Metrics;
 use prometheus_client::registry::Registry;
 
@@ -15,7 +16,16 @@ fn failed(reason: impl ToString) -> Error {
 /// `(name as scraped, type, help)` of every family in the operator's `/metrics`.
 pub fn families() -> Result<Vec<(String, String, String)>, Error> {
     let mut registry = Registry::default();
-    let _metrics = Metrics::new(&mut registry);
+    let metrics = Metrics::new(&mut registry);
+    // A labelled family shows in the encoding only once it has a sample: give each one.
+    metrics.observe(std::time::Duration::ZERO, Some("docs"));
+    metrics.rollout_finished("promoted");
+    metrics.set_canary_weight("docs", "docs", 0);
+    let slo: Slo = serde_json::from_value(serde_json::json!({
+        "route": "/embed_text", "latencyP95": "1s", "latencyP99": "2s", "maxErrorRate": 0.01
+    }))
+    .map_err(failed)?;
+    metrics.slo_objectives.declare("docs", "docs", &[slo]);
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry).map_err(failed)?;
     let mut out: Vec<(String, String, String)> = Vec::new();

@@ -13,6 +13,9 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::{Client, ResourceExt};
 
 /// One thing to do to the cluster (or one Event to publish), in the order given.
+// A few values per reconcile, built and consumed at once: boxing the large variant
+// would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// Server-side apply of a Deployment; its Event names `action` and ends with `detail`.

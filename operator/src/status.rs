@@ -24,6 +24,9 @@ pub struct Rollout<'a> {
 }
 
 /// What the reconcile knows when it writes status.
+// A few values per reconcile, built and consumed at once: boxing the large variant
+// would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome<'a> {
     /// The spec was refused; nothing was applied.

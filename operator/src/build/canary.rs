@@ -86,6 +86,9 @@ pub fn canary_selector(base: &str) -> BTreeMap<String, String> {
 }
 
 /// What the canary Deployment should be.
+// A few values per reconcile, built and consumed at once: boxing the large variant
+// would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum CanaryTarget {
     /// Run `deployment`: `replicas` pods for `weight` percent (0 pods after a rollback or

@@ -52,8 +52,8 @@ pub enum EmbeddingError {
 
 /// The sentence-transformers module configs this embedder honours.
 #[derive(Deserialize)]
-struct SentenceBertConfig {
-    max_seq_length: usize,
+pub(super) struct SentenceBertConfig {
+    pub(super) max_seq_length: usize,
 }
 
 #[derive(Deserialize)]
@@ -228,8 +228,12 @@ fn check_pooling(pooling: &PoolingConfig, path: &Path) -> Result<(), EmbeddingEr
 }
 
 /// tokenizer.json ships fixed padding and truncation at 128; sentence-transformers
-/// overrides both: truncate at max_seq_length, pad per batch (done by the caller).
-fn load_tokenizer(path: &Path, max_seq_length: usize) -> Result<Tokenizer, EmbeddingError> {
+/// overrides both: truncate at max_seq_length, pad per batch (done by the caller;
+/// the ONNX embedder shares this loader).
+pub(super) fn load_tokenizer(
+    path: &Path,
+    max_seq_length: usize,
+) -> Result<Tokenizer, EmbeddingError> {
     let error = |e: tokenizers::Error| EmbeddingError::Tokenizer {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -245,7 +249,7 @@ fn load_tokenizer(path: &Path, max_seq_length: usize) -> Result<Tokenizer, Embed
     Ok(tokenizer)
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, EmbeddingError> {
+pub(super) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, EmbeddingError> {
     let text = std::fs::read_to_string(path).map_err(|source| EmbeddingError::Read {
         path: path.to_path_buf(),
         source,

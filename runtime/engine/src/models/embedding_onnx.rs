@@ -16,9 +16,10 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
 use serde::Deserialize;
-use tokenizers::{Tokenizer, TruncationParams};
+use tokenizers::Tokenizer;
 
 use super::batcher::BatchModel;
+use super::embedding::{EmbeddingError, SentenceBertConfig, load_tokenizer, read_json};
 use super::piper::onnx;
 
 /// The graph `make models` writes next to the weights.
@@ -29,18 +30,10 @@ const OUTPUT: &str = "sentence_embedding";
 
 #[derive(thiserror::Error, Debug)]
 pub enum OnnxEmbeddingError {
-    #[error("onnx embedding model: cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("onnx embedding model: cannot parse {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
-    #[error("onnx embedding model: cannot load tokenizer {path}: {message}")]
-    Tokenizer { path: PathBuf, message: String },
+    /// The sentence-transformers files (configs, tokenizer), read as the candle
+    /// embedder reads them.
+    #[error(transparent)]
+    Files(#[from] EmbeddingError),
     #[error(
         "onnx embedding model: {path} is missing; `make models` builds it (scripts/minilm_to_onnx.py)"
     )]
@@ -94,11 +87,6 @@ impl Default for OnnxEmbeddingSettings {
             intra_op_spinning: false,
         }
     }
-}
-
-#[derive(Deserialize)]
-struct SentenceBertConfig {
-    max_seq_length: usize,
 }
 
 #[derive(Deserialize)]
@@ -293,35 +281,6 @@ fn ort_error<E: std::fmt::Display>(stage: &'static str) -> impl Fn(E) -> OnnxEmb
         stage,
         detail: e.to_string(),
     }
-}
-
-/// tokenizer.json ships fixed padding and truncation at 128; sentence-transformers
-/// overrides both: truncate at max_seq_length, pad per batch (done in [`OnnxEmbedder::run`]).
-fn load_tokenizer(path: &Path, max_seq_length: usize) -> Result<Tokenizer, OnnxEmbeddingError> {
-    let error = |e: tokenizers::Error| OnnxEmbeddingError::Tokenizer {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let mut tokenizer = Tokenizer::from_file(path).map_err(error)?;
-    tokenizer.with_padding(None);
-    tokenizer
-        .with_truncation(Some(TruncationParams {
-            max_length: max_seq_length,
-            ..TruncationParams::default()
-        }))
-        .map_err(error)?;
-    Ok(tokenizer)
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, OnnxEmbeddingError> {
-    let text = std::fs::read_to_string(path).map_err(|source| OnnxEmbeddingError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|source| OnnxEmbeddingError::Parse {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 #[cfg(test)]

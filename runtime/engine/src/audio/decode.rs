@@ -193,6 +193,7 @@ mod tests {
         let mut file = wav(1, 16_000, 1, 16, &samples).to_vec();
         let declared: u32 = 16_000 * 2 * 7_200;
         file[40..44].copy_from_slice(&declared.to_le_bytes());
+        file[4..8].copy_from_slice(&(36 + declared).to_le_bytes());
         let err = decode_to_mono_16k(Bytes::from(file), &hint("wav"), LIMITS).unwrap_err();
         assert_eq!(err, AudioError::TooLong { max_seconds: 60.0 });
         // The same audio with an honest header decodes: the header made the difference.

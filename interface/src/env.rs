@@ -74,6 +74,8 @@ pub const LLM_API_KEY_FILE: &str = "HERMES_LLM_API_KEY_FILE";
 pub const LLM_SYSTEM_PROMPT: &str = "HERMES_LLM_SYSTEM_PROMPT";
 /// `/llm` (local provider): most tokens generated when a request sets no `max_tokens`.
 pub const LLM_MAX_TOKENS: &str = "HERMES_LLM_MAX_TOKENS";
+/// `/llm`, `/v1/chat/completions`: largest `max_tokens` a request may ask for; larger -> 422.
+pub const LLM_MAX_TOKENS_CAP: &str = "HERMES_LLM_MAX_TOKENS_CAP";
 /// `/llm` (openai provider): retries after a 429, a 5xx or a failed connection.
 pub const LLM_MAX_RETRIES: &str = "HERMES_LLM_MAX_RETRIES";
 
@@ -293,6 +295,12 @@ pub const VARS: &[EnvVar] = &[
         LLM_MAX_TOKENS,
         "256",
         "most tokens the `local` provider generates when a request sets no max_tokens (1..=8192)",
+    ),
+    var(
+        "llm",
+        LLM_MAX_TOKENS_CAP,
+        "2048",
+        "largest max_tokens a request may ask for (1..=8192); a larger value is a 422 naming the cap; a local generation also stops at the model's context window",
     ),
     var(
         "stt",

@@ -12,7 +12,8 @@
 //! [`error`] and [`extract`] (FastAPI-compatible errors and body parsing);
 //! [`usecases`] (embed and store, answer and propose, feedback); [`api`] (routes
 //! and handlers: parse, call, map errors); [`server`] (start, readiness,
-//! graceful shutdown with the outbox drain) and [`shutdown`]; [`cli`] (the flags: help, version, check).
+//! graceful shutdown with the outbox drain) and [`shutdown`]; [`memory_budget`] (refuses
+//! to start when the declared models do not fit the cgroup's memory limit); [`cli`] (the flags: help, version, check).
 
 pub mod api;
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod extract;
 pub mod fault;
 pub mod gateway;
 pub mod logging;
+pub mod memory_budget;
 pub mod metrics;
 pub mod request_id;
 pub mod server;

@@ -38,6 +38,20 @@ pub enum RunError {
 /// Time background deliveries get to finish their current step at shutdown.
 const BACKGROUND_STOP: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// Requests of a model of `task` this runtime runs at once: its working memory
+/// is reserved that many times ([`crate::memory_budget`]).
+pub fn concurrency(config: &Config, task: hermes_interface::Task) -> usize {
+    use hermes_interface::Task;
+    use hermes_interface::catalog::default_concurrency;
+    match task {
+        Task::Stt => config.stt.concurrency,
+        Task::Embedding => WorkerLimits::for_this_machine()
+            .concurrency
+            .min(default_concurrency(Task::Embedding) as usize),
+        other => default_concurrency(other) as usize,
+    }
+}
+
 /// Runs the server until a shutdown signal (`Ok`) or a fatal error.
 pub async fn run(config: Config) -> Result<(), RunError> {
     let config = Arc::new(config);

@@ -10,6 +10,7 @@ mod embed;
 mod feedback;
 mod health;
 mod ingest_media;
+mod limited_body;
 mod llm;
 mod llm_fields;
 mod meta;

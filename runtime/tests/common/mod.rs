@@ -75,6 +75,9 @@ fn command(envs: &[(&str, &str)], log: &Path) -> Command {
         // Only the embedder unless a test declares its models: every other model
         // adds seconds of load and warm-up to each server start.
         .env("HERMES_MODELS", "all-minilm-l6-v2")
+        // Rate limits off unless a test sets them: tests send bursts from one address.
+        .env("HERMES_RATE_LIMIT_LLM_PER_MINUTE", "0")
+        .env("HERMES_RATE_LIMIT_PER_MINUTE", "0")
         // Each server gets its own outbox; tests that restart one pass theirs.
         .env("HERMES_OUTBOX_DIR", log.with_file_name("outbox"))
         .envs(envs.iter().copied())

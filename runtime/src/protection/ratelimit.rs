@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Routes with a cost, by the name `HERMES_RATE_LIMIT_COSTS` uses.
 pub const ROUTES: &[&str] = &[
@@ -193,6 +193,7 @@ pub fn state_header(charge: Charge, d: Decision) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn limits() -> RateLimits {
         RateLimits {

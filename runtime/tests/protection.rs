@@ -297,3 +297,53 @@ async fn every_503_carries_retry_after() {
     assert_eq!(r.status(), 503);
     assert!(r.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn logs_never_hold_raw_personal_data_or_forged_lines() {
+    let forged =
+        "robot\nERROR forged line jane.doe@example.com card 4111 1111 1111 1111 ssn 078-05-1120";
+    for format in ["text", "json"] {
+        let s = Server::start(&[("HERMES_LOG_FORMAT", format)]).await;
+        let r = s
+            .post_json(
+                "/feedback",
+                &json!({"feedback_type": "execution", "outcome": "partial", "reason": "ok", "plan_id": "p1",
+                        "source_service": forged}),
+            )
+            .await;
+        let status = r.status();
+        assert_eq!(
+            status,
+            201,
+            "{format}: {}",
+            r.text().await.unwrap_or_default()
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let logs = loop {
+            let logs = std::fs::read_to_string(&s.log).unwrap_or_default();
+            if logs.contains("feedback received") {
+                break logs;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{format}: no feedback line:\n{logs}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        for raw in ["jane.doe@example.com", "4111 1111 1111 1111", "078-05-1120"] {
+            assert!(!logs.contains(raw), "{format}: {raw} in the logs:\n{logs}");
+        }
+        assert!(
+            !logs.lines().any(|l| l.starts_with("ERROR forged")),
+            "{format}: a forged line:\n{logs}"
+        );
+        let line = logs
+            .lines()
+            .find(|l| l.contains("feedback received"))
+            .unwrap_or_default();
+        assert!(
+            line.contains("[email]") && line.contains("[card]"),
+            "{format}: {line}"
+        );
+    }
+}

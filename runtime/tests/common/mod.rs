@@ -260,12 +260,17 @@ impl Drop for Server {
     }
 }
 
-/// The port of the JSON "listening" log line, once it has been written.
+/// The port of the "listening" log line (JSON, or text: `listening addr=...`), once written.
 fn listening_port(log: &str) -> Option<u16> {
+    let text = log
+        .lines()
+        .filter_map(|line| line.split_once(" listening addr=")?.1.split(' ').next())
+        .find_map(|addr| addr.parse::<SocketAddr>().ok());
     log.lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .find(|entry| entry["message"] == "listening")
         .and_then(|entry| entry["addr"].as_str()?.parse::<SocketAddr>().ok())
+        .or(text)
         .map(|addr| addr.port())
 }
 

@@ -82,8 +82,9 @@ fn scrub_value(v: &mut Value) -> bool {
             *s = scrub_urls(s);
             true
         }
-        Value::Array(items) => items.iter_mut().fold(false, |c, i| scrub_value(i) || c),
-        Value::Object(map) => map.values_mut().fold(false, |c, i| scrub_value(i) || c),
+        // Every item is scrubbed: no short-circuit.
+        Value::Array(items) => items.iter_mut().map(scrub_value).filter(|c| *c).count() > 0,
+        Value::Object(map) => map.values_mut().map(scrub_value).filter(|c| *c).count() > 0,
         _ => false,
     }
 }

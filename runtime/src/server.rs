@@ -94,6 +94,14 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         http,
         &metrics.delivery,
     ));
+    let protection = crate::protection::Protection::start(&config.protection, Arc::clone(&metrics));
+    if !protection.keys.enabled() && !local.ip().is_loopback() {
+        tracing::warn!(
+            addr = %local,
+            "authentication is off (no API key configured) and the server listens beyond loopback: \
+             set HERMES_API_KEYS or HERMES_API_KEYS_FILE"
+        );
+    }
     let state = AppState {
         config: Arc::clone(&config),
         registry: Arc::clone(&registry),
@@ -101,14 +109,18 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         started_at: std::time::Instant::now(),
         gateway,
         deliveries: Arc::clone(&deliveries),
+        protection,
     };
     let app = api::router(state);
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    let serving = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.wait_for(|stop| *stop).await;
-        })
-        .into_future();
+    let serving = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+    })
+    .into_future();
     let mut serving = tokio::spawn(serving);
 
     let loading = registry.load_all(config.test_load_delay);

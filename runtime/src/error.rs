@@ -94,7 +94,7 @@ impl IntoResponse for ApiError {
         let detail = match self {
             ApiError::Validation(mut issues) => {
                 for issue in &mut issues {
-                    issue.input = crate::protection::input::excerpt(&issue.input);
+                    issue.input = crate::protection::excerpt::excerpt(&issue.input);
                 }
                 json!(issues)
             }

@@ -4,6 +4,7 @@
 //! and log hygiene ([`redact`]). The connection limits live in `server`.
 
 pub mod auth;
+pub mod excerpt;
 pub mod input;
 pub mod json_errors;
 pub mod keys;

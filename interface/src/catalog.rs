@@ -62,6 +62,23 @@ pub struct ModelEntry {
     /// Seconds from start of load to warmed up, on 2 cores.
     pub load_seconds: f64,
     pub provenance: Provenance,
+    /// Peak resident bytes one in-flight request adds at the worst input the
+    /// runtime admits (longest text, audio, prompt + max_tokens). The runtime
+    /// reserves it once per concurrent request ([`default_concurrency`]).
+    pub working_bytes: u64,
+    /// Where `working_bytes` comes from.
+    pub working_provenance: Provenance,
+}
+
+/// Requests of one model the runtime runs at the same time (the others wait in
+/// its bounded queue or get a 503). The working memory is reserved this many times.
+pub const fn default_concurrency(task: Task) -> u32 {
+    match task {
+        // Short CPU-bound passes: two overlap I/O and keep both cores busy.
+        Task::Embedding => 2,
+        // Whisper (HERMES_STT_CONCURRENCY), Piper and the LLM run one at a time.
+        Task::Stt | Task::Tts | Task::Nlp | Task::Llm => 1,
+    }
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -78,6 +95,10 @@ pub const CATALOG: &[ModelEntry] = &[
         provenance: Provenance::Measured(
             "make bench 2026-11-29, release build, 2 cores, two runs: RSS growth across load + warm-up 97.3-97.4 MiB (/readyz resident_bytes); load + warm-up 0.31 s idle, 0.65 s with compiles running (the larger kept)",
         ),
+        working_bytes: 64 * MIB,
+        working_provenance: Provenance::Estimate(
+            "not yet measured: 32 texts of 256 tokens through a 6-layer BERT, ~64 MiB",
+        ),
     },
     ModelEntry {
         id: "whisper-tiny-en",
@@ -88,6 +109,10 @@ pub const CATALOG: &[ModelEntry] = &[
         load_seconds: 5.0,
         provenance: Provenance::Measured(
             "scripts/bench-stt.sh 2026-11-29, 2 threads, on a 2-core machine at load average ~12 (parallel builds): RSS growth across load + warm-up 110.2 MiB (/readyz resident_bytes), stable across runs; load + warm-up 4.4 s under that contention (short-context warm-up without temperature fallback), 0.19 s in a release build on the idle machine (110.1 MiB); the busy figure, rounded up to 5 s, is kept: the operator's startup probe is derived from it and pods share CPUs",
+        ),
+        working_bytes: 512 * MIB,
+        working_provenance: Provenance::Estimate(
+            "not yet measured: 3600 s at 16 kHz f32 (230 MB) plus its log-mel (115 MB) and whisper.cpp state",
         ),
     },
     ModelEntry {
@@ -101,6 +126,10 @@ pub const CATALOG: &[ModelEntry] = &[
         provenance: Provenance::Measured(
             "scripts/bench-tts.sh 2026-11-29, debug build (ONNX Runtime is the prebuilt wheel library either way), 2 cores at load average ~16 from parallel builds: RSS growth across load + warm-up 171.1 MiB (/readyz resident_bytes), 166.4 MiB in another run; load + warm-up (session with full graph optimisation, one sentence) 20.2 s there, 9.1 s at load average ~11, 2.1 s (+168.3 MiB) in a release build on the idle machine; the largest kept: the operator's startup probe is derived from it and pods share CPUs",
         ),
+        working_bytes: 256 * MIB,
+        working_provenance: Provenance::Estimate(
+            "not yet measured: one chunk of 160 phonemes through ONNX Runtime plus the joined audio of 5000 characters",
+        ),
     },
     ModelEntry {
         id: "en-core-web-sm",
@@ -112,6 +141,12 @@ pub const CATALOG: &[ModelEntry] = &[
         provenance: Provenance::Measured(
             "2026-11-30, runtime dev build (hermes-nlp and dependencies at opt-level 3), 2 busy cores: /readyz resident_bytes 40.4 MiB, load + warm-up 0.29 s; scripts/bench-nlp.sh release in-process: 39 MiB, 0.15 s",
         ),
+        // Not measured yet: tok2vec and NER activations of a 10,000-character text are a
+        // few MiB (2,500 tokens x 96 floats per layer); a generous bound until measured.
+        working_bytes: 16 * MIB,
+        working_provenance: Provenance::Estimate(
+            "not measured yet: tok2vec/NER activations of a 10,000-character text, a few MiB",
+        ),
     },
     ModelEntry {
         id: "smollm2-135m-instruct",
@@ -121,6 +156,10 @@ pub const CATALOG: &[ModelEntry] = &[
         load_seconds: 0.5,
         provenance: Provenance::Estimate(
             "candle quantized_llama on 2 cores: RSS ~230 MB, load 0.2 s",
+        ),
+        working_bytes: 320 * MIB,
+        working_provenance: Provenance::Estimate(
+            "not yet measured: KV cache of 4096 positions (30 layers x 2 x 192 x 4 B = 189 MB) plus a 512-token prefill chunk",
         ),
     },
 ];

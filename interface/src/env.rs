@@ -31,8 +31,32 @@ pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
 pub const LLM_PROVIDER: &str = "HERMES_LLM_PROVIDER";
 pub const LLM_BASE_URL: &str = "HERMES_LLM_BASE_URL";
 pub const LLM_MODEL: &str = "HERMES_LLM_MODEL";
-/// Comma-separated API keys the runtime accepts (protection, later issue).
+/// Comma-separated API keys the runtime accepts, each `name:key` (or a bare key).
 pub const API_KEYS: &str = "HERMES_API_KEYS";
+/// File of API keys (a mounted Secret), one `name:key` a line; reloaded when it changes.
+pub const API_KEYS_FILE: &str = "HERMES_API_KEYS_FILE";
+/// Comma-separated paths answered without an API key.
+pub const AUTH_OPEN_PATHS: &str = "HERMES_AUTH_OPEN_PATHS";
+/// Longest text field in characters (`/embed_text` `text`, ...); longer -> 422 `string_too_long`.
+pub const MAX_TEXT_CHARS: &str = "HERMES_MAX_TEXT_CHARS";
+/// Largest JSON request body in bytes; larger -> 413.
+pub const MAX_JSON_BODY_BYTES: &str = "HERMES_MAX_JSON_BODY_BYTES";
+/// Requests per minute per client on the LLM routes (`/llm`, `/v1/chat/completions`); 0 = no limit.
+pub const RATE_LIMIT_LLM_PER_MINUTE: &str = "HERMES_RATE_LIMIT_LLM_PER_MINUTE";
+/// Cost units per minute per client on the other API routes; 0 = no limit.
+pub const RATE_LIMIT_PER_MINUTE: &str = "HERMES_RATE_LIMIT_PER_MINUTE";
+/// Cost of each route in units of `HERMES_RATE_LIMIT_PER_MINUTE`: `route=cost,...`.
+pub const RATE_LIMIT_COSTS: &str = "HERMES_RATE_LIMIT_COSTS";
+/// Seconds a 503 (overload, a dependency down) tells clients to wait (`Retry-After`).
+pub const RETRY_AFTER_SECONDS: &str = "HERMES_RETRY_AFTER_SECONDS";
+/// Milliseconds a client has to send a request's headers; then the connection is closed.
+pub const HEADER_READ_TIMEOUT_MS: &str = "HERMES_HEADER_READ_TIMEOUT_MS";
+/// Milliseconds a client has to send a request's body; then 408.
+pub const BODY_READ_TIMEOUT_MS: &str = "HERMES_BODY_READ_TIMEOUT_MS";
+/// Seconds an idle keep-alive connection stays open.
+pub const IDLE_TIMEOUT_SECONDS: &str = "HERMES_IDLE_TIMEOUT_SECONDS";
+/// Connections served at the same time; further ones wait in the listen backlog.
+pub const MAX_CONNECTIONS: &str = "HERMES_MAX_CONNECTIONS";
 
 /// `/stt`: largest upload in bytes (default 25 MiB); larger -> 413.
 pub const STT_MAX_BYTES: &str = "HERMES_STT_MAX_BYTES";
@@ -74,6 +98,8 @@ pub const LLM_API_KEY_FILE: &str = "HERMES_LLM_API_KEY_FILE";
 pub const LLM_SYSTEM_PROMPT: &str = "HERMES_LLM_SYSTEM_PROMPT";
 /// `/llm` (local provider): most tokens generated when a request sets no `max_tokens`.
 pub const LLM_MAX_TOKENS: &str = "HERMES_LLM_MAX_TOKENS";
+/// `/llm`, `/v1/chat/completions`: largest `max_tokens` a request may ask for; larger -> 422.
+pub const LLM_MAX_TOKENS_CAP: &str = "HERMES_LLM_MAX_TOKENS_CAP";
 /// `/llm` (openai provider): retries after a 429, a 5xx or a failed connection.
 pub const LLM_MAX_RETRIES: &str = "HERMES_LLM_MAX_RETRIES";
 
@@ -174,7 +200,84 @@ pub const VARS: &[EnvVar] = &[
         "unset",
         "revision of the pod (set by the operator)",
     ),
-    var("server", API_KEYS, "unset", "comma-separated API keys"),
+    var(
+        "protection",
+        API_KEYS,
+        "unset (no authentication)",
+        "comma-separated API keys, each `name:key` (a bare key is named `key-N`); the name, never the key, is logged",
+    ),
+    var(
+        "protection",
+        API_KEYS_FILE,
+        "unset",
+        "file of API keys, one `name:key` a line (`#` comments); re-read every second when it changes",
+    ),
+    var(
+        "protection",
+        AUTH_OPEN_PATHS,
+        "/livez,/readyz,/health,/v1/health,/metrics",
+        "paths answered without an API key",
+    ),
+    var(
+        "protection",
+        MAX_TEXT_CHARS,
+        "10000",
+        "longest text field in characters; longer -> 422 `string_too_long`",
+    ),
+    var(
+        "protection",
+        MAX_JSON_BODY_BYTES,
+        "2097152",
+        "largest JSON request body; larger -> 413 (`/stt`, `/ingest/media` have their own)",
+    ),
+    var(
+        "protection",
+        RATE_LIMIT_LLM_PER_MINUTE,
+        "10",
+        "requests per minute per client (API key, or address without auth) on `/llm` and `/v1/chat/completions`; 0 = off",
+    ),
+    var(
+        "protection",
+        RATE_LIMIT_PER_MINUTE,
+        "600",
+        "cost units per minute per client on the other API routes; 0 = off",
+    ),
+    var(
+        "protection",
+        RATE_LIMIT_COSTS,
+        "stt=10,tts=5,ingest=10 (others 1)",
+        "per-route costs: `embed_text`, `stt`, `tts`, `ingest`, `feedback`, `simple_nlp`",
+    ),
+    var(
+        "protection",
+        RETRY_AFTER_SECONDS,
+        "1",
+        "`Retry-After` of every 503 (overload or a dependency down)",
+    ),
+    var(
+        "protection",
+        HEADER_READ_TIMEOUT_MS,
+        "10000",
+        "time a client has to send a request's headers; then the connection is closed",
+    ),
+    var(
+        "protection",
+        BODY_READ_TIMEOUT_MS,
+        "30000",
+        "time a client has to send a request's body; then 408",
+    ),
+    var(
+        "protection",
+        IDLE_TIMEOUT_SECONDS,
+        "60",
+        "an idle keep-alive connection is closed after this",
+    ),
+    var(
+        "protection",
+        MAX_CONNECTIONS,
+        "1024",
+        "connections served at the same time; more wait in the listen backlog",
+    ),
     var("milvus", MILVUS_HOST, "localhost", "Milvus host"),
     var("milvus", MILVUS_PORT, "17530", "Milvus port"),
     var(
@@ -293,6 +396,12 @@ pub const VARS: &[EnvVar] = &[
         LLM_MAX_TOKENS,
         "256",
         "most tokens the `local` provider generates when a request sets no max_tokens (1..=8192)",
+    ),
+    var(
+        "llm",
+        LLM_MAX_TOKENS_CAP,
+        "2048",
+        "largest max_tokens a request may ask for (1..=8192); a larger value is a 422 naming the cap; a local generation also stops at the model's context window",
     ),
     var(
         "stt",

@@ -15,6 +15,10 @@ pub const BUILD_INFO: &str = "hermes_build_info";
 
 /// Counter `{feedback_type, outcome}`: feedback accepted on `/feedback`.
 pub const FEEDBACK_TOTAL: &str = "hermes_feedback_total";
+/// Counter `{key, outcome}`: authentication outcomes by API key name (`-` when none matched).
+pub const AUTH_REQUESTS_TOTAL: &str = "hermes_auth_requests_total";
+/// Counter `{policy, client}`: requests refused with 429 (client: key name or `address`).
+pub const RATE_LIMITED_TOTAL: &str = "hermes_rate_limited_total";
 
 pub const LABEL_ROUTE: &str = "route";
 pub const LABEL_METHOD: &str = "method";

@@ -1,7 +1,9 @@
 //! Memory sizing from the declared models (pure).
 //!
-//! limit = round_up_64Mi(overhead + Σ footprint + headroom), headroom =
-//! ceil((overhead + Σ footprint) × headroomPercent / 100), then raised to `min`; a limit
+//! limit = round_up_64Mi(overhead + Σ share + headroom), share = footprint + working
+//! memory × concurrency (the catalog's peak working memory of one request at the worst
+//! input the runtime admits, reserved once per request it runs at once), headroom =
+//! ceil((overhead + Σ share) × headroomPercent / 100), then raised to `min`; a limit
 //! above `max` is an error (an OOM-killed pod helps nobody). request = limit unless the
 //! spec sets one. Footprints come from the shared catalog unless the spec overrides them.
 
@@ -9,7 +11,7 @@ use crate::catalog::Catalog;
 use crate::crd::{HermesDeploymentSpec, MemoryStatus, ModelMemoryStatus};
 use crate::quantity::{MIB, QuantityError, format_memory, parse_memory};
 use crate::validate::Validated;
-use hermes_interface::catalog::Provenance;
+use hermes_interface::catalog::{Provenance, default_concurrency};
 
 /// The limit is a multiple of this.
 pub const ROUNDING_BYTES: u64 = 64 * MIB;
@@ -40,8 +42,21 @@ impl FootprintSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelShare {
     pub name: String,
+    /// The loaded weights (the whole share when overridden).
     pub bytes: u64,
     pub source: FootprintSource,
+    /// Working memory of one in-flight request (0 when overridden).
+    pub working: u64,
+    /// Requests the runtime runs at once for this model.
+    pub concurrency: u32,
+}
+
+impl ModelShare {
+    /// Weights plus the reserved working memory.
+    pub fn total(&self) -> u64 {
+        self.bytes
+            .saturating_add(self.working.saturating_mul(u64::from(self.concurrency)))
+    }
 }
 
 /// The memory calculation with every part, for the Deployment, the status and `render`.
@@ -102,6 +117,8 @@ fn plan_spec(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<MemoryPla
                 name: m.name.clone(),
                 bytes: quantity(&format!("models[{i}].memory"), q)?,
                 source: FootprintSource::Override,
+                working: 0,
+                concurrency: 1,
             },
             (None, Some(entry)) => ModelShare {
                 name: m.name.clone(),
@@ -110,13 +127,15 @@ fn plan_spec(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<MemoryPla
                     Provenance::Measured(_) => FootprintSource::Measured,
                     Provenance::Estimate(_) => FootprintSource::Estimate,
                 },
+                working: entry.working_bytes,
+                concurrency: default_concurrency(entry.task),
             },
             (None, None) => return Err(SizingError::UnknownModel(m.name.clone())),
         };
         models.push(share);
     }
     let headroom_percent = policy.headroom_percent.unwrap_or(DEFAULT_HEADROOM_PERCENT);
-    let base = overhead.saturating_add(models.iter().map(|m| m.bytes).sum());
+    let base = overhead.saturating_add(models.iter().map(ModelShare::total).sum());
     let headroom = (u128::from(base) * u128::from(headroom_percent)).div_ceil(100);
     let headroom = u64::try_from(headroom).unwrap_or(u64::MAX);
     let needed = base.saturating_add(headroom);
@@ -199,6 +218,12 @@ impl MemoryPlan {
                 row(format!("model {}", m.name), mib(m.bytes)),
                 m.source.as_str()
             ));
+            if m.working > 0 {
+                lines.push(row(
+                    format!("  working memory {} x {}", m.concurrency, mib(m.working)),
+                    mib(m.working.saturating_mul(u64::from(m.concurrency))),
+                ));
+            }
         }
         lines.push(row(
             format!("headroom {} %", self.headroom_percent),
@@ -325,7 +350,14 @@ mod tests {
             Provenance::Estimate(_) => FootprintSource::Estimate,
         };
         assert_eq!(p.models[0].source, want);
-        let base = RUNTIME_OVERHEAD_BYTES + entry.footprint_bytes;
+        assert_eq!(p.models[0].working, entry.working_bytes);
+        assert_eq!(
+            p.models[0].concurrency,
+            hermes_interface::catalog::default_concurrency(entry.task)
+        );
+        let reserved = entry.working_bytes * u64::from(p.models[0].concurrency);
+        assert!(reserved > 0, "the catalog reserves working memory");
+        let base = RUNTIME_OVERHEAD_BYTES + entry.footprint_bytes + reserved;
         assert_eq!(p.headroom, (base * 25).div_ceil(100));
         assert_eq!(
             p.limit,

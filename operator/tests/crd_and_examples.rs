@@ -89,6 +89,8 @@ fn golden_catalog() -> Catalog {
         footprint_bytes: mib * MIB,
         load_seconds,
         provenance: Provenance::Measured("golden fixture"),
+        working_bytes: 0,
+        working_provenance: Provenance::Measured("golden fixture"),
     };
     let models = vec![
         fixture("all-minilm-l6-v2", Task::Embedding, 90, 1.0),

@@ -92,7 +92,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let detail = match self {
-            ApiError::Validation(issues) => json!(issues),
+            ApiError::Validation(mut issues) => {
+                for issue in &mut issues {
+                    issue.input = crate::protection::excerpt::excerpt(&issue.input);
+                }
+                json!(issues)
+            }
             ApiError::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 json!("Internal Server Error")

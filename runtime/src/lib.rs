@@ -7,12 +7,13 @@
 //!
 //! Here, bottom up: [`config`] (env -> the typed [`config::Config`] holding each
 //! crate's plain settings, validated once); [`fault`] (a testing aid, off by
-//! default); [`metrics`], [`logging`], [`request_id`]; [`gateway`] (the LLM
+//! default); [`metrics`], [`logging`], [`request_id`]; [`protection`] (API keys, rate and input limits, JSON errors, log hygiene); [`gateway`] (the LLM
 //! gateway, built once); [`state`] (what handlers share, built complete);
 //! [`error`] and [`extract`] (FastAPI-compatible errors and body parsing);
 //! [`usecases`] (embed and store, answer and propose, feedback); [`api`] (routes
 //! and handlers: parse, call, map errors); [`server`] (start, readiness,
-//! graceful shutdown with the outbox drain) and [`shutdown`]; [`cli`] (the flags: help, version, check).
+//! graceful shutdown with the outbox drain) and [`shutdown`]; [`memory_budget`] (refuses
+//! to start when the declared models do not fit the cgroup's memory limit); [`cli`] (the flags: help, version, check).
 
 pub mod api;
 pub mod cli;
@@ -22,7 +23,9 @@ pub mod extract;
 pub mod fault;
 pub mod gateway;
 pub mod logging;
+pub mod memory_budget;
 pub mod metrics;
+pub mod protection;
 pub mod request_id;
 pub mod server;
 pub mod shutdown;

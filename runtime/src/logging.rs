@@ -1,7 +1,8 @@
 //! Structured logs on stdout: JSON lines or text, filtered by `RUST_LOG`
 //! (default `info`). Request spans carry the request id. The native libraries'
 //! own chatter (whisper.cpp/ggml model internals, ONNX Runtime) shows only from
-//! `debug` on: at `info` each model gets one line of ours instead.
+//! `debug` on: at `info` each model gets one line of ours instead. Every line
+//! passes `protection::redact` (control characters escaped, personal data redacted).
 
 use tracing_subscriber::EnvFilter;
 
@@ -39,7 +40,8 @@ pub fn init(format: LogFormat) {
     );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+        .with_ansi(false)
+        .with_writer(crate::protection::redact::CleanStdout);
     // A second init (tests embedding the server) keeps the first subscriber.
     let _ = match format {
         LogFormat::Json => builder

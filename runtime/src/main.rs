@@ -1,6 +1,7 @@
 //! `hermes-runtime`: parses its flags, validates the configuration, then serves
 //! until SIGTERM. Exit codes: 0 after a signal (or a successful `--help`,
-//! `--version`, `--check`), 2 for an invalid configuration or an unknown flag, 1
+//! `--version`, `--check`), 2 for an invalid configuration, an unknown flag or
+//! declared models that do not fit the cgroup's memory limit, 1
 //! for any other failure (cannot listen, a model failed to load).
 
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use hermes_runtime::cli::{self, Command};
 use hermes_runtime::config::Config;
-use hermes_runtime::{logging, server};
+use hermes_runtime::{logging, memory_budget, server};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,6 +38,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let need = memory_budget::Need::of(&config.models, |task| server::concurrency(&config, task));
+    if let Err(short) = memory_budget::check(memory_budget::cgroup_limit(), need) {
+        eprintln!("hermes-runtime: {short}");
+        return ExitCode::from(2);
+    }
     if command == Command::Check {
         print!("{}", cli::check_report(&config));
         return ExitCode::SUCCESS;

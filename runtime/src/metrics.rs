@@ -48,6 +48,18 @@ struct FeedbackLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AuthLabels {
+    key: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RateLimitedLabels {
+    policy: &'static str,
+    client: String,
+}
+
 type HistogramFamily = Family<RouteMethod, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -63,6 +75,8 @@ pub struct Metrics {
     model_load_seconds: Family<ModelLabel, Gauge<f64, AtomicU64>>,
     model_resident_bytes: Family<ModelLabel, Gauge>,
     feedback: Family<FeedbackLabels, Counter>,
+    auth: Family<AuthLabels, Counter>,
+    rate_limited: Family<RateLimitedLabels, Counter>,
     /// Outbox, replay and circuit series (`hermes_upstreams::resilience::metrics`).
     pub delivery: hermes_upstreams::resilience::metrics::DeliveryMetrics,
 }
@@ -124,6 +138,18 @@ impl Metrics {
             "Feedback accepted on /feedback by type and outcome",
             feedback.clone(),
         );
+        let auth = Family::<AuthLabels, Counter>::default();
+        registry.register(
+            counter_name(names::AUTH_REQUESTS_TOTAL),
+            "Authentication outcomes by API key name",
+            auth.clone(),
+        );
+        let rate_limited = Family::<RateLimitedLabels, Counter>::default();
+        registry.register(
+            counter_name(names::RATE_LIMITED_TOTAL),
+            "Requests refused with 429 by policy and client",
+            rate_limited.clone(),
+        );
         let delivery = hermes_upstreams::resilience::metrics::DeliveryMetrics::default();
         delivery.register(&mut registry);
         Self {
@@ -135,7 +161,29 @@ impl Metrics {
             model_load_seconds,
             model_resident_bytes,
             feedback,
+            auth,
+            rate_limited,
         }
+    }
+
+    /// One authentication outcome (`accepted`, `missing`, `invalid`) for a key name.
+    pub fn count_auth(&self, key: &str, outcome: &'static str) {
+        self.auth
+            .get_or_create(&AuthLabels {
+                key: key.to_owned(),
+                outcome,
+            })
+            .inc();
+    }
+
+    /// One request refused by a rate limit. Client addresses share one label.
+    pub fn count_rate_limited(&self, policy: &'static str, client: &str) {
+        self.rate_limited
+            .get_or_create(&RateLimitedLabels {
+                policy,
+                client: client.to_owned(),
+            })
+            .inc();
     }
 
     pub fn observe_request(&self, route: &str, method: &Method, status: u16, seconds: f64) {

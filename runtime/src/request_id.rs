@@ -35,7 +35,14 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         .map_or(hermes_interface::metrics::UNMATCHED_ROUTE, |p| p.as_str())
         .to_owned();
     let method = req.method().clone();
-    let span = tracing::info_span!("request", request_id = %id, %method, route = %route);
+    // `api_key` (the key's name) is recorded by the auth layer.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        %method,
+        route = %route,
+        api_key = tracing::field::Empty
+    );
     let started = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
     span.in_scope(|| {

@@ -38,6 +38,20 @@ pub enum RunError {
 /// Time background deliveries get to finish their current step at shutdown.
 const BACKGROUND_STOP: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// Requests of a model of `task` this runtime runs at once: its working memory
+/// is reserved that many times ([`crate::memory_budget`]).
+pub fn concurrency(config: &Config, task: hermes_interface::Task) -> usize {
+    use hermes_interface::Task;
+    use hermes_interface::catalog::default_concurrency;
+    match task {
+        Task::Stt => config.stt.concurrency,
+        Task::Embedding => WorkerLimits::for_this_machine()
+            .concurrency
+            .min(default_concurrency(Task::Embedding) as usize),
+        other => default_concurrency(other) as usize,
+    }
+}
+
 /// Runs the server until a shutdown signal (`Ok`) or a fatal error.
 pub async fn run(config: Config) -> Result<(), RunError> {
     let config = Arc::new(config);
@@ -80,6 +94,14 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         http,
         &metrics.delivery,
     ));
+    let protection = crate::protection::Protection::start(&config.protection, Arc::clone(&metrics));
+    if !protection.keys.enabled() && !local.ip().is_loopback() {
+        tracing::warn!(
+            addr = %local,
+            "authentication is off (no API key configured) and the server listens beyond loopback: \
+             set HERMES_API_KEYS or HERMES_API_KEYS_FILE"
+        );
+    }
     let state = AppState {
         config: Arc::clone(&config),
         registry: Arc::clone(&registry),
@@ -87,14 +109,18 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         started_at: std::time::Instant::now(),
         gateway,
         deliveries: Arc::clone(&deliveries),
+        protection,
     };
     let app = api::router(state);
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    let serving = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.wait_for(|stop| *stop).await;
-        })
-        .into_future();
+    let serving = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+    })
+    .into_future();
     let mut serving = tokio::spawn(serving);
 
     let loading = registry.load_all(config.test_load_delay);

@@ -10,6 +10,7 @@ use hermes_upstreams::deliveries::Deliveries;
 use crate::config::Config;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
+use crate::protection::Protection;
 
 /// Version reported by `/`, `/health` and `hermes_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -24,6 +25,8 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// Milvus persistence and Sophia deliveries, through the durable outbox.
     pub deliveries: Arc<Deliveries>,
+    /// API keys and rate-limit buckets.
+    pub protection: Arc<Protection>,
 }
 
 impl std::fmt::Debug for AppState {

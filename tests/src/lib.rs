@@ -2,6 +2,8 @@
 //! `cargo nextest run --workspace`), real processes on 127.0.0.1 that die with the test
 //! (killed on drop, and by the kernel if the test process dies), bounded waits.
 
+pub mod audio;
+pub mod cgroup;
 pub mod controlplane;
 pub mod load;
 pub mod process;

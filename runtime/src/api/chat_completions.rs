@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use hermes_interface::Task;
 use serde_json::{Value, json};
 
-use super::llm_fields::{boolean, integer_at_least, number_in};
+use super::llm_fields::{above_cap, boolean, integer_at_least, number_in};
 use super::sse::{self, Framing};
 use crate::error::gateway_status;
 use crate::error::{ApiError, ValidationIssue};
@@ -227,6 +227,14 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     };
     if chat.request.messages.is_empty() {
         return invalid("messages must contain at least one message", "messages");
+    }
+    let asked = chat
+        .request
+        .max_tokens
+        .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let loc = vec![json!("body"), json!("max_tokens")];
+    if let Some(issue) = above_cap(asked, state.config.llm.max_tokens_cap, loc) {
+        return validation_error(ApiError::Validation(vec![issue]));
     }
     if chat.n.is_some_and(|n| n != 1) {
         return invalid("only n=1 is supported", "n");

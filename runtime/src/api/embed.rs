@@ -8,6 +8,7 @@ use hermes_engine::services::embedding::EmbedError;
 
 use crate::error::ApiError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
+use crate::protection::input;
 use crate::state::AppState;
 use crate::usecases::embed_and_store::{EmbedAndStoreError, embed_and_store};
 
@@ -45,6 +46,11 @@ pub async fn embed_text(
     State(state): State<AppState>,
     ValidJson(req): ValidJson<EmbedRequest>,
 ) -> Result<Json<EmbedResponse>, ApiError> {
+    let limit = state.config.protection.max_text_chars;
+    input::check_text("text", &req.text, limit)?;
+    if req.model != "default" {
+        input::check_model_id("model", &req.model)?;
+    }
     let text_chars = req.text.chars().count();
     let stored = match embed_and_store(&state, req.text, &req.model).await {
         Ok(stored) => stored,

@@ -128,6 +128,14 @@ async fn ingest(
                 "message": sophia.get("message").cloned().unwrap_or_else(|| json!("Media ingested")),
             }))
         }
+        Err(SophiaError::Status { status, body }) if status >= 500 => {
+            // Sophia's own failure: its body goes to the log, never to the client.
+            tracing::warn!(status, media_type, body = %body, "Sophia failed on the media");
+            Err(ApiError::Unavailable(format!(
+                "Media ingestion is unavailable: the media service answered {status}"
+            ))
+            .into_response())
+        }
         Err(SophiaError::Status { status, body }) => {
             tracing::warn!(status, media_type, "Sophia refused the media");
             let detail = body.get("detail").cloned().unwrap_or(body);

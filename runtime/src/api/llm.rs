@@ -7,7 +7,7 @@ use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::llm_fields::{boolean, integer_at_least, number_in};
+use super::llm_fields::{above_cap, boolean, integer_at_least, number_in};
 use super::sse::{self, Framing};
 use crate::error::ApiError;
 use crate::error::gateway_status;
@@ -117,6 +117,10 @@ pub async fn llm(
     request_id: Option<Extension<RequestId>>,
     ValidJson(body): ValidJson<LlmRequest>,
 ) -> Response {
+    let loc = vec![json!("body"), json!("max_tokens")];
+    if let Some(issue) = above_cap(body.max_tokens, state.config.llm.max_tokens_cap, loc) {
+        return ApiError::Validation(vec![issue]).into_response();
+    }
     let messages = match body.messages.filter(|m| !m.is_empty()) {
         Some(messages) => messages,
         None => match body.prompt.as_deref().map(str::trim) {

@@ -54,6 +54,21 @@ pub fn integer_at_least(ge: i64) -> impl FnOnce(&Value, &Loc, &mut Issues) -> Op
     }
 }
 
+/// `max_tokens` above the server's cap (`HERMES_LLM_MAX_TOKENS_CAP`): pydantic's
+/// `less_than_equal` issue naming the cap, at `loc` (`["body", "max_tokens"]`).
+pub fn above_cap(max_tokens: Option<i64>, cap: usize, loc: Loc) -> Option<ValidationIssue> {
+    let n = max_tokens?;
+    (usize::try_from(n).map_or(true, |n| n > cap)).then(|| ValidationIssue {
+        loc,
+        msg: format!(
+            "Input should be less than or equal to {cap} (this server's HERMES_LLM_MAX_TOKENS_CAP)"
+        ),
+        kind: "less_than_equal",
+        input: json!(n),
+        ctx: Some(json!({ "le": cap })),
+    })
+}
+
 fn bound_issue(
     loc: &Loc,
     value: &Value,
@@ -148,6 +163,18 @@ mod tests {
             ))
         );
         assert_eq!(check(integer_at_least(1), json!(16)), Ok(16));
+    }
+
+    #[test]
+    fn max_tokens_above_the_cap_is_an_issue_naming_the_cap() {
+        let loc = || vec![json!("body"), json!("max_tokens")];
+        assert_eq!(above_cap(None, 2048, loc()), None);
+        assert_eq!(above_cap(Some(2048), 2048, loc()), None);
+        let issue = above_cap(Some(1_000_000_000), 2048, loc()).unwrap();
+        assert_eq!(issue.kind, "less_than_equal");
+        assert!(issue.msg.contains("2048"), "{}", issue.msg);
+        assert_eq!(issue.ctx, Some(json!({ "le": 2048 })));
+        assert_eq!(issue.loc, loc());
     }
 
     #[test]

@@ -3,13 +3,16 @@
 //! The canonical API is served at the legacy unversioned paths and under `/v1`;
 //! probes and metrics only at the root. Layers, innermost first: metrics (needs
 //! the matched route), CORS, request id (outermost, so every response carries
-//! it). Protection layers (auth, rate limits) slot in between CORS and metrics.
+//! it). Protection: JSON errors and `Retry-After` just inside CORS (so they see
+//! every error, metrics' included), then metrics, the JSON body limit, API keys
+//! and rate limits (inside metrics, so 401s and 429s are counted).
 
 mod chat_completions;
 mod embed;
 mod feedback;
 mod health;
 mod ingest_media;
+mod limited_body;
 mod llm;
 mod llm_fields;
 mod meta;
@@ -29,6 +32,7 @@ use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use crate::config::CorsOrigins;
 use crate::error::ApiError;
+use crate::protection as protect;
 use crate::state::AppState;
 use crate::{metrics, request_id};
 
@@ -53,6 +57,8 @@ fn canonical_api() -> Router<AppState> {
 
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.config.cors_origins);
+    let protection = state.protection.clone();
+    let body_limit = state.config.protection.max_json_body_bytes;
     Router::new()
         .route(paths::LIVENESS_PATH, get(probes::livez))
         .route(paths::READINESS_PATH, get(probes::readyz))
@@ -69,8 +75,21 @@ pub fn router(state: AppState) -> Router {
             crate::fault::middleware,
         ))
         .layer(middleware::from_fn_with_state(
+            protection.clone(),
+            protect::throttle::middleware,
+        ))
+        .layer(middleware::from_fn_with_state(
+            protection.clone(),
+            protect::auth::middleware,
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::middleware,
+        ))
+        .layer(middleware::from_fn_with_state(
+            protection,
+            protect::json_errors::middleware,
         ))
         .layer(cors)
         .layer(middleware::from_fn(request_id::middleware))

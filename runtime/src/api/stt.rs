@@ -4,16 +4,22 @@
 //!
 //! The route has no generic body limit: the upload is streamed and counted here,
 //! so the limit is `HERMES_STT_MAX_BYTES` and an upload over it is refused with
-//! 413 as soon as it is known (from `Content-Length`, or while reading).
+//! 413 as soon as it is known (from `Content-Length`, or while reading: the body
+//! itself is cut off past the limit, so a form without its boundary, which the
+//! parser would otherwise buffer looking for one, cannot grow beyond it either).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
-use axum::extract::multipart::{Field, Multipart};
+use axum::extract::multipart::{Field, Multipart, MultipartError};
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header::CONTENT_LENGTH;
 use bytes::{Bytes, BytesMut};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::limited_body;
 use crate::error::{ApiError, ValidationIssue};
 use crate::state::AppState;
 use hermes_engine::audio::{AudioError, AudioHint};
@@ -49,6 +55,9 @@ pub async fn stt(
         }
         return Err(too_large(max_bytes));
     }
+    let (parts, body) = request.into_parts();
+    let (body, exceeded) = limited_body::limited(body, max_bytes + FORM_OVERHEAD_BYTES);
+    let request = Request::from_parts(parts, body);
     // Like FastAPI, a body that is not a multipart form lacks the `audio` field.
     let mut form = Multipart::from_request(request, &state)
         .await
@@ -60,8 +69,9 @@ pub async fn stt(
     let mut budget = Budget {
         max_audio: max_bytes,
         read: 0,
+        exceeded,
     };
-    while let Some(mut field) = form.next_field().await.map_err(malformed)? {
+    while let Some(mut field) = form.next_field().await.map_err(|e| budget.form_error(e))? {
         match field.name() {
             Some("audio") => {
                 let content_type = field.content_type().map(str::to_owned);
@@ -151,9 +161,20 @@ async fn drain_field(field: &mut Field<'_>) {
 struct Budget {
     max_audio: u64,
     read: u64,
+    /// Set when the body was cut off at its limit.
+    exceeded: Arc<AtomicBool>,
 }
 
 impl Budget {
+    /// A parser error: 413 when the body passed its limit, else 400.
+    fn form_error(&self, e: MultipartError) -> ApiError {
+        if self.exceeded.load(Ordering::Acquire) {
+            too_large(self.max_audio)
+        } else {
+            malformed(e)
+        }
+    }
+
     fn max_total(&self) -> u64 {
         self.max_audio + FORM_OVERHEAD_BYTES
     }
@@ -162,7 +183,7 @@ impl Budget {
     /// form `max_audio` plus the overhead.
     async fn read(&mut self, field: &mut Field<'_>, max_field: u64) -> Result<Bytes, ApiError> {
         let mut buffer = BytesMut::new();
-        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+        while let Some(chunk) = field.chunk().await.map_err(|e| self.form_error(e))? {
             self.read += chunk.len() as u64;
             if buffer.len() as u64 + chunk.len() as u64 > max_field || self.read > self.max_total()
             {
@@ -197,7 +218,7 @@ fn missing_audio() -> ApiError {
     }])
 }
 
-fn malformed(e: axum::extract::multipart::MultipartError) -> ApiError {
+fn malformed(e: MultipartError) -> ApiError {
     ApiError::BadRequest(format!("Invalid multipart form: {}", e.body_text()))
 }
 

@@ -20,6 +20,9 @@ use super::parse_http_url;
 
 const MAX_LLM_MAX_TOKENS: usize = 8192;
 const MAX_LLM_RETRIES: u32 = 10;
+/// `HERMES_LLM_MAX_TOKENS_CAP` when unset: half of candle's 4096-position context,
+/// so that a prompt still fits next to the longest completion.
+pub const DEFAULT_LLM_MAX_TOKENS_CAP: usize = 2048;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LlmConfig {
@@ -36,6 +39,8 @@ pub struct LlmConfig {
     pub openai: Option<OpenAiUpstream>,
     /// The `local` provider's system message and default `max_tokens`.
     pub local: LocalLlmConfig,
+    /// Largest `max_tokens` a request may ask for (`HERMES_LLM_MAX_TOKENS_CAP`).
+    pub max_tokens_cap: usize,
 }
 
 /// Reads the LLM settings; `models` are the declared models (for the default
@@ -85,6 +90,27 @@ pub fn from_lookup(
             }
         },
     };
+    let max_tokens_cap = match get(env::LLM_MAX_TOKENS_CAP) {
+        None => DEFAULT_LLM_MAX_TOKENS_CAP,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_LLM_MAX_TOKENS).contains(&n) => n,
+            _ => {
+                return Err(error(
+                    env::LLM_MAX_TOKENS_CAP,
+                    format!("invalid value {v:?}: expected tokens in 1..={MAX_LLM_MAX_TOKENS}"),
+                ));
+            }
+        },
+    };
+    if max_tokens > max_tokens_cap {
+        return Err(error(
+            env::LLM_MAX_TOKENS,
+            format!(
+                "{max_tokens} is above {}={max_tokens_cap}: the default cannot exceed the cap",
+                env::LLM_MAX_TOKENS_CAP
+            ),
+        ));
+    }
     let system_prompt = match get(env::LLM_SYSTEM_PROMPT) {
         None => Some(DEFAULT_SYSTEM_PROMPT.to_owned()),
         Some(v) if v.eq_ignore_ascii_case(TEMPLATE_SYSTEM_PROMPT) => None,
@@ -154,6 +180,7 @@ pub fn from_lookup(
             system_prompt,
             max_tokens,
         },
+        max_tokens_cap,
     })
 }
 
@@ -214,6 +241,8 @@ mod tests {
             Some(DEFAULT_SYSTEM_PROMPT)
         );
         assert_eq!(c.local.max_tokens, DEFAULT_LLM_MAX_TOKENS);
+        assert_eq!(c_cap(&[]), DEFAULT_LLM_MAX_TOKENS_CAP);
+        assert_eq!(c_cap(&[(env::LLM_MAX_TOKENS_CAP, "300")]), 300);
         assert!(c.openai.is_none());
         assert_eq!(read(&[], false).unwrap().default_provider, None);
         let echo = read(&[(env::LLM_PROVIDER, "ECHO")], false).unwrap();
@@ -258,12 +287,29 @@ mod tests {
         assert!(up.api_key.is_none());
     }
 
+    fn c_cap(vars: &[(&str, &str)]) -> usize {
+        read(vars, true).map(|c| c.max_tokens_cap).unwrap_or(0)
+    }
+
     #[test]
     fn invalid_values_name_their_variable() {
         for (vars, variable, with_local) in [
             (vec![(env::LLM_PROVIDER, "gpt")], env::LLM_PROVIDER, true),
             (vec![(env::LLM_PROVIDER, "local")], env::LLM_PROVIDER, false),
             (vec![(env::LLM_MAX_TOKENS, "0")], env::LLM_MAX_TOKENS, true),
+            (
+                vec![(env::LLM_MAX_TOKENS_CAP, "1000000000")],
+                env::LLM_MAX_TOKENS_CAP,
+                true,
+            ),
+            (
+                vec![
+                    (env::LLM_MAX_TOKENS, "512"),
+                    (env::LLM_MAX_TOKENS_CAP, "256"),
+                ],
+                env::LLM_MAX_TOKENS,
+                true,
+            ),
             (
                 vec![(env::LLM_MAX_RETRIES, "many")],
                 env::LLM_MAX_RETRIES,

@@ -23,12 +23,14 @@ use hermes_upstreams::secret::Secret;
 
 pub use self::error::ConfigError;
 pub use self::llm::LlmConfig;
+pub use self::protection::ProtectionConfig;
 use crate::fault::FaultConfig;
 
 mod delivery;
 mod error;
 mod fault;
 mod llm;
+mod protection;
 mod stt;
 mod tts;
 
@@ -64,7 +66,8 @@ pub struct Config {
     pub milvus: MilvusConfig,
     pub sophia: SophiaConfig,
     pub llm: LlmConfig,
-    pub api_keys: Vec<Secret>,
+    /// API keys, input and rate limits, connection timeouts.
+    pub protection: ProtectionConfig,
     pub tts: TtsConfig,
     pub stt: SttConfig,
     /// Outbox and dependency timeouts.
@@ -188,15 +191,7 @@ impl Config {
             hermes_upstreams::outbound::DependencyTimeouts::default().llm,
         )?;
 
-        let api_keys = get(env::API_KEYS)
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|k| !k.is_empty())
-                    .map(|k| Secret::new(k.to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let protection = protection::from_lookup(get)?;
 
         let tts = tts::from_lookup(get)?;
         let stt = stt::from_lookup(get)?;
@@ -215,7 +210,7 @@ impl Config {
             milvus,
             sophia,
             llm,
-            api_keys,
+            protection,
             tts,
             stt,
             delivery: delivery::from_lookup(get)?,
@@ -569,7 +564,7 @@ mod tests {
             config.llm.base_url.as_ref().map(Url::as_str),
             Some("http://127.0.0.1:11434/v1")
         );
-        assert_eq!(config.api_keys.len(), 2);
+        assert_eq!(config.protection.api_keys.len(), 2);
         assert_eq!(config.test_load_delay, Duration::from_millis(250));
         assert!(
             !format!("{config:?}").contains("sk-test"),

@@ -75,6 +75,9 @@ fn command(envs: &[(&str, &str)], log: &Path) -> Command {
         // Only the embedder unless a test declares its models: every other model
         // adds seconds of load and warm-up to each server start.
         .env("HERMES_MODELS", "all-minilm-l6-v2")
+        // Rate limits off unless a test sets them: tests send bursts from one address.
+        .env("HERMES_RATE_LIMIT_LLM_PER_MINUTE", "0")
+        .env("HERMES_RATE_LIMIT_PER_MINUTE", "0")
         // Each server gets its own outbox; tests that restart one pass theirs.
         .env("HERMES_OUTBOX_DIR", log.with_file_name("outbox"))
         .envs(envs.iter().copied())
@@ -257,12 +260,17 @@ impl Drop for Server {
     }
 }
 
-/// The port of the JSON "listening" log line, once it has been written.
+/// The port of the "listening" log line (JSON, or text: `listening addr=...`), once written.
 fn listening_port(log: &str) -> Option<u16> {
+    let text = log
+        .lines()
+        .filter_map(|line| line.split_once(" listening addr=")?.1.split(' ').next())
+        .find_map(|addr| addr.parse::<SocketAddr>().ok());
     log.lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .find(|entry| entry["message"] == "listening")
         .and_then(|entry| entry["addr"].as_str()?.parse::<SocketAddr>().ok())
+        .or(text)
         .map(|addr| addr.port())
 }
 

@@ -51,6 +51,17 @@ pub fn decode_to_mono_16k(
         .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
         .ok_or(AudioError::NoTrack)?;
     let track_id = track.id;
+    // The container's own account of its length (FLAC's STREAMINFO, WAV's data
+    // size, an MP3's Xing frame count): refuse before decoding anything.
+    if let (Some(frames), Some(rate)) =
+        (track.codec_params.n_frames, track.codec_params.sample_rate)
+        && rate > 0
+        && frames as f64 / f64::from(rate) > limits.max_seconds
+    {
+        return Err(AudioError::TooLong {
+            max_seconds: limits.max_seconds,
+        });
+    }
     let mut decoder = symphonia::default::get_codecs()
         .make(&track.codec_params, &DecoderOptions::default())
         .map_err(|e| AudioError::UnsupportedCodec(describe(&e)))?;
@@ -173,6 +184,22 @@ mod tests {
         out.extend_from_slice(&(data.len() as u32).to_le_bytes());
         out.extend_from_slice(data);
         Bytes::from(out)
+    }
+
+    #[test]
+    fn a_header_declaring_more_than_the_limit_is_refused_before_decoding() {
+        // Two seconds of samples, but the data chunk says it holds two hours.
+        let samples: Vec<u8> = vec![0; 16_000 * 2 * 2];
+        let mut file = wav(1, 16_000, 1, 16, &samples).to_vec();
+        let declared: u32 = 16_000 * 2 * 7_200;
+        file[40..44].copy_from_slice(&declared.to_le_bytes());
+        file[4..8].copy_from_slice(&(36 + declared).to_le_bytes());
+        let err = decode_to_mono_16k(Bytes::from(file), &hint("wav"), LIMITS).unwrap_err();
+        assert_eq!(err, AudioError::TooLong { max_seconds: 60.0 });
+        // The same audio with an honest header decodes: the header made the difference.
+        let honest = wav(1, 16_000, 1, 16, &samples);
+        let pcm = decode_to_mono_16k(honest, &hint("wav"), LIMITS).unwrap();
+        assert_eq!(pcm.samples.len(), 32_000);
     }
 
     fn ramp(n: usize) -> Vec<f32> {

@@ -4,6 +4,7 @@
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use hermes_interface::Task;
@@ -139,6 +140,34 @@ fn generation_error(e: LlmError) -> GatewayError {
     }
 }
 
+/// Set when the request that started a generation goes away (its future is
+/// dropped, as when the client disconnects); the generating thread checks it
+/// before every token and stops.
+#[derive(Debug, Default)]
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl CancelOnDrop {
+    /// The flag the generating thread reads.
+    fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// `on_token` for a generation nobody reads piece by piece: go on until cancelled.
+fn until_cancelled(cancelled: &AtomicBool) -> ControlFlow<()> {
+    if cancelled.load(Ordering::Acquire) {
+        ControlFlow::Break(())
+    } else {
+        ControlFlow::Continue(())
+    }
+}
+
 fn usage(generation: &Generation) -> Usage {
     Usage::new(
         generation.prompt_tokens as u64,
@@ -154,8 +183,11 @@ pub async fn complete(
     let job = Job::new(registry, settings, request)?;
     let (_, worker) = resolve(registry, Some(job.model))?;
     let (messages, params) = (job.messages.clone(), job.params.clone());
+    // Dropped with this future when the client goes away: the generation stops.
+    let cancel_on_drop = CancelOnDrop::default();
+    let cancelled = cancel_on_drop.flag();
     let generation = worker
-        .run(move |llm| llm.generate(&messages, &params, &mut |_| ControlFlow::Continue(())))
+        .run(move |llm| llm.generate(&messages, &params, &mut |_| until_cancelled(&cancelled)))
         .await
         .map_err(worker_error)?
         .map_err(generation_error)?;
@@ -236,6 +268,15 @@ pub async fn stream(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dropped_request_cancels_its_generation() {
+        let guard = CancelOnDrop::default();
+        let flag = guard.flag();
+        assert_eq!(until_cancelled(&flag), ControlFlow::Continue(()));
+        drop(guard);
+        assert_eq!(until_cancelled(&flag), ControlFlow::Break(()));
+    }
 
     #[test]
     fn a_full_queue_is_503_a_long_prompt_400_and_a_crash_500() {

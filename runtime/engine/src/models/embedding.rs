@@ -72,6 +72,8 @@ struct PoolingConfig {
 pub struct MiniLmEmbedder {
     model: BertModel,
     tokenizer: Tokenizer,
+    /// Tokens kept of each text (`max_seq_length`, special tokens included).
+    max_tokens: usize,
     dimension: usize,
     device: Device,
 }
@@ -136,6 +138,7 @@ impl MiniLmEmbedder {
         Ok(Self {
             model,
             tokenizer,
+            max_tokens: st_config.max_seq_length,
             dimension: pooling.word_embedding_dimension,
             device,
         })
@@ -151,12 +154,18 @@ impl MiniLmEmbedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| EmbeddingError::Tokenize {
-                message: e.to_string(),
-            })?;
+        // Only the words that can reach the model are tokenised: a long text costs
+        // no more memory than one of `max_tokens` words.
+        let kept: Vec<&str> = texts
+            .iter()
+            .map(|t| leading_words(t, self.max_tokens))
+            .collect();
+        let encodings =
+            self.tokenizer
+                .encode_batch(kept, true)
+                .map_err(|e| EmbeddingError::Tokenize {
+                    message: e.to_string(),
+                })?;
         let token_ids: Vec<&[u32]> = encodings.iter().map(|e| e.get_ids()).collect();
 
         // Sort by length so each batch pads little, then restore the caller's order.
@@ -199,6 +208,43 @@ impl MiniLmEmbedder {
 }
 
 /// Mean of the hidden states over the tokens the mask marks real: (B, L, H) -> (B, H).
+/// The prefix of `text` holding its first `words` pre-tokens. BERT's
+/// pre-tokenizer splits at whitespace and makes every ASCII punctuation mark a
+/// pre-token of its own, and every pre-token becomes at least one token, so the
+/// first `words` tokens of the prefix are those of the whole text: truncating the
+/// prefix to that many tokens gives the same encoding, without materialising the
+/// tokens of the rest. (Other splits BERT makes, such as CJK characters, are not
+/// counted here: the prefix is then only longer than needed.)
+pub fn leading_words(text: &str, words: usize) -> &str {
+    if words == 0 {
+        return "";
+    }
+    let mut seen = 0;
+    let mut in_word = false;
+    for (i, c) in text.char_indices() {
+        let space = matches!(c, ' ' | '\t' | '\n' | '\r');
+        let punctuation = c.is_ascii_punctuation();
+        if !space && !punctuation {
+            in_word = true;
+            continue;
+        }
+        if in_word {
+            in_word = false;
+            seen += 1;
+            if seen == words {
+                return &text[..i];
+            }
+        }
+        if punctuation {
+            seen += 1;
+            if seen == words {
+                return &text[..i + c.len_utf8()];
+            }
+        }
+    }
+    text
+}
+
 fn mean_pool(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
     let mask = mask.to_dtype(hidden.dtype())?.unsqueeze(2)?;
     let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
@@ -269,6 +315,20 @@ mod tests {
     #[test]
     fn embedder_is_send_and_sync() {
         assert_send_sync::<MiniLmEmbedder>();
+    }
+
+    #[test]
+    fn only_the_leading_words_are_kept() {
+        assert_eq!(leading_words("a b  c d", 2), "a b");
+        assert_eq!(leading_words("  a b", 1), "  a");
+        assert_eq!(leading_words("a b", 5), "a b");
+        assert_eq!(leading_words("", 3), "");
+        assert_eq!(leading_words("it's a dog.", 3), "it's");
+        assert_eq!(leading_words("a.b.c.d", 4), "a.b.");
+        let long = "word ".repeat(10_000);
+        assert_eq!(leading_words(&long, 256).split_whitespace().count(), 256);
+        let dotted = "a.".repeat(100_000);
+        assert_eq!(leading_words(&dotted, 256).len(), 256);
     }
 
     #[test]

@@ -355,6 +355,13 @@ fn load_and_warm_up(
                     );
                 }
             }
+            // Bounded like its reserved working memory (catalog::default_concurrency).
+            let limits = WorkerLimits {
+                concurrency: limits
+                    .concurrency
+                    .min(hermes_interface::catalog::default_concurrency(Task::Embedding) as usize),
+                ..limits
+            };
             Ok(LoadedModel::Embedding(ModelWorker::new(
                 entry.id, model, limits,
             )))

@@ -4,7 +4,11 @@
 //! phonemes with espeak-ng ([`phonemize`]), phonemes become ids with the voice's
 //! table ([`voice_config`]), each sentence is synthesised on its own and the
 //! audio, peak-normalised per sentence as Piper does, is joined with a short pause.
+//! A sentence longer than [`chunk::MAX_CHUNK_PHONEMES`] is synthesised in pieces
+//! ([`chunk`]: clauses, then words) joined without a pause, so the memory of one
+//! synthesis is bounded whatever the text.
 
+pub mod chunk;
 mod error;
 pub mod load;
 pub mod onnx;
@@ -144,7 +148,13 @@ impl PiperVoice {
             if ids.len() <= 3 {
                 continue;
             }
-            let audio = self.infer(ids)?;
+            let mut audio = Vec::new();
+            for piece in chunk::chunks(sentence, chunk::MAX_CHUNK_PHONEMES) {
+                let (ids, _) = self.config.phoneme_ids(piece);
+                if ids.len() > 3 {
+                    audio.extend(self.infer(ids)?);
+                }
+            }
             if !out.is_empty() {
                 out.resize(out.len() + silence, 0);
             }

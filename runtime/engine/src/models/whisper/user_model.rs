@@ -44,6 +44,13 @@ pub fn user_model(model_dir: &Path, id: &str) -> Option<&'static ModelEntry> {
         provenance: Provenance::Estimate(
             "user-supplied ggml Whisper model: footprint and load time estimated from the file size",
         ),
+        // Audio, log-mel and state grow with the admitted duration, not the weights:
+        // the same as the built-in Whisper's.
+        working_bytes: hermes_interface::catalog::find("whisper-tiny-en")
+            .map_or(0, |whisper| whisper.working_bytes),
+        working_provenance: Provenance::Estimate(
+            "user-supplied ggml Whisper model: working memory of the catalog's Whisper",
+        ),
     };
     Some(Box::leak(Box::new(entry)))
 }

@@ -1,0 +1,56 @@
+//! Protection of the HTTP surface (issue 15): API keys ([`auth`]), rate limits
+//! ([`throttle`] over the token buckets of [`ratelimit`]), input limits
+//! ([`input`]), JSON bodies and `Retry-After` on every error ([`json_errors`]),
+//! and log hygiene ([`redact`]). The connection limits live in `server`.
+
+pub mod auth;
+pub mod excerpt;
+pub mod input;
+pub mod json_errors;
+pub mod keys;
+pub mod ratelimit;
+pub mod redact;
+pub mod throttle;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::ProtectionConfig;
+use crate::metrics::Metrics;
+
+/// Who made a request, as the rate limits and logs see it: the API key's name.
+#[derive(Debug, Clone)]
+pub struct KeyName(pub String);
+
+/// What the protection middlewares share, built once at start.
+#[derive(Debug)]
+pub struct Protection {
+    pub keys: Arc<keys::KeyRing>,
+    pub open_paths: Vec<String>,
+    pub limits: ratelimit::RateLimits,
+    pub buckets: ratelimit::Buckets,
+    pub retry_after: Duration,
+    pub metrics: Arc<Metrics>,
+}
+
+/// How often the key file is checked for changes.
+pub const KEY_FILE_POLL: Duration = Duration::from_secs(1);
+
+impl Protection {
+    /// Builds the shared state; starts watching the key file (needs a Tokio runtime).
+    pub fn start(config: &ProtectionConfig, metrics: Arc<Metrics>) -> Arc<Self> {
+        let keys = Arc::new(keys::KeyRing::new(
+            config.api_keys.clone(),
+            config.api_keys_file.clone(),
+        ));
+        keys.watch(KEY_FILE_POLL);
+        Arc::new(Self {
+            keys,
+            open_paths: config.open_paths.clone(),
+            limits: config.rate_limits.clone(),
+            buckets: ratelimit::Buckets::default(),
+            retry_after: config.retry_after,
+            metrics,
+        })
+    }
+}

@@ -1,0 +1,349 @@
+//! Protection against the real binary (issue 15): the API key matrix with key
+//! file reload, pydantic-shaped input limits, JSON 413s, rate limits with their
+//! headers, `Retry-After` on 503s, slow clients, and log hygiene.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Server, scratch_dir};
+use serde_json::{Value, json};
+
+async fn body(r: reqwest::Response) -> (u16, reqwest::header::HeaderMap, Value) {
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.expect("body");
+    let value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("status {status}: body is not JSON ({e}): {text:?}"));
+    (status, headers, value)
+}
+
+fn embed_body() -> Value {
+    json!({"text": "Hermes carries messages."})
+}
+
+#[tokio::test]
+async fn api_keys_guard_every_route_but_the_open_ones_and_the_key_file_reloads() {
+    let dir = scratch_dir("keys");
+    let key_file = dir.join("keys");
+    std::fs::write(&key_file, "# mounted Secret\nci:file-key-one\n").unwrap();
+    let key_file_s = key_file.display().to_string();
+    let s = Server::start_ready(&[
+        (
+            "HERMES_API_KEYS",
+            "alice:alice-secret-1234,bob:bob-secret-5678",
+        ),
+        ("HERMES_API_KEYS_FILE", &key_file_s),
+    ])
+    .await;
+    let post = |key: Option<(&'static str, String)>, path: &'static str| {
+        let mut rb = s.client.post(s.url(path)).json(&embed_body());
+        if let Some((header, value)) = key {
+            rb = rb.header(header, value);
+        }
+        rb.send()
+    };
+
+    // Open paths answer without a key.
+    for path in ["/livez", "/readyz", "/health", "/metrics"] {
+        assert_eq!(s.get(path).await.status(), 200, "{path}");
+    }
+    // No key, a wrong key, a key of the wrong scheme: 401 with a challenge and a JSON detail.
+    for (what, key) in [
+        ("none", None),
+        (
+            "wrong bearer",
+            Some(("authorization", "Bearer nope".to_owned())),
+        ),
+        (
+            "wrong header",
+            Some(("x-api-key", "alice-secret-123".to_owned())),
+        ),
+        (
+            "basic",
+            Some(("authorization", "Basic alice-secret-1234".to_owned())),
+        ),
+    ] {
+        let (status, headers, value) = body(post(key, "/embed_text").await.unwrap()).await;
+        assert_eq!(status, 401, "{what}");
+        let challenge = headers["www-authenticate"].to_str().unwrap();
+        assert!(challenge.starts_with("Bearer"), "{what}: {challenge}");
+        assert!(value["detail"].is_string(), "{what}: {value}");
+    }
+    // Unknown paths and the OpenAI route are guarded too.
+    assert_eq!(s.get("/v1/models").await.status(), 401);
+    assert_eq!(s.get("/no/such/path").await.status(), 401);
+    // Each valid key, in either header.
+    for key in [
+        ("authorization", "Bearer alice-secret-1234".to_owned()),
+        ("x-api-key", "bob-secret-5678".to_owned()),
+        ("authorization", "bearer file-key-one".to_owned()),
+    ] {
+        let r = post(Some(key.clone()), "/embed_text").await.unwrap();
+        assert_eq!(r.status(), 200, "{key:?}");
+    }
+    let r = post(
+        Some(("x-api-key", "alice-secret-1234".to_owned())),
+        "/v1/embed_text",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // The file changes: the old file key stops working, the new one works.
+    std::fs::write(&key_file, "ci:file-key-two\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let old = post(
+            Some(("x-api-key", "file-key-one".to_owned())),
+            "/embed_text",
+        )
+        .await
+        .unwrap()
+        .status();
+        let new = post(
+            Some(("x-api-key", "file-key-two".to_owned())),
+            "/embed_text",
+        )
+        .await
+        .unwrap()
+        .status();
+        if old == 401 && new == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "key file not reloaded: old {old}, new {new}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The environment's keys still work after the reload.
+    let r = post(
+        Some(("x-api-key", "bob-secret-5678".to_owned())),
+        "/embed_text",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Names, never keys, in the metrics and the logs.
+    let metrics = s.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("hermes_auth_requests_total{key=\"alice\",outcome=\"accepted\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("key=\"ci\""), "{metrics}");
+    let logs = s.logs();
+    assert!(logs.contains("\"api_key\":\"alice\""), "{logs}");
+    for secret in [
+        "alice-secret-1234",
+        "bob-secret-5678",
+        "file-key-one",
+        "file-key-two",
+    ] {
+        assert!(!logs.contains(secret), "{secret} in the logs");
+        assert!(!metrics.contains(secret), "{secret} in the metrics");
+    }
+}
+
+#[tokio::test]
+async fn auth_is_off_without_keys_and_warns_beyond_loopback() {
+    let s = Server::start(&[("HERMES_HOST", "0.0.0.0")]).await;
+    assert_ne!(s.get("/v1/models").await.status(), 401);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.logs().contains("authentication is off") {
+        assert!(Instant::now() < deadline, "no warning:\n{}", s.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn inputs_are_bounded_like_pydantic_and_every_413_is_json() {
+    let s = Server::start_ready(&[("HERMES_MAX_JSON_BODY_BYTES", "65536")]).await;
+    let r = s
+        .post_json("/embed_text", &json!({"text": "a".repeat(10_000)}))
+        .await;
+    assert_eq!(r.status(), 200, "10,000 characters are allowed");
+
+    let long = "é".repeat(10_001);
+    let r = s.post_json("/embed_text", &json!({"text": long})).await;
+    let (status, _, value) = body(r).await;
+    assert_eq!(status, 422);
+    let issue = &value["detail"][0];
+    assert_eq!(issue["type"], "string_too_long", "{value}");
+    assert_eq!(issue["loc"], json!(["body", "text"]));
+    assert_eq!(issue["ctx"], json!({"max_length": 10000}));
+    assert!(
+        value.to_string().len() < 1000,
+        "the echo is an excerpt: {} bytes",
+        value.to_string().len()
+    );
+
+    // A validation error never echoes a large body back.
+    let r = s
+        .post_json("/embed_text", &json!({"txt": "b".repeat(60_000)}))
+        .await;
+    let (status, _, value) = body(r).await;
+    assert_eq!(status, 422);
+    assert!(
+        value.to_string().len() < 2000,
+        "{} bytes",
+        value.to_string().len()
+    );
+
+    for bad in ["../etc/passwd", "a b", "x/y"] {
+        let r = s
+            .post_json("/embed_text", &json!({"text": "hi", "model": bad}))
+            .await;
+        let (status, _, value) = body(r).await;
+        assert_eq!(status, 422, "{bad}");
+        assert_eq!(
+            value["detail"][0]["type"], "string_pattern_mismatch",
+            "{bad}"
+        );
+        assert_eq!(value["detail"][0]["loc"], json!(["body", "model"]));
+    }
+
+    // Over the body limit: 413 with a JSON body, in OpenAI's shape on its route.
+    let big = json!({"text": "c".repeat(70_000)});
+    let (status, _, value) = body(s.post_json("/embed_text", &big).await).await;
+    assert_eq!(status, 413);
+    assert!(value["detail"].is_string(), "{value}");
+    let chat = json!({"model": "x", "messages": [{"role": "user", "content": "d".repeat(70_000)}]});
+    let (status, _, value) = body(s.post_json("/v1/chat/completions", &chat).await).await;
+    assert_eq!(status, 413);
+    assert!(value["error"]["message"].is_string(), "{value}");
+
+    // A malformed query string is a JSON 400, not plain text.
+    let r = s
+        .client
+        .post(s.url("/ingest/media?x=%ZZ"))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, value) = body(r).await;
+    assert!((400..500).contains(&status), "{status}");
+    assert!(
+        value["detail"].is_string() || value["detail"].is_array(),
+        "{value}"
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_headers_per_key() {
+    let s = Server::start(&[
+        ("HERMES_API_KEYS", "alice:alice-key,bob:bob-key"),
+        ("HERMES_RATE_LIMIT_LLM_PER_MINUTE", "3"),
+        ("HERMES_RATE_LIMIT_PER_MINUTE", "4"),
+        ("HERMES_RATE_LIMIT_COSTS", "feedback=2"),
+    ])
+    .await;
+    let llm = |key: &'static str| {
+        s.client
+            .post(s.url("/llm"))
+            .header("x-api-key", key)
+            .json(&json!({"prompt": "hello"}))
+            .send()
+    };
+    for i in 0..3 {
+        let r = llm("alice-key").await.unwrap();
+        assert_ne!(r.status(), 429, "request {i}");
+        let h = r.headers();
+        assert_eq!(h["ratelimit-policy"], "\"llm\";q=3;w=60");
+        assert_eq!(
+            h["ratelimit"].to_str().unwrap(),
+            format!("\"llm\";r={};t={}", 2 - i, 20 * (i + 1))
+        );
+    }
+    let (status, headers, value) = body(llm("alice-key").await.unwrap()).await;
+    assert_eq!(status, 429);
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=20).contains(&retry), "{retry}");
+    assert!(
+        value["detail"].as_str().unwrap().contains("Rate limit"),
+        "{value}"
+    );
+    // Another key has its own bucket; probes are never limited.
+    assert_ne!(llm("bob-key").await.unwrap().status(), 429);
+    for _ in 0..5 {
+        assert_eq!(s.get("/livez").await.status(), 200);
+    }
+    // Per-route costs: feedback costs 2 of 4 units.
+    let feedback = || {
+        s.client
+            .post(s.url("/feedback"))
+            .header("x-api-key", "bob-key")
+            .json(&json!({"feedback_type": "x"}))
+            .send()
+    };
+    assert_ne!(feedback().await.unwrap().status(), 429);
+    assert_ne!(feedback().await.unwrap().status(), 429);
+    assert_eq!(feedback().await.unwrap().status(), 429);
+    let metrics = s.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("hermes_rate_limited_total{policy=\"llm\",client=\"alice\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn every_503_carries_retry_after() {
+    // Models not loaded yet (load delayed): the capability answers 503.
+    let s = Server::start(&[("HERMES_TEST_LOAD_DELAY_MS", "600000")]).await;
+    let (status, headers, value) = body(s.post_json("/embed_text", &embed_body()).await).await;
+    assert_eq!(status, 503, "{value}");
+    assert_eq!(headers["retry-after"], "1");
+    let r = s.get("/readyz").await;
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn logs_never_hold_raw_personal_data_or_forged_lines() {
+    let forged =
+        "robot\nERROR forged line jane.doe@example.com card 4111 1111 1111 1111 ssn 078-05-1120";
+    for format in ["text", "json"] {
+        let s = Server::start(&[("HERMES_LOG_FORMAT", format)]).await;
+        let r = s
+            .post_json(
+                "/feedback",
+                &json!({"feedback_type": "execution", "outcome": "partial", "reason": "ok", "plan_id": "p1",
+                        "source_service": forged}),
+            )
+            .await;
+        let status = r.status();
+        assert_eq!(
+            status,
+            201,
+            "{format}: {}",
+            r.text().await.unwrap_or_default()
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let logs = loop {
+            let logs = std::fs::read_to_string(&s.log).unwrap_or_default();
+            if logs.contains("feedback received") {
+                break logs;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{format}: no feedback line:\n{logs}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        for raw in ["jane.doe@example.com", "4111 1111 1111 1111", "078-05-1120"] {
+            assert!(!logs.contains(raw), "{format}: {raw} in the logs:\n{logs}");
+        }
+        assert!(
+            !logs.lines().any(|l| l.starts_with("ERROR forged")),
+            "{format}: a forged line:\n{logs}"
+        );
+        let line = logs
+            .lines()
+            .find(|l| l.contains("feedback received"))
+            .unwrap_or_default();
+        assert!(
+            line.contains("[email]") && line.contains("[card]"),
+            "{format}: {line}"
+        );
+    }
+}

@@ -87,8 +87,12 @@ async fn sophia_errors_pass_through_and_outages_are_503() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["detail"], "sophia says 422");
     sophia.fail_with(500);
-    let (status, _) = upload(&s, "?media_type=image", "a.png", "image/png", b"png").await;
-    assert_eq!(status, 500);
+    let (status, body) = upload(&s, "?media_type=image", "a.png", "image/png", b"png").await;
+    assert_eq!(status, 500, "Sophia's 5xx status passes through: {body}");
+    assert_eq!(
+        body["detail"], "Media ingestion failed: the media service answered 500",
+        "Sophia's own 5xx body stays in the log"
+    );
     sophia.fail_with(0);
 
     sophia.down();

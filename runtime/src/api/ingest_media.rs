@@ -129,12 +129,12 @@ async fn ingest(
             }))
         }
         Err(SophiaError::Status { status, body }) if status >= 500 => {
-            // Sophia's own failure: its body goes to the log, never to the client.
+            // Sophia's own failure: its status is passed through (the contract), its
+            // body goes to the log, never to the client (it may name internals).
             tracing::warn!(status, media_type, body = %body, "Sophia failed on the media");
-            Err(ApiError::Unavailable(format!(
-                "Media ingestion is unavailable: the media service answered {status}"
-            ))
-            .into_response())
+            let detail = format!("Media ingestion failed: the media service answered {status}");
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            Err((status, Json(json!({ "detail": detail }))).into_response())
         }
         Err(SophiaError::Status { status, body }) => {
             tracing::warn!(status, media_type, "Sophia refused the media");

@@ -56,8 +56,21 @@ fn is_card(candidate: &str) -> bool {
     (13..=19).contains(&digits.len()) && luhn(&digits)
 }
 
-/// Replaces each match of `re` that is not inside a longer run of digits and
-/// passes `keep`, with `label`.
+/// Whether `next` (with `beyond` behind it) continues a match into a longer token: a
+/// letter, digit or `_`, or a `.`/`,`/`-` between such characters. So the digits
+/// of a decimal fraction (`elapsed_ms=0.1234567890123`), of an identifier or of a
+/// longer number are never taken for a card or a phone number.
+fn joins(next: Option<char>, beyond: Option<char>) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    match next {
+        Some(c) if word(c) => true,
+        Some('.' | ',' | '-') => beyond.is_some_and(word),
+        _ => false,
+    }
+}
+
+/// Replaces each match of `re` that is not part of a longer token ([`joins`]) and
+/// passes `check`, with `label`.
 fn replace(text: &str, re: &Option<Regex>, label: &str, check: fn(&str) -> bool) -> String {
     let Some(re) = re else {
         return text.to_owned();
@@ -65,10 +78,9 @@ fn replace(text: &str, re: &Option<Regex>, label: &str, check: fn(&str) -> bool)
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for m in re.find_iter(text) {
-        let before = text[..m.start()].chars().next_back();
-        let after = text[m.end()..].chars().next();
-        let isolated = !before.is_some_and(|c| c.is_ascii_digit())
-            && !after.is_some_and(|c| c.is_ascii_digit());
+        let mut before = text[..m.start()].chars().rev();
+        let mut after = text[m.end()..].chars();
+        let isolated = !joins(before.next(), before.next()) && !joins(after.next(), after.next());
         if isolated && check(m.as_str()) {
             out.push_str(&text[last..m.start()]);
             out.push_str(label);
@@ -173,6 +185,10 @@ mod tests {
             "elapsed_ms=12.3456 status=200 port=8080",
             "4111111111111112 fails Luhn",
             "id 0f8fad5b-d9cb-469f-a165-70867728950e",
+            // 13 fraction digits passing Luhn, as a JSON log's elapsed_ms may have.
+            "\"elapsed_ms\":0.4222222222222,\"target\":\"x\"",
+            "\"elapsed_ms\":4222222222222.5",
+            "key session_4111111111111111 and job-4111111111111111",
         ] {
             assert_eq!(redact(text), text);
         }

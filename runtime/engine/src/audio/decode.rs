@@ -4,27 +4,45 @@ use std::io::{Cursor, ErrorKind};
 
 use bytes::Bytes;
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{CODEC_TYPE_NULL, DecoderOptions};
+use symphonia::core::codecs::{CODEC_TYPE_NULL, Decoder, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::FormatOptions;
+use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
 use super::{AudioError, AudioHint, DecodeLimits, Mono16k, Pcm16k, WHISPER_SAMPLE_RATE};
 
-/// Decodes a whole upload to 16 kHz mono. Corrupt packets inside an otherwise
-/// readable stream are skipped (as players do); a stream of which no packet
-/// decodes is an error.
+/// Decodes a whole upload to 16 kHz mono (see [`AudioStream`]; transcription reads
+/// it in windows instead, so its memory does not grow with the audio's length).
 pub fn decode_to_mono_16k(
     bytes: Bytes,
     hint: &AudioHint,
     limits: DecodeLimits,
 ) -> Result<Pcm16k, AudioError> {
+    let mut stream = AudioStream::open(bytes, hint, limits)?;
+    let samples = stream.next_samples(usize::MAX)?.unwrap_or_default();
+    Ok(Pcm16k {
+        samples,
+        source_rate: stream.source_rate(),
+        source_channels: stream.source_channels(),
+    })
+}
+
+/// A container's reader and its first audio track's decoder.
+struct Opened {
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn Decoder>,
+    track_id: u32,
+    /// The container's own account of its length (FLAC's STREAMINFO, WAV's data
+    /// size, an MP3's Xing frame count), when it gives one.
+    declared_seconds: Option<f64>,
+}
+
+fn open(bytes: Bytes, hint: &AudioHint) -> Result<Opened, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::EmptyFile);
     }
-    let max_samples = (limits.max_seconds * f64::from(WHISPER_SAMPLE_RATE)) as usize;
     let source = MediaSourceStream::new(
         Box::new(Cursor::new(bytes)),
         MediaSourceStreamOptions::default(),
@@ -44,110 +62,256 @@ pub fn decode_to_mono_16k(
             &MetadataOptions::default(),
         )
         .map_err(|e| AudioError::UnknownFormat(describe(&e)))?;
-    let mut format = probed.format;
+    let format = probed.format;
     let track = format
         .tracks()
         .iter()
         .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
         .ok_or(AudioError::NoTrack)?;
-    let track_id = track.id;
-    // The container's own account of its length (FLAC's STREAMINFO, WAV's data
-    // size, an MP3's Xing frame count): refuse before decoding anything.
-    if let (Some(frames), Some(rate)) =
-        (track.codec_params.n_frames, track.codec_params.sample_rate)
-        && rate > 0
-        && frames as f64 / f64::from(rate) > limits.max_seconds
-    {
-        return Err(AudioError::TooLong {
-            max_seconds: limits.max_seconds,
-        });
-    }
-    let mut decoder = symphonia::default::get_codecs()
+    let declared_seconds = match (track.codec_params.n_frames, track.codec_params.sample_rate) {
+        (Some(frames), Some(rate)) if rate > 0 => Some(frames as f64 / f64::from(rate)),
+        _ => None,
+    };
+    let decoder = symphonia::default::get_codecs()
         .make(&track.codec_params, &DecoderOptions::default())
         .map_err(|e| AudioError::UnsupportedCodec(describe(&e)))?;
+    Ok(Opened {
+        track_id: track.id,
+        format,
+        decoder,
+        declared_seconds,
+    })
+}
 
-    let mut output: Option<(Mono16k, usize)> = None;
-    let mut mono = Vec::new();
-    let mut samples: Option<SampleBuffer<f32>> = None;
-    let mut bad_packets = 0usize;
-    let mut last_error = String::new();
-    loop {
+/// One step of decoding.
+enum Step {
+    /// A packet of interleaved frames was decoded into the sample buffer.
+    Frames,
+    /// A packet of another track, or an undecodable one (skipped as players do).
+    Skipped,
+    End,
+}
+
+/// An upload opened for decoding, read as 16 kHz mono samples a piece at a time:
+/// only the compressed upload, one packet and the samples not taken yet are held.
+/// Corrupt packets inside an otherwise readable stream are skipped; a stream of
+/// which no packet decodes is an error.
+pub struct AudioStream {
+    opened: Opened,
+    max_samples: usize,
+    output: Option<(Mono16k, usize)>,
+    buffer: Option<SampleBuffer<f32>>,
+    mono: Vec<f32>,
+    bad_packets: usize,
+    last_error: String,
+    ended: bool,
+    delivered: usize,
+}
+
+impl std::fmt::Debug for AudioStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioStream")
+            .field("delivered", &self.delivered)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AudioStream {
+    /// Probes the container and checks the audio's length against the limit before
+    /// any of it is kept: the length the container declares, or, when it declares
+    /// none, a first pass that decodes and counts without keeping samples. Longer
+    /// audio is [`AudioError::TooLong`] before any inference can start.
+    pub fn open(bytes: Bytes, hint: &AudioHint, limits: DecodeLimits) -> Result<Self, AudioError> {
+        let too_long = || AudioError::TooLong {
+            max_seconds: limits.max_seconds,
+        };
+        let opened = open(bytes.clone(), hint)?;
+        match opened.declared_seconds {
+            Some(seconds) if seconds > limits.max_seconds => return Err(too_long()),
+            Some(_) => {}
+            None => {
+                if counted_seconds(open(bytes, hint)?)? > limits.max_seconds {
+                    return Err(too_long());
+                }
+            }
+        }
+        Ok(Self {
+            opened,
+            max_samples: (limits.max_seconds * f64::from(WHISPER_SAMPLE_RATE)) as usize,
+            output: None,
+            buffer: None,
+            mono: Vec::new(),
+            bad_packets: 0,
+            last_error: String::new(),
+            ended: false,
+            delivered: 0,
+        })
+    }
+
+    /// The source's sample rate (0 before the first packet decoded).
+    pub fn source_rate(&self) -> u32 {
+        self.output.as_ref().map_or(0, |(r, _)| r.source_rate())
+    }
+
+    pub fn source_channels(&self) -> usize {
+        self.output.as_ref().map_or(0, |(_, c)| *c)
+    }
+
+    /// The next `want` samples at 16 kHz, fewer at the end of the audio; `None` once
+    /// everything was taken. An upload without a single sample is an error.
+    pub fn next_samples(&mut self, want: usize) -> Result<Option<Vec<f32>>, AudioError> {
+        loop {
+            if let Some((resampler, _)) = self.output.as_mut()
+                && (resampler.ready() >= want || self.ended)
+            {
+                if self.ended {
+                    resampler.flush()?;
+                }
+                let piece = resampler.take(want);
+                self.delivered += piece.len();
+                if piece.is_empty() {
+                    return if self.delivered == 0 {
+                        Err(AudioError::NoSamples)
+                    } else {
+                        Ok(None)
+                    };
+                }
+                return Ok(Some(piece));
+            }
+            if self.ended {
+                // Ended before a single packet decoded.
+                return Err(if self.bad_packets > 0 {
+                    AudioError::Corrupt(self.last_error.clone())
+                } else {
+                    AudioError::NoSamples
+                });
+            }
+            match self.step()? {
+                Step::Frames => self.push_frames()?,
+                Step::Skipped => {}
+                Step::End => {
+                    self.ended = true;
+                    if self.bad_packets > 0 {
+                        tracing::debug!(
+                            bad_packets = self.bad_packets,
+                            error = %self.last_error,
+                            "skipped undecodable audio packets"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads and decodes one packet into the sample buffer.
+    fn step(&mut self) -> Result<Step, AudioError> {
+        let started = self.output.is_some();
+        let Opened {
+            format,
+            decoder,
+            track_id,
+            ..
+        } = &mut self.opened;
         let packet = match format.next_packet() {
             Ok(packet) => packet,
-            Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => break,
-            Err(SymphoniaError::ResetRequired) => break,
-            Err(e @ SymphoniaError::DecodeError(_)) if output.is_some() => {
+            Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
+                return Ok(Step::End);
+            }
+            Err(SymphoniaError::ResetRequired) => return Ok(Step::End),
+            Err(e @ SymphoniaError::DecodeError(_)) if started => {
                 // A damaged tail after good audio: keep what decoded.
-                last_error = describe(&e);
-                break;
+                self.last_error = describe(&e);
+                return Ok(Step::End);
             }
             Err(e) => return Err(AudioError::Corrupt(describe(&e))),
         };
-        if packet.track_id() != track_id {
-            continue;
+        if packet.track_id() != *track_id {
+            return Ok(Step::Skipped);
         }
         let decoded = match decoder.decode(&packet) {
             Ok(decoded) => decoded,
             Err(e @ SymphoniaError::DecodeError(_)) => {
-                bad_packets += 1;
-                last_error = describe(&e);
-                continue;
+                self.bad_packets += 1;
+                self.last_error = describe(&e);
+                return Ok(Step::Skipped);
             }
-            Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => break,
+            Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
+                return Ok(Step::End);
+            }
             Err(e) => return Err(AudioError::Corrupt(describe(&e))),
         };
         let spec = *decoded.spec();
         let channels = spec.channels.count().max(1);
-        if output.is_none() {
-            output = Some((Mono16k::new(spec.rate, max_samples)?, channels));
-        }
-        let Some((resampler, stream_channels)) = output.as_mut() else {
-            continue;
-        };
-        if spec.rate != resampler.source_rate() || channels != *stream_channels {
-            return Err(AudioError::Corrupt(
-                "the sample rate or channel count changes within the stream".into(),
-            ));
-        }
         let needed = decoded.capacity() as u64;
-        if samples
+        if self
+            .buffer
             .as_ref()
             .is_none_or(|b| (b.capacity() as u64) < needed * channels as u64)
         {
-            samples = Some(SampleBuffer::new(needed, spec));
+            self.buffer = Some(SampleBuffer::new(needed, spec));
         }
-        let Some(buffer) = samples.as_mut() else {
-            continue;
+        if let Some(buffer) = self.buffer.as_mut() {
+            buffer.copy_interleaved_ref(decoded);
+        }
+        match self.output.as_ref() {
+            None => self.output = Some((Mono16k::new(spec.rate, self.max_samples)?, channels)),
+            Some((resampler, stream_channels))
+                if spec.rate != resampler.source_rate() || channels != *stream_channels =>
+            {
+                return Err(AudioError::Corrupt(
+                    "the sample rate or channel count changes within the stream".into(),
+                ));
+            }
+            Some(_) => {}
+        }
+        Ok(Step::Frames)
+    }
+
+    /// Averages the decoded packet's channels and feeds the resampler.
+    fn push_frames(&mut self) -> Result<(), AudioError> {
+        let (Some((resampler, channels)), Some(buffer)) =
+            (self.output.as_mut(), self.buffer.as_ref())
+        else {
+            return Ok(());
         };
-        buffer.copy_interleaved_ref(decoded);
-        mono.clear();
-        mono.extend(
+        let channels = *channels;
+        self.mono.clear();
+        self.mono.extend(
             buffer
                 .samples()
                 .chunks_exact(channels)
                 .map(|frame| frame.iter().sum::<f32>() / channels as f32),
         );
-        resampler.push(&mono)?;
+        resampler.push(&self.mono)
     }
-    let Some((resampler, source_channels)) = output else {
-        return Err(if bad_packets > 0 {
-            AudioError::Corrupt(last_error)
-        } else {
-            AudioError::NoSamples
-        });
-    };
-    if bad_packets > 0 {
-        tracing::debug!(bad_packets, error = %last_error, "skipped undecodable audio packets");
+}
+
+/// Seconds of audio in a stream whose container declares no length: every packet
+/// decoded, its frames counted, nothing kept.
+fn counted_seconds(mut opened: Opened) -> Result<f64, AudioError> {
+    let mut frames = 0u64;
+    let mut rate = 0u32;
+    loop {
+        let packet = match opened.format.next_packet() {
+            Ok(packet) => packet,
+            Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => break,
+            Err(SymphoniaError::ResetRequired | SymphoniaError::DecodeError(_)) => break,
+            Err(e) => return Err(AudioError::Corrupt(describe(&e))),
+        };
+        if packet.track_id() != opened.track_id {
+            continue;
+        }
+        // Undecodable packets are skipped here as in the real pass.
+        if let Ok(decoded) = opened.decoder.decode(&packet) {
+            frames += decoded.frames() as u64;
+            rate = decoded.spec().rate;
+        }
     }
-    let source_rate = resampler.source_rate();
-    let samples = resampler.finish()?;
-    if samples.is_empty() {
-        return Err(AudioError::NoSamples);
-    }
-    Ok(Pcm16k {
-        samples,
-        source_rate,
-        source_channels,
+    Ok(if rate == 0 {
+        0.0
+    } else {
+        frames as f64 / f64::from(rate)
     })
 }
 
@@ -200,6 +364,15 @@ mod tests {
         let honest = wav(1, 16_000, 1, 16, &samples);
         let pcm = decode_to_mono_16k(honest, &hint("wav"), LIMITS).unwrap();
         assert_eq!(pcm.samples.len(), 32_000);
+    }
+
+    #[test]
+    fn a_stream_without_a_declared_length_is_measured_by_counting() {
+        // What `open` does when the container declares no length: decode and count.
+        let samples: Vec<u8> = vec![0; 44_100 * 2 * 3];
+        let file = wav(1, 44_100, 1, 16, &samples);
+        let seconds = counted_seconds(open(file, &hint("wav")).unwrap()).unwrap();
+        assert!((seconds - 3.0).abs() < 1e-9, "{seconds}");
     }
 
     fn ramp(n: usize) -> Vec<f32> {

@@ -2,14 +2,17 @@
 //! integer or float PCM, FLAC, MP3, Ogg Vorbis), at any sample rate and channel
 //! count, decoded packet by packet into the 16 kHz mono `f32` samples Whisper
 //! expects. Channels are averaged; the rate is converted with a band-limited FFT
-//! resampler (`resample`). Decoding streams, so memory follows the 16 kHz output
-//! (capped by [`DecodeLimits::max_seconds`]), not the source's native rate.
+//! resampler (`resample`). Decoding streams ([`AudioStream`]): the length is checked
+//! before anything is kept, and transcription reads the audio in bounded windows
+//! ([`window`]), so a request's memory does not grow with the audio's duration.
 
 mod decode;
 mod resample;
+pub mod window;
 
-pub use decode::decode_to_mono_16k;
+pub use decode::{AudioStream, decode_to_mono_16k};
 pub use resample::Mono16k;
+pub use window::Windows;
 
 /// The sample rate Whisper models take.
 pub const WHISPER_SAMPLE_RATE: u32 = 16_000;

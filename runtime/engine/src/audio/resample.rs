@@ -22,6 +22,10 @@ pub struct Mono16k {
     input_frames: u64,
     delay_left: usize,
     max_samples: usize,
+    /// Samples already handed out by [`Mono16k::take`].
+    delivered: usize,
+    /// Whether the resampler's delayed tail has been pushed out.
+    flushed: bool,
 }
 
 impl std::fmt::Debug for Mono16k {
@@ -66,6 +70,8 @@ impl Mono16k {
             input_frames: 0,
             delay_left,
             max_samples,
+            delivered: 0,
+            flushed: false,
         })
     }
 
@@ -104,8 +110,28 @@ impl Mono16k {
         Ok(())
     }
 
-    /// The 16 kHz samples of everything pushed.
-    pub fn finish(mut self) -> Result<Vec<f32>, AudioError> {
+    /// 16 kHz samples ready to be taken.
+    pub fn ready(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Hands out the first `n` ready samples (fewer if fewer are ready), so the
+    /// output buffer holds only what the caller has not taken yet.
+    pub fn take(&mut self, n: usize) -> Vec<f32> {
+        let n = n.min(self.out.len());
+        let rest = self.out.split_off(n);
+        let taken = std::mem::replace(&mut self.out, rest);
+        self.delivered += taken.len();
+        taken
+    }
+
+    /// Pushes out the resampler's delayed tail (input has ended): afterwards every
+    /// sample the input amounts to is ready. Idempotent.
+    pub fn flush(&mut self) -> Result<(), AudioError> {
+        if self.flushed {
+            return Ok(());
+        }
+        self.flushed = true;
         let expected = self.expected_len();
         if let Some(resampler) = self.resampler.as_mut() {
             if !self.pending.is_empty() {
@@ -113,16 +139,23 @@ impl Mono16k {
                     .process_partial(Some(&[self.pending.as_slice()][..]), None)
                     .map_err(resample_error)?;
                 keep_after_delay(&mut self.out, &mut self.delay_left, produced);
+                self.pending.clear();
             }
             // Push the delayed tail out with silence.
-            while self.out.len() < expected {
+            while self.delivered + self.out.len() < expected {
                 let produced = resampler
                     .process_partial::<&[f32]>(None, None)
                     .map_err(resample_error)?;
                 keep_after_delay(&mut self.out, &mut self.delay_left, produced);
             }
         }
-        self.out.truncate(expected);
+        self.out.truncate(expected.saturating_sub(self.delivered));
+        Ok(())
+    }
+
+    /// The 16 kHz samples of everything pushed and not taken yet.
+    pub fn finish(mut self) -> Result<Vec<f32>, AudioError> {
+        self.flush()?;
         Ok(self.out)
     }
 }

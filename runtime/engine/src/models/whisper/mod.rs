@@ -70,7 +70,7 @@ pub enum WhisperModelError {
 }
 
 /// What the model heard.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Transcript {
     pub text: String,
     /// Mean probability of the transcribed text tokens, in 0..=1 (0 when nothing

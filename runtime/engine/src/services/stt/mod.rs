@@ -1,14 +1,19 @@
-//! Speech-to-text: pick the requested Whisper model, then decode, resample and
-//! transcribe on its worker (the blocking pool, bounded per model), so decoding
-//! a large upload is bounded by the same limits as inference.
+//! Speech-to-text: pick the requested Whisper model, open the upload and check its
+//! length (before it waits for the model, so audio over the limit is refused at
+//! once), then on the model's worker decode, resample and transcribe it a window at
+//! a time ([`crate::audio::window`]): a request holds one window of samples,
+//! whatever the audio's duration.
 
 use bytes::Bytes;
 use hermes_interface::Task;
 
-use crate::audio::{self, AudioError, AudioHint, DecodeLimits};
+use crate::audio::window::{SEARCH_SAMPLES, WINDOW_SAMPLES};
+use crate::audio::{
+    AudioError, AudioHint, AudioStream, DecodeLimits, WHISPER_SAMPLE_RATE, Windows,
+};
 use crate::config::SttConfig;
 use crate::models::registry::{LoadedModel, Registry, ResolveError};
-use crate::models::whisper::{self, LanguageError, WhisperModelError};
+use crate::models::whisper::{self, LanguageError, Transcript, WhisperModelError};
 use crate::models::worker::WorkerError;
 
 /// One upload to transcribe.
@@ -64,11 +69,26 @@ pub async fn transcribe(
         max_seconds: config.max_seconds,
     };
     let SttRequest { audio, hint, .. } = request;
+    // Probing (and, for a container that declares no length, counting) is cheap next
+    // to inference; done off the async threads and before the model's queue.
+    let mut stream = tokio::task::spawn_blocking(move || AudioStream::open(audio, &hint, limits))
+        .await
+        .map_err(|_| WorkerError::Crashed {
+            model: entry.id,
+            reason: "opening the audio panicked",
+        })??;
     let (audio_seconds, transcript) = worker
         .run(move |model| -> Result<_, SttError> {
-            let pcm = audio::decode_to_mono_16k(audio, &hint, limits)?;
-            let transcript = model.transcribe(&pcm.samples, language)?;
-            Ok((pcm.seconds(), transcript))
+            let mut windows = Windows::new(&mut stream, WINDOW_SAMPLES, SEARCH_SAMPLES);
+            let mut heard = Heard::default();
+            while let Some(window) = windows.next_window()? {
+                heard.samples += window.len();
+                heard.add(model.transcribe(&window, language)?);
+            }
+            Ok((
+                heard.samples as f64 / f64::from(WHISPER_SAMPLE_RATE),
+                heard.transcript,
+            ))
         })
         .await??;
     Ok(Transcription {
@@ -77,4 +97,52 @@ pub async fn transcribe(
         model: entry.id,
         audio_seconds,
     })
+}
+
+/// The transcripts of consecutive windows joined: texts with a space, the
+/// confidence as the mean over all their tokens.
+#[derive(Debug, Default)]
+struct Heard {
+    samples: usize,
+    transcript: Transcript,
+}
+
+impl Heard {
+    fn add(&mut self, window: Transcript) {
+        let total = &mut self.transcript;
+        let tokens = total.tokens + window.tokens;
+        if tokens > 0 {
+            total.confidence = (total.confidence * total.tokens as f32
+                + window.confidence * window.tokens as f32)
+                / tokens as f32;
+        }
+        total.tokens = tokens;
+        if !window.text.is_empty() {
+            if !total.text.is_empty() {
+                total.text.push(' ');
+            }
+            total.text.push_str(&window.text);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_transcripts_join_with_a_token_weighted_confidence() {
+        let mut heard = Heard::default();
+        for (text, confidence, tokens) in [("Hello there.", 0.9, 3), ("", 0.0, 0), ("Bye.", 0.5, 1)]
+        {
+            heard.add(Transcript {
+                text: text.into(),
+                confidence,
+                tokens,
+            });
+        }
+        assert_eq!(heard.transcript.text, "Hello there. Bye.");
+        assert_eq!(heard.transcript.tokens, 4);
+        assert!((heard.transcript.confidence - 0.8).abs() < 1e-6);
+    }
 }

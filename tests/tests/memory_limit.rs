@@ -218,6 +218,26 @@ fn rendered() -> (u64, Vec<(String, String)>) {
     (limit, env)
 }
 
+/// Each model's `resident_bytes` in `/readyz` is its own RSS growth, not the sum of
+/// the models loading beside it: within half again its catalog footprint (debug
+/// build, busy machine) plus 32 MiB of allocator noise.
+fn each_model_reports_its_own_footprint(ready: &Value) {
+    let models = ready["models"].as_array().expect("models in /readyz");
+    assert_eq!(models.len(), 4, "{ready}");
+    for model in models {
+        let id = model["id"].as_str().expect("id");
+        let entry = hermes_interface::catalog::find(id).expect("a catalog model");
+        let resident = model["resident_bytes"].as_u64().expect("resident_bytes");
+        let bound = entry.footprint_bytes * 3 / 2 + (32 << 20);
+        assert!(
+            resident <= bound,
+            "{id} reports {} MiB resident, its catalog footprint is {} MiB: {ready}",
+            resident >> 20,
+            entry.footprint_bytes >> 20
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_admitted_request_pushes_the_runtime_past_its_rendered_limit() {
     let (limit, env) = rendered();
@@ -273,13 +293,17 @@ async fn no_admitted_request_pushes_the_runtime_past_its_rendered_limit() {
                 runtime.logs()
             );
         }
-        let ready = client
+        let ready = match client
             .get(format!("{base}/readyz"))
             .timeout(Duration::from_secs(5))
             .send()
             .await
-            .is_ok_and(|r| r.status() == 200);
-        if ready {
+        {
+            Ok(r) if r.status() == 200 => r.json::<Value>().await.ok(),
+            _ => None,
+        };
+        if let Some(ready) = ready {
+            each_model_reports_its_own_footprint(&ready);
             break;
         }
         assert!(

@@ -133,6 +133,11 @@ impl ModelSlot {
 #[derive(Debug)]
 pub struct Registry {
     slots: Vec<ModelSlot>,
+    /// Held while a model loads: models load one at a time, so the process's RSS
+    /// growth across a load is that model's alone (`resident_bytes`), not the sum
+    /// of whatever else loaded at the same time. On a few cores concurrent loads
+    /// would only share them anyway.
+    loading: tokio::sync::Mutex<()>,
     limits: WorkerLimits,
     tts: TtsConfig,
     stt: SttConfig,
@@ -153,6 +158,7 @@ impl Registry {
             .collect();
         Self {
             slots,
+            loading: tokio::sync::Mutex::new(()),
             limits,
             tts: TtsConfig::default(),
             stt: SttConfig::default(),
@@ -202,6 +208,7 @@ impl Registry {
             );
             tokio::time::sleep(delay).await;
         }
+        let one_at_a_time = self.loading.lock().await;
         slot.set_state(ModelState::Loading);
         tracing::debug!(model, task = slot.entry.task.as_str(), dir = %slot.dir.display(), "model loading");
 
@@ -210,6 +217,7 @@ impl Registry {
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r);
+        drop(one_at_a_time);
 
         let mut progress = slot.progress();
         match result {

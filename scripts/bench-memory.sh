@@ -3,8 +3,10 @@
 # built model, the release runtime serving only that model; resident KiB once ready,
 # then the peak (VmHWM, reset through /proc/PID/clear_refs) while it answers the worst
 # request it admits, one at a time:
-#  - embedding: /embed_text with a text just under the 2 MB body limit;
-#  - stt: /stt with ~54 minutes of 8 kHz 8-bit noise (the largest WAV within 25 MiB);
+#  - embedding: /embed_text with the longest text admitted (HERMES_MAX_TEXT_CHARS, 10,000);
+#  - stt: /stt with 11 minutes of 8 kHz 8-bit noise: transcription reads audio in windows
+#    of at most 5 minutes, so any audio past two windows has the same peak (a longer
+#    file adds only its compressed upload, bounded by HERMES_STT_MAX_BYTES);
 #  - tts: /tts with 4,990 characters as one sentence, then as many sentences;
 #  - llm: /llm with a ~1,900-token prompt and max_tokens at the cap (2048), sampled.
 # working = peak - ready: the figure `working_bytes` of interface/src/catalog.rs.
@@ -44,14 +46,14 @@ def text(chars, sep=" "):
         out.append(w)
         n += len(w) + 1
     return sep.join(out)[:chars]
-json.dump({"text": text(1_900_000)}, open(f"{work}/embed.json", "w"))
+json.dump({"text": text(9_990)}, open(f"{work}/embed.json", "w"))
 one = text(4989).rstrip() + "."
 json.dump({"text": one}, open(f"{work}/tts-one-sentence.json", "w"))
 sentences = ". ".join(text(60) for _ in range(80))[:4989] + "."
 json.dump({"text": sentences}, open(f"{work}/tts-sentences.json", "w"))
 json.dump({"prompt": "Summarise this: " + text(9_000), "max_tokens": 2048, "temperature": 1.0},
           open(f"{work}/llm.json", "w"))
-rate, seconds = 8000, 3250
+rate, seconds = 8000, 660
 data = bytes(128 + rng.randint(-3, 3) for _ in range(rate * seconds))
 header = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + struct.pack(
     "<IHHIIHH", 16, 1, 1, rate, rate, 1, 8) + b"data" + struct.pack("<I", len(data))
@@ -88,9 +90,9 @@ for model in $MODELS; do
   case $model in
     all-minilm-l6-v2)
       # shellcheck disable=SC2046
-      measure "$model" "2 MB text" -X POST "$BASE/embed_text" $(json embed.json) ;;
+      measure "$model" "10,000 chars" -X POST "$BASE/embed_text" $(json embed.json) ;;
     whisper-tiny-en)
-      measure "$model" "3250 s WAV (25 MiB)" -X POST "$BASE/stt" -F "audio=@$WORK/stt.wav;type=audio/wav" ;;
+      measure "$model" "660 s WAV" -X POST "$BASE/stt" -F "audio=@$WORK/stt.wav;type=audio/wav" ;;
     piper-en-us-joe-medium)
       # shellcheck disable=SC2046
       measure "$model" "4990 chars, 1 sentence" -X POST "$BASE/tts" $(json tts-one-sentence.json)

@@ -97,7 +97,7 @@ pub const CATALOG: &[ModelEntry] = &[
         ),
         working_bytes: 64 * MIB,
         working_provenance: Provenance::Estimate(
-            "not yet measured: 32 texts of 256 tokens through a 6-layer BERT, ~64 MiB",
+            "one 10,000-character request measured 18.7 MiB (scripts/bench-memory.sh 2026-11-30, candle engine); a batch of 32 texts of 256 tokens through a 6-layer BERT kept at ~64 MiB until measured",
         ),
     },
     ModelEntry {
@@ -110,9 +110,10 @@ pub const CATALOG: &[ModelEntry] = &[
         provenance: Provenance::Measured(
             "scripts/bench-stt.sh 2026-11-29, 2 threads, on a 2-core machine at load average ~12 (parallel builds): RSS growth across load + warm-up 110.2 MiB (/readyz resident_bytes), stable across runs; load + warm-up 4.4 s under that contention (short-context warm-up without temperature fallback), 0.19 s in a release build on the idle machine (110.1 MiB); the busy figure, rounded up to 5 s, is kept: the operator's startup probe is derived from it and pods share CPUs",
         ),
-        working_bytes: 512 * MIB,
-        working_provenance: Provenance::Estimate(
-            "not yet measured: 3600 s at 16 kHz f32 (230 MB) plus its log-mel (115 MB) and whisper.cpp state",
+        // 171.2 MiB measured; rounded up with ~10 % margin.
+        working_bytes: 192 * MIB,
+        working_provenance: Provenance::Measured(
+            "scripts/bench-memory.sh 2026-11-30, debug runtime (dependencies at opt-level 3), 2 busy cores: peak RSS minus ready RSS (VmHWM) 171.2 MiB transcribing 660 s of 8 kHz noise; audio is read in windows of at most 5 min, so longer audio peaks the same",
         ),
     },
     ModelEntry {
@@ -126,9 +127,10 @@ pub const CATALOG: &[ModelEntry] = &[
         provenance: Provenance::Measured(
             "scripts/bench-tts.sh 2026-11-29, debug build (ONNX Runtime is the prebuilt wheel library either way), 2 cores at load average ~16 from parallel builds: RSS growth across load + warm-up 171.1 MiB (/readyz resident_bytes), 166.4 MiB in another run; load + warm-up (session with full graph optimisation, one sentence) 20.2 s there, 9.1 s at load average ~11, 2.1 s (+168.3 MiB) in a release build on the idle machine; the largest kept: the operator's startup probe is derived from it and pods share CPUs",
         ),
-        working_bytes: 256 * MIB,
-        working_provenance: Provenance::Estimate(
-            "not yet measured: one chunk of 160 phonemes through ONNX Runtime plus the joined audio of 5000 characters",
+        // 232 MiB measured; rounded up.
+        working_bytes: 240 * MIB,
+        working_provenance: Provenance::Measured(
+            "scripts/bench-memory.sh 2026-11-30, debug runtime (ONNX Runtime is the wheel's library either way), 2 busy cores: peak RSS minus ready RSS (VmHWM) 228.6 MiB for 4,990 characters in one sentence (chunks of at most 160 phonemes), 232 MiB across both worst inputs",
         ),
     },
     ModelEntry {
@@ -157,9 +159,10 @@ pub const CATALOG: &[ModelEntry] = &[
         provenance: Provenance::Estimate(
             "candle quantized_llama on 2 cores: RSS ~230 MB, load 0.2 s",
         ),
-        working_bytes: 320 * MIB,
-        working_provenance: Provenance::Estimate(
-            "not yet measured: KV cache of 4096 positions (30 layers x 2 x 192 x 4 B = 189 MB) plus a 512-token prefill chunk",
+        // 217.3 MiB measured; rounded up with ~10 % margin.
+        working_bytes: 240 * MIB,
+        working_provenance: Provenance::Measured(
+            "scripts/bench-memory.sh 2026-11-30, debug runtime (candle at opt-level 3), 2 busy cores: peak RSS minus ready RSS (VmHWM) 217.3 MiB for a ~1,900-token prompt with max_tokens 2048 (the cap), sampled",
         ),
     },
 ];

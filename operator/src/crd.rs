@@ -160,6 +160,14 @@ pub struct ModelSpec {
         regex(pattern = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
     )]
     pub memory: Option<String>,
+    /// Requests of this model served at the same time (the others wait in its bounded
+    /// queue or get a 503); its working memory is reserved this many times. Default: the
+    /// catalog's (2 for embedding, 1 for the others). Only `stt` models can change it
+    /// today (1..=8, the runtime's `HERMES_STT_CONCURRENCY`); the others run at their
+    /// default and refuse another value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 8))]
+    pub concurrency: Option<u32>,
 }
 
 /// The capability a model serves.
@@ -825,4 +833,9 @@ pub struct ModelMemoryStatus {
     pub footprint: String,
     /// `measured`, `estimate` (catalog) or `override` (spec).
     pub source: String,
+    /// Working memory reserved per request served at once (catalog), and how many are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
 }

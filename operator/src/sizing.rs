@@ -112,13 +112,19 @@ fn plan_spec(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<MemoryPla
     };
     let mut models = Vec::with_capacity(spec.models.len());
     for (i, m) in spec.models.iter().enumerate() {
-        let share = match (&m.memory, catalog.find(&m.name)) {
+        let entry = catalog.find(&m.name);
+        // Working memory is the catalog's even when the footprint is overridden.
+        let working = entry.map_or(0, |e| e.working_bytes);
+        let concurrency = m
+            .concurrency
+            .unwrap_or_else(|| entry.map_or(1, |e| default_concurrency(e.task)));
+        let share = match (&m.memory, entry) {
             (Some(q), _) => ModelShare {
                 name: m.name.clone(),
                 bytes: quantity(&format!("models[{i}].memory"), q)?,
                 source: FootprintSource::Override,
-                working: 0,
-                concurrency: 1,
+                working,
+                concurrency,
             },
             (None, Some(entry)) => ModelShare {
                 name: m.name.clone(),
@@ -127,8 +133,8 @@ fn plan_spec(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<MemoryPla
                     Provenance::Measured(_) => FootprintSource::Measured,
                     Provenance::Estimate(_) => FootprintSource::Estimate,
                 },
-                working: entry.working_bytes,
-                concurrency: default_concurrency(entry.task),
+                working,
+                concurrency,
             },
             (None, None) => return Err(SizingError::UnknownModel(m.name.clone())),
         };
@@ -202,6 +208,8 @@ impl MemoryPlan {
                     name: m.name.clone(),
                     footprint: format_memory(m.bytes),
                     source: m.source.as_str().into(),
+                    working: (m.working > 0).then(|| format_memory(m.working)),
+                    concurrency: (m.working > 0).then_some(m.concurrency),
                 })
                 .collect(),
         }
@@ -268,6 +276,7 @@ mod tests {
                     name: (*name).into(),
                     task: *task,
                     memory: memory.map(Into::into),
+                    concurrency: None,
                 })
                 .collect(),
             memory,
@@ -366,6 +375,32 @@ mod tests {
     }
 
     #[test]
+    fn declared_concurrency_reserves_working_memory_that_many_times() {
+        let whisper = hermes_interface::catalog::find("whisper-tiny-en").expect("whisper");
+        let mut s = spec(&[(whisper.id, ModelTask::Stt, None)], None);
+        let one = plan_(&s).expect("plan");
+        s.models[0].concurrency = Some(3);
+        let three = plan_(&s).expect("plan");
+        assert_eq!(three.models[0].concurrency, 3);
+        assert_eq!(
+            three.needed - one.needed,
+            2 * whisper.working_bytes * 125 / 100,
+            "two more transcriptions' working memory, with the 25 % headroom"
+        );
+        let status = three.to_status();
+        assert_eq!(status.models[0].concurrency, Some(3));
+        assert_eq!(
+            status.models[0].working.as_deref(),
+            Some(format_memory(whisper.working_bytes).as_str())
+        );
+        // An overridden footprint still reserves the catalog's working memory.
+        s.models[0].memory = Some("300Mi".into());
+        let overridden = plan_(&s).expect("plan");
+        assert_eq!(overridden.models[0].working, whisper.working_bytes);
+        assert_eq!(overridden.models[0].concurrency, 3);
+    }
+
+    #[test]
     fn override_wins_over_catalog() {
         let entry = &hermes_interface::CATALOG[0];
         let p = plan_(&spec(
@@ -375,7 +410,9 @@ mod tests {
         .expect("plan");
         assert_eq!(p.models[0].bytes, 1024 * MIB);
         assert_eq!(p.models[0].source, FootprintSource::Override);
-        assert_eq!(format_memory(p.limit), "1Gi");
+        // The override replaces the weights; the working memory is still reserved.
+        let want = 1024 * MIB + entry.working_bytes * u64::from(p.models[0].concurrency);
+        assert_eq!(p.limit, want.div_ceil(ROUNDING_BYTES) * ROUNDING_BYTES);
     }
 
     #[test]

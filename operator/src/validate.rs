@@ -4,7 +4,7 @@
 //! API server has seen. Every problem is reported, not just the first.
 
 use crate::catalog::Catalog;
-use crate::crd::{HermesDeployment, HermesDeploymentSpec};
+use crate::crd::{HermesDeployment, HermesDeploymentSpec, ModelSpec, ModelTask};
 use crate::quantity::{parse_cpu_millis, parse_duration, parse_memory};
 use crate::rollout::CanaryPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -146,6 +146,39 @@ fn check_models(spec: &HermesDeploymentSpec, catalog: &Catalog, problems: &mut V
             )),
             None => {}
         }
+        check_concurrency(i, m, catalog, problems);
+    }
+    let stt: BTreeSet<u32> = spec
+        .models
+        .iter()
+        .filter(|m| m.task == ModelTask::Stt)
+        .filter_map(|m| m.concurrency)
+        .collect();
+    if stt.len() > 1 {
+        let listed: Vec<String> = stt.iter().map(u32::to_string).collect();
+        problems.push(format!(
+            "models: stt models declare different concurrencies ({}); the runtime runs every stt model at one (HERMES_STT_CONCURRENCY)",
+            listed.join(", ")
+        ));
+    }
+}
+
+/// Concurrency the runtime can honour: 1..=8 for stt, the catalog default elsewhere.
+fn check_concurrency(i: usize, m: &ModelSpec, catalog: &Catalog, problems: &mut Vec<String>) {
+    let Some(n) = m.concurrency else { return };
+    let task = m.task.to_catalog();
+    let default = catalog.find(&m.name).map_or(1, |e| {
+        hermes_interface::catalog::default_concurrency(e.task)
+    });
+    if m.task == ModelTask::Stt {
+        if !(1..=8).contains(&n) {
+            problems.push(format!("models[{i}].concurrency must be 1..=8, got {n}"));
+        }
+    } else if n != default {
+        problems.push(format!(
+            "models[{i}].concurrency: {} models run {default} request(s) at once; only stt models can change it, got {n}",
+            task.as_str()
+        ));
     }
 }
 
@@ -312,6 +345,47 @@ mod tests {
     }
 
     #[test]
+    fn only_stt_models_change_their_concurrency() {
+        let mut s = base();
+        s.models[0].concurrency = Some(2);
+        assert_eq!(
+            messages(&s),
+            Vec::<String>::new(),
+            "embedding's default is 2"
+        );
+        s.models[0].concurrency = Some(4);
+        let m = messages(&s);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].starts_with("models[0].concurrency: embedding models run 2 request(s) at once"),
+            "{}",
+            m[0]
+        );
+        let mut s = base();
+        for (name, n) in [("whisper-tiny-en", 4), ("whisper-base-en", 2)] {
+            s.models.push(ModelSpec {
+                name: name.into(),
+                task: ModelTask::Stt,
+                memory: Some("200Mi".into()),
+                concurrency: Some(n),
+            });
+        }
+        let m = messages(&s);
+        assert!(
+            m.iter()
+                .any(|m| m.contains("stt models declare different concurrencies (2, 4)")),
+            "{m:?}"
+        );
+        s.models.pop();
+        assert_eq!(messages(&s), Vec::<String>::new());
+        s.models[1].concurrency = Some(9);
+        assert_eq!(
+            messages(&s),
+            vec!["models[1].concurrency must be 1..=8, got 9"]
+        );
+    }
+
+    #[test]
     fn a_minimal_spec_is_valid() {
         assert_eq!(check(&base(), &Catalog::builtin()), Ok(()));
         assert_eq!(base().replicas, 1, "replicas default to 1");
@@ -324,6 +398,7 @@ mod tests {
             name: "mystery-7b".into(),
             task: ModelTask::Llm,
             memory: None,
+            concurrency: None,
         });
         let m = messages(&s);
         assert_eq!(m.len(), 1, "{m:?}");

@@ -1,6 +1,6 @@
 //! The runtime container's environment, from the spec; Secrets only by reference.
 
-use crate::crd::{HermesDeploymentSpec, LogFormat, SecretKeyRef};
+use crate::crd::{HermesDeploymentSpec, LogFormat, ModelTask, SecretKeyRef};
 use hermes_interface::env;
 use hermes_interface::metrics::REVISION_LABEL;
 use hermes_interface::probes::HTTP_PORT;
@@ -75,6 +75,15 @@ pub fn runtime_env(spec: &HermesDeploymentSpec) -> Vec<EnvVar> {
             }),
         },
     ];
+    // The memory limit reserves working memory for this many transcriptions at once.
+    if let Some(n) = spec
+        .models
+        .iter()
+        .filter(|m| m.task == ModelTask::Stt)
+        .find_map(|m| m.concurrency)
+    {
+        vars.push(value(env::STT_CONCURRENCY, n.to_string()));
+    }
     if !rt.cors_origins.is_empty() {
         vars.push(value(env::CORS_ORIGINS, rt.cors_origins.join(",")));
     }
@@ -113,4 +122,31 @@ pub fn runtime_env(spec: &HermesDeploymentSpec) -> Vec<EnvVar> {
         vars.push(secret_ref(env::API_KEYS, k));
     }
     vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn var<'a>(vars: &'a [EnvVar], name: &str) -> Option<&'a str> {
+        vars.iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.value.as_deref())
+    }
+
+    #[test]
+    fn an_stt_concurrency_reaches_the_runtime() {
+        let mut spec: HermesDeploymentSpec = serde_json::from_value(serde_json::json!({
+            "image": "hermes-runtime:test",
+            "models": [{"name": "whisper-tiny-en", "task": "stt"}],
+        }))
+        .expect("spec");
+        assert_eq!(
+            var(&runtime_env(&spec), env::STT_CONCURRENCY),
+            None,
+            "the runtime's default (1) is the catalog's"
+        );
+        spec.models[0].concurrency = Some(3);
+        assert_eq!(var(&runtime_env(&spec), env::STT_CONCURRENCY), Some("3"));
+    }
 }

@@ -97,3 +97,4 @@ scripts/bench-stt.sh   # speech-to-text real-time factor vs faster-whisper
 scripts/bench-tts.sh   # text-to-speech real-time factor vs piper-tts
 scripts/bench-sophia.sh # /llm latency with Sophia down vs up
 scripts/bench-nlp.sh    # NLP pipeline words/s vs spaCy
+scripts/bench-memory.sh # working memory per capability at its worst admitted input

@@ -53,9 +53,7 @@ pub const RETRY_AFTER_SECONDS: &str = "HERMES_RETRY_AFTER_SECONDS";
 pub const HEADER_READ_TIMEOUT_MS: &str = "HERMES_HEADER_READ_TIMEOUT_MS";
 /// Milliseconds a client has to send a request's body; then 408.
 pub const BODY_READ_TIMEOUT_MS: &str = "HERMES_BODY_READ_TIMEOUT_MS";
-/// Seconds an idle keep-alive connection stays open.
-pub const IDLE_TIMEOUT_SECONDS: &str = "HERMES_IDLE_TIMEOUT_SECONDS";
-/// Connections served at the same time; further ones wait in the listen backlog.
+/// Connections served at the same time; one more is answered 503 and closed.
 pub const MAX_CONNECTIONS: &str = "HERMES_MAX_CONNECTIONS";
 
 /// `/stt`: largest upload in bytes (default 25 MiB); larger -> 413.
@@ -258,25 +256,19 @@ pub const VARS: &[EnvVar] = &[
         "protection",
         HEADER_READ_TIMEOUT_MS,
         "10000",
-        "time a client has to send a request's headers; then the connection is closed",
+        "time a client has to send a request's headers, counted from when the connection waits for one (so also the longest idle keep-alive); then the connection is closed",
     ),
     var(
         "protection",
         BODY_READ_TIMEOUT_MS,
         "30000",
-        "time a client has to send a request's body; then 408",
-    ),
-    var(
-        "protection",
-        IDLE_TIMEOUT_SECONDS,
-        "60",
-        "an idle keep-alive connection is closed after this",
+        "time a client has to send a request's whole body, from the end of its headers; then 408 and the connection is closed",
     ),
     var(
         "protection",
         MAX_CONNECTIONS,
         "1024",
-        "connections served at the same time; more wait in the listen backlog",
+        "connections served at the same time; one more is answered 503 with `Retry-After` and closed",
     ),
     var("milvus", MILVUS_HOST, "localhost", "Milvus host"),
     var("milvus", MILVUS_PORT, "17530", "Milvus port"),

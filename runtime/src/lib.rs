@@ -11,7 +11,8 @@
 //! gateway, built once); [`state`] (what handlers share, built complete);
 //! [`error`] and [`extract`] (FastAPI-compatible errors and body parsing);
 //! [`usecases`] (embed and store, answer and propose, feedback); [`api`] (routes
-//! and handlers: parse, call, map errors); [`server`] (start, readiness,
+//! and handlers: parse, call, map errors); [`listener`] (the accept loop with
+//! header-read timeouts and a connection cap); [`server`] (start, readiness,
 //! graceful shutdown with the outbox drain) and [`shutdown`]; [`memory_budget`] (refuses
 //! to start when the declared models do not fit the cgroup's memory limit); [`cli`] (the flags: help, version, check).
 
@@ -22,6 +23,7 @@ pub mod error;
 pub mod extract;
 pub mod fault;
 pub mod gateway;
+pub mod listener;
 pub mod logging;
 pub mod memory_budget;
 pub mod metrics;

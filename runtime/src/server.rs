@@ -1,7 +1,6 @@
 //! The process lifecycle: listen first (so probes answer), load the models, serve
 //! until SIGTERM/SIGINT, then drain in-flight requests within the grace period.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -112,16 +111,13 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         protection,
     };
     let app = api::router(state);
-    let (stop_tx, mut stop_rx) = watch::channel(false);
-    let serving = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = stop_rx.wait_for(|stop| *stop).await;
-    })
-    .into_future();
-    let mut serving = tokio::spawn(serving);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let limits = crate::listener::ConnectionLimits {
+        header_read_timeout: config.protection.header_read_timeout,
+        max_connections: config.protection.max_connections,
+        retry_after: config.protection.retry_after,
+    };
+    let mut serving = tokio::spawn(crate::listener::serve(listener, app, limits, stop_rx));
 
     let loading = registry.load_all(config.test_load_delay);
     tokio::pin!(loading);
@@ -141,8 +137,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             }
             finished = &mut serving => {
                 return Err(RunError::Serve(match finished {
-                    Ok(Ok(())) => "the listener stopped unexpectedly".into(),
-                    Ok(Err(e)) => e.to_string(),
+                    Ok(()) => "the listener stopped unexpectedly".into(),
                     Err(e) => e.to_string(),
                 }));
             }
@@ -151,8 +146,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
 
     let _ = stop_tx.send(true);
     match tokio::time::timeout(config.shutdown_grace, &mut serving).await {
-        Ok(Ok(Ok(()))) => tracing::info!("stopped"),
-        Ok(Ok(Err(e))) => return Err(RunError::Serve(e.to_string())),
+        Ok(Ok(())) => tracing::info!("stopped"),
         Ok(Err(e)) => return Err(RunError::Serve(e.to_string())),
         Err(_) => {
             serving.abort();

@@ -347,3 +347,196 @@ async fn logs_never_hold_raw_personal_data_or_forged_lines() {
         );
     }
 }
+
+/// Opens a connection and sends `bytes` one byte every `every`, until the server
+/// closes it or `give_up` passes; returns how long the server took to close it (or
+/// answer), `None` if it kept the connection open.
+async fn trickle(
+    port: u16,
+    bytes: &'static [u8],
+    every: Duration,
+    give_up: Duration,
+) -> Option<Duration> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let mut buf = [0u8; 512];
+    for byte in bytes.iter().cycle() {
+        if started.elapsed() > give_up {
+            return None;
+        }
+        if stream.write_all(&[*byte]).await.is_err() {
+            return Some(started.elapsed());
+        }
+        // Anything read back (an answer) or EOF: the server is done with us.
+        match tokio::time::timeout(every, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => return Some(started.elapsed()),
+            Err(_) => {}
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off_while_normal_clients_are_served() {
+    let s = Server::start_ready(&[
+        ("HERMES_HEADER_READ_TIMEOUT_MS", "1000"),
+        ("HERMES_BODY_READ_TIMEOUT_MS", "1500"),
+        ("HERMES_MAX_CONNECTIONS", "40"),
+    ])
+    .await;
+    let give_up = Duration::from_secs(10);
+    // 20 clients sending their headers one byte every 200 ms.
+    let header_trickles: Vec<_> = (0..20)
+        .map(|_| {
+            tokio::spawn(trickle(
+                s.port,
+                b"GET /livez HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                Duration::from_millis(200),
+                give_up,
+            ))
+        })
+        .collect();
+    // 10 connections that never send anything.
+    let mut idle = Vec::new();
+    for _ in 0..10 {
+        idle.push(
+            tokio::net::TcpStream::connect(("127.0.0.1", s.port))
+                .await
+                .expect("connect"),
+        );
+    }
+    // Meanwhile a normal client is served.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // (A fresh client: the harness's pooled connection was closed as idle.)
+    let r = reqwest::Client::new()
+        .post(s.url("/embed_text"))
+        .json(&embed_body())
+        .send()
+        .await
+        .expect("normal request");
+    assert!(
+        r.status().is_success() || r.status() == 503,
+        "{}",
+        r.status()
+    );
+    for t in header_trickles {
+        let closed = t
+            .await
+            .expect("trickle")
+            .expect("a slow header sender was never cut off");
+        assert!(
+            closed < Duration::from_secs(4),
+            "cut off after {closed:?}, the header timeout is 1 s"
+        );
+    }
+    // The idle connections were closed by the header timeout as well.
+    for mut stream in idle {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(Duration::from_secs(4), stream.read(&mut buf)).await;
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "an idle connection stayed open: {read:?}"
+        );
+    }
+
+    // A body trickled after complete headers: 408 with a JSON detail once the body
+    // deadline passes.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", s.port))
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"POST /embed_text HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{\"text\": \"")
+        .await
+        .expect("headers");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    loop {
+        if stream.write_all(b"a").await.is_err() {
+            break;
+        }
+        let mut buf = [0u8; 1024];
+        match tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => {
+                answer.extend_from_slice(&buf[..n]);
+                if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                    break;
+                }
+            }
+            Err(_) => {}
+        }
+        assert!(
+            started.elapsed() < give_up,
+            "the trickled body was never cut off"
+        );
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("\"detail\":\"Request body not received in time"),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_connection_over_the_cap_gets_a_json_503_and_served_ones_continue() {
+    let s = Server::start_ready(&[
+        ("HERMES_MAX_CONNECTIONS", "3"),
+        ("HERMES_HEADER_READ_TIMEOUT_MS", "20000"),
+    ])
+    .await;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(
+            tokio::net::TcpStream::connect(("127.0.0.1", s.port))
+                .await
+                .expect("connect"),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut extra = tokio::net::TcpStream::connect(("127.0.0.1", s.port))
+        .await
+        .expect("connect");
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), extra.read_to_string(&mut answer))
+        .await
+        .expect("answered in time")
+        .expect("read");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains(r#"{"detail":"Too many open connections (at most 3); retry later"}"#),
+        "{answer}"
+    );
+    // A held connection is still served.
+    let stream = &mut held[0];
+    stream
+        .write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut reply = String::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut reply))
+        .await
+        .expect("served in time")
+        .expect("read");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    // Once connections close, new ones are served again.
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(s.get("/livez").await.status(), 200);
+}

@@ -84,6 +84,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(
+            state.config.protection.body_read_timeout,
+            protect::body_deadline::middleware,
+        ))
+        .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::middleware,
         ))

@@ -24,7 +24,6 @@ pub struct ProtectionConfig {
     pub retry_after: Duration,
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
-    pub idle_timeout: Duration,
     pub max_connections: usize,
 }
 
@@ -121,8 +120,6 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ProtectionCon
         30_000,
         10..=3_600_000,
     )?);
-    let idle_timeout =
-        Duration::from_secs(number(&get, env::IDLE_TIMEOUT_SECONDS, 60, 1..=86_400)?);
     let max_connections = number(&get, env::MAX_CONNECTIONS, 1024, 1..=1_000_000)? as usize;
     Ok(ProtectionConfig {
         api_keys,
@@ -138,7 +135,6 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ProtectionCon
         retry_after,
         header_read_timeout,
         body_read_timeout,
-        idle_timeout,
         max_connections,
     })
 }

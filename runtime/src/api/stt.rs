@@ -8,6 +8,7 @@
 //! itself is cut off past the limit, so a form without its boundary, which the
 //! parser would otherwise buffer looking for one, cannot grow beyond it either).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -24,7 +25,7 @@ use crate::error::{ApiError, ValidationIssue};
 use crate::state::AppState;
 use hermes_engine::audio::{AudioError, AudioHint};
 use hermes_engine::models::whisper::WhisperModelError;
-use hermes_engine::services::stt::{self, SttError, SttRequest};
+use hermes_engine::services::stt::{self, SttError, SttRequest, Transcription};
 
 /// The contract's answer to an upload whose content type is not `audio/*`.
 pub const INVALID_FILE_TYPE: &str = "Invalid file type. Expected audio file.";
@@ -43,6 +44,57 @@ pub async fn stt(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Json<SttResponse>, ApiError> {
+    let mut form = read_audio_form(&state, request, "audio", &["language", "model"]).await?;
+    let Some((bytes, hint)) = form.audio else {
+        return Err(missing_field("audio"));
+    };
+    let upload_bytes = bytes.len();
+    let request = SttRequest {
+        audio: bytes,
+        hint,
+        language: form.fields.remove("language").unwrap_or_default(),
+        model: form.fields.remove("model").unwrap_or_default(),
+    };
+    let done = stt::transcribe(&state.registry, &state.config.stt, request)
+        .await
+        .map_err(to_api_error)?;
+    log_transcribed(&done, upload_bytes);
+    Ok(Json(SttResponse {
+        text: done.text,
+        confidence: done.confidence,
+    }))
+}
+
+pub(crate) fn log_transcribed(done: &Transcription, upload_bytes: usize) {
+    tracing::info!(
+        model = done.model,
+        upload_bytes,
+        audio_seconds = done.audio_seconds,
+        text_chars = done.text.chars().count(),
+        confidence = done.confidence,
+        "audio transcribed"
+    );
+}
+
+/// An audio upload form, read within `HERMES_STT_MAX_BYTES`.
+pub(crate) struct AudioForm {
+    /// The file field's bytes and what its part says about them.
+    pub audio: Option<(Bytes, AudioHint)>,
+    /// The text fields asked for that the form holds.
+    pub fields: BTreeMap<String, String>,
+}
+
+/// Reads a multipart form whose `file_field` is an `audio/*` upload and whose
+/// `text_fields` are short texts (other fields are read and dropped). The upload is
+/// streamed and counted: a body over the limit is refused with 413 as soon as it is
+/// known (from `Content-Length`, or while reading: the body itself is cut off past
+/// the limit, so a form without its boundary cannot grow beyond it either).
+pub(crate) async fn read_audio_form(
+    state: &AppState,
+    request: Request,
+    file_field: &str,
+    text_fields: &[&str],
+) -> Result<AudioForm, ApiError> {
     let max_bytes = state.config.stt.max_bytes;
     let declared = request
         .headers()
@@ -58,68 +110,44 @@ pub async fn stt(
     let (parts, body) = request.into_parts();
     let (body, exceeded) = limited_body::limited(body, max_bytes + FORM_OVERHEAD_BYTES);
     let request = Request::from_parts(parts, body);
-    // Like FastAPI, a body that is not a multipart form lacks the `audio` field.
-    let mut form = Multipart::from_request(request, &state)
+    // Like FastAPI, a body that is not a multipart form lacks the file field.
+    let mut form = Multipart::from_request(request, state)
         .await
-        .map_err(|_| missing_audio())?;
+        .map_err(|_| missing_field(file_field))?;
 
-    let mut audio: Option<(Bytes, AudioHint)> = None;
-    let mut language = String::new();
-    let mut model = String::new();
+    let mut out = AudioForm {
+        audio: None,
+        fields: BTreeMap::new(),
+    };
     let mut budget = Budget {
         max_audio: max_bytes,
         read: 0,
         exceeded,
     };
     while let Some(mut field) = form.next_field().await.map_err(|e| budget.form_error(e))? {
-        match field.name() {
-            Some("audio") => {
-                let content_type = field.content_type().map(str::to_owned);
-                let is_audio = content_type
-                    .as_deref()
-                    .is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("audio/"));
-                if !is_audio {
-                    // Read (and drop) the upload first: answering before the client
-                    // finished sending would reset the connection under it.
-                    budget.read(&mut field, max_bytes).await?;
-                    return Err(ApiError::BadRequest(INVALID_FILE_TYPE.into()));
-                }
-                let hint = AudioHint::new(content_type.as_deref(), field.file_name());
-                let bytes = budget.read(&mut field, max_bytes).await?;
-                audio = Some((bytes, hint));
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == file_field {
+            let content_type = field.content_type().map(str::to_owned);
+            let is_audio = content_type
+                .as_deref()
+                .is_some_and(|c| c.trim().to_ascii_lowercase().starts_with("audio/"));
+            if !is_audio {
+                // Read (and drop) the upload first: answering before the client
+                // finished sending would reset the connection under it.
+                budget.read(&mut field, max_bytes).await?;
+                return Err(ApiError::BadRequest(INVALID_FILE_TYPE.into()));
             }
-            Some("language") => language = budget.read_text(&mut field).await?,
-            Some("model") => model = budget.read_text(&mut field).await?,
-            _ => {
-                budget.read(&mut field, FORM_OVERHEAD_BYTES).await?;
-            }
+            let hint = AudioHint::new(content_type.as_deref(), field.file_name());
+            let bytes = budget.read(&mut field, max_bytes).await?;
+            out.audio = Some((bytes, hint));
+        } else if text_fields.contains(&name.as_str()) {
+            let text = budget.read_text(&mut field).await?;
+            out.fields.insert(name, text);
+        } else {
+            budget.read(&mut field, FORM_OVERHEAD_BYTES).await?;
         }
     }
-    let Some((bytes, hint)) = audio else {
-        return Err(missing_audio());
-    };
-    let upload_bytes = bytes.len();
-    let request = SttRequest {
-        audio: bytes,
-        hint,
-        language,
-        model,
-    };
-    let done = stt::transcribe(&state.registry, &state.config.stt, request)
-        .await
-        .map_err(to_api_error)?;
-    tracing::info!(
-        model = done.model,
-        upload_bytes,
-        audio_seconds = done.audio_seconds,
-        text_chars = done.text.chars().count(),
-        confidence = done.confidence,
-        "audio transcribed"
-    );
-    Ok(Json(SttResponse {
-        text: done.text,
-        confidence: done.confidence,
-    }))
+    Ok(out)
 }
 
 /// A refused upload is read and dropped up to this size (and [`DRAIN_TIMEOUT`]) before
@@ -208,9 +236,9 @@ impl Budget {
     }
 }
 
-fn missing_audio() -> ApiError {
+pub(crate) fn missing_field(name: &str) -> ApiError {
     ApiError::Validation(vec![ValidationIssue {
-        loc: vec![json!("body"), json!("audio")],
+        loc: vec![json!("body"), json!(name)],
         msg: "Field required".into(),
         kind: "missing",
         input: Value::Null,

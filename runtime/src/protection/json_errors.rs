@@ -30,7 +30,14 @@ fn is_json(response: &Response) -> bool {
 
 /// The OpenAI-compatible routes answer errors in OpenAI's shape.
 pub fn is_openai_path(path: &str) -> bool {
-    path == "/v1/chat/completions" || path == "/v1/models"
+    matches!(
+        path,
+        "/v1/chat/completions"
+            | "/v1/models"
+            | "/v1/embeddings"
+            | "/v1/audio/transcriptions"
+            | "/v1/audio/speech"
+    )
 }
 
 /// The JSON body of an error whose message is `message`.

@@ -34,6 +34,16 @@ pub struct Transcription {
     pub confidence: f32,
     pub model: &'static str,
     pub audio_seconds: f64,
+    /// What each window of the audio held, in order (one for audio up to 5 min).
+    pub segments: Vec<Segment>,
+}
+
+/// The text of one stretch of the audio, with its bounds in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,18 +87,22 @@ pub async fn transcribe(
             model: entry.id,
             reason: "opening the audio panicked",
         })??;
-    let (audio_seconds, transcript) = worker
+    let (audio_seconds, transcript, segments) = worker
         .run(move |model| -> Result<_, SttError> {
             let mut windows = Windows::new(&mut stream, WINDOW_SAMPLES, SEARCH_SAMPLES);
             let mut heard = Heard::default();
             while let Some(window) = windows.next_window()? {
+                let start = heard.samples;
                 heard.samples += window.len();
-                heard.add(model.transcribe(&window, language)?);
+                let piece = model.transcribe(&window, language)?;
+                heard.segments.push(Segment {
+                    start: seconds(start),
+                    end: seconds(heard.samples),
+                    text: piece.text.clone(),
+                });
+                heard.add(piece);
             }
-            Ok((
-                heard.samples as f64 / f64::from(WHISPER_SAMPLE_RATE),
-                heard.transcript,
-            ))
+            Ok((seconds(heard.samples), heard.transcript, heard.segments))
         })
         .await??;
     Ok(Transcription {
@@ -96,6 +110,7 @@ pub async fn transcribe(
         confidence: transcript.confidence,
         model: entry.id,
         audio_seconds,
+        segments,
     })
 }
 
@@ -105,6 +120,11 @@ pub async fn transcribe(
 struct Heard {
     samples: usize,
     transcript: Transcript,
+    segments: Vec<Segment>,
+}
+
+fn seconds(samples: usize) -> f64 {
+    samples as f64 / f64::from(WHISPER_SAMPLE_RATE)
 }
 
 impl Heard {

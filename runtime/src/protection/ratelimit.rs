@@ -87,9 +87,10 @@ impl RateLimits {
             });
         }
         let route = match path {
-            "/embed_text" => "embed_text",
-            "/stt" => "stt",
-            "/tts" => "tts",
+            // The OpenAI routes cost what their Hermes counterparts cost.
+            "/embed_text" | "/embeddings" => "embed_text",
+            "/stt" | "/audio/transcriptions" => "stt",
+            "/tts" | "/audio/speech" => "tts",
             "/ingest/media" => "ingest",
             "/feedback" => "feedback",
             "/simple_nlp" => "simple_nlp",
@@ -212,6 +213,12 @@ mod tests {
             Some("llm")
         );
         assert_eq!(l.charge("/v1/stt").map(|c| c.cost), Some(10));
+        assert_eq!(
+            l.charge("/v1/audio/transcriptions").map(|c| c.cost),
+            Some(10)
+        );
+        assert_eq!(l.charge("/v1/audio/speech").map(|c| c.cost), Some(5));
+        assert_eq!(l.charge("/v1/embeddings").map(|c| c.cost), Some(1));
         assert_eq!(l.charge("/embed_text").map(|c| c.cost), Some(1));
         assert_eq!(l.charge("/health"), None);
         assert_eq!(l.charge("/metrics"), None);

@@ -39,6 +39,8 @@ pub const API_KEYS_FILE: &str = "HERMES_API_KEYS_FILE";
 pub const AUTH_OPEN_PATHS: &str = "HERMES_AUTH_OPEN_PATHS";
 /// Longest text field in characters (`/embed_text` `text`, ...); longer -> 422 `string_too_long`.
 pub const MAX_TEXT_CHARS: &str = "HERMES_MAX_TEXT_CHARS";
+/// Most texts one `/v1/embeddings` request may hold.
+pub const EMBEDDINGS_MAX_INPUTS: &str = "HERMES_EMBEDDINGS_MAX_INPUTS";
 /// Largest JSON request body in bytes; larger -> 413.
 pub const MAX_JSON_BODY_BYTES: &str = "HERMES_MAX_JSON_BODY_BYTES";
 /// Requests per minute per client on the LLM routes (`/llm`, `/v1/chat/completions`); 0 = no limit.
@@ -221,6 +223,12 @@ pub const VARS: &[EnvVar] = &[
         MAX_TEXT_CHARS,
         "10000",
         "longest text field in characters; longer -> 422 `string_too_long`",
+    ),
+    var(
+        "protection",
+        EMBEDDINGS_MAX_INPUTS,
+        "256",
+        "most texts in one `/v1/embeddings` request (1..=2048); more -> 400",
     ),
     var(
         "protection",

@@ -231,13 +231,18 @@ async fn chat_completions_speak_openai_including_its_errors() {
 
     let models: Value = s.get("/v1/models").await.json().await.unwrap();
     assert_eq!(models["object"], "list");
-    let ids: Vec<&str> = models["data"]
+    // Every served model with its task: the embedder of this server, then the LLM
+    // provider's model.
+    let listed: Vec<(&str, &str)> = models["data"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| m["id"].as_str().unwrap())
+        .map(|m| (m["id"].as_str().unwrap(), m["task"].as_str().unwrap()))
         .collect();
-    assert_eq!(ids, ["echo-stub"]);
+    assert_eq!(
+        listed,
+        [("all-minilm-l6-v2", "embedding"), ("echo-stub", "llm")]
+    );
 }
 
 #[tokio::test]

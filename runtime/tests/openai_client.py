@@ -44,6 +44,45 @@ for model_id, task in [
     check(model_id in models and getattr(models[model_id], "task", None) == task,
           f"models.list has {model_id} ({task})")
 
+# embeddings.create: the client's default (base64) and float, equal to /embed_text's.
+import json
+import math
+import urllib.request
+
+
+def embed_text(text):
+    request = urllib.request.Request(f"{BASE}/embed_text", data=json.dumps({"text": text}).encode(),
+                                     headers={"content-type": "application/json"})
+    return json.load(urllib.request.urlopen(request, timeout=60))["embedding"]
+
+
+def cosine(a, b):
+    dot = sum(x * y for x, y in zip(a, b))
+    return dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
+
+
+texts = ["The quick brown fox jumps over the lazy dog.", "Hermes carries messages.", "Milvus stores vectors."]
+one = client.embeddings.create(model="all-minilm-l6-v2", input=texts[0])
+check(len(one.data) == 1 and len(one.data[0].embedding) == 384
+      and cosine(one.data[0].embedding, embed_text(texts[0])) >= 0.9999,
+      "embeddings of a string (base64 by default) equal /embed_text's")
+check(one.usage.prompt_tokens == one.usage.total_tokens and one.usage.prompt_tokens >= 10,
+      f"usage counts real tokens ({one.usage.prompt_tokens})")
+three = client.embeddings.create(model="default", input=texts, encoding_format="float", dimensions=384)
+check([d.index for d in three.data] == [0, 1, 2], "three inputs keep their order")
+check(all(cosine(d.embedding, embed_text(t)) >= 0.9999 for d, t in zip(three.data, texts)),
+      "each of three vectors equals /embed_text's")
+try:
+    client.embeddings.create(model="all-minilm-l6-v2", input="hi", dimensions=512)
+    check(False, "other dimensions are refused")
+except openai.BadRequestError as e:
+    check("384" in e.message and e.body.get("param") == "dimensions", f"dimensions: BadRequestError {e.message!r}")
+try:
+    client.embeddings.create(model="all-minilm-l6-v2", input=["x"] * 300)
+    check(False, "too many inputs are refused")
+except openai.BadRequestError as e:
+    check("at most 256" in e.message, f"too many inputs: BadRequestError {e.message!r}")
+
 # audio.transcriptions.create on a real recording, in three formats.
 reference = open(f"{RECORDINGS}/quick_brown_fox.txt").read()
 with open(f"{RECORDINGS}/quick_brown_fox.wav", "rb") as f:

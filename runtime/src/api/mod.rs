@@ -17,6 +17,7 @@ mod llm;
 mod llm_fields;
 mod meta;
 mod openai_audio;
+mod openai_embeddings;
 mod openai_errors;
 mod probes;
 mod simple_nlp;
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
             post(openai_audio::transcriptions).layer(DefaultBodyLimit::disable()),
         )
         .route("/v1/audio/speech", post(openai_audio::speech))
+        .route("/v1/embeddings", post(openai_embeddings::create))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Testing aid (off by default), inside metrics so injected faults are counted.

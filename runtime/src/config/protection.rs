@@ -19,6 +19,8 @@ pub struct ProtectionConfig {
     pub api_keys_file: Option<PathBuf>,
     pub open_paths: Vec<String>,
     pub max_text_chars: usize,
+    /// Texts one `/v1/embeddings` request may hold.
+    pub embeddings_max_inputs: usize,
     pub max_json_body_bytes: usize,
     pub rate_limits: RateLimits,
     pub retry_after: Duration,
@@ -87,6 +89,7 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ProtectionCon
         DEFAULT_MAX_TEXT_CHARS as u64,
         1..=10_000_000,
     )? as usize;
+    let embeddings_max_inputs = number(&get, env::EMBEDDINGS_MAX_INPUTS, 256, 1..=2048)? as usize;
     let max_json_body_bytes = number(
         &get,
         env::MAX_JSON_BODY_BYTES,
@@ -126,6 +129,7 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ProtectionCon
         api_keys_file,
         open_paths,
         max_text_chars,
+        embeddings_max_inputs,
         max_json_body_bytes,
         rate_limits: RateLimits {
             llm_per_minute,

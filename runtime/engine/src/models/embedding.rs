@@ -149,6 +149,17 @@ impl MiniLmEmbedder {
         self.dimension
     }
 
+    /// Tokens the model reads of `text` (special tokens included, after truncation at
+    /// `max_seq_length`): what an OpenAI client's `usage` counts.
+    pub fn count_tokens(&self, text: &str) -> Result<usize, EmbeddingError> {
+        self.tokenizer
+            .encode(leading_words(text, self.max_tokens), true)
+            .map(|e| e.get_ids().len().min(self.max_tokens))
+            .map_err(|e| EmbeddingError::Tokenize {
+                message: e.to_string(),
+            })
+    }
+
     /// Embeds `texts` (blocking CPU work); one unit-length vector per text, in order.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbeddingError> {
         if texts.is_empty() {

@@ -28,6 +28,28 @@ pub enum EmbedError {
     NoVector(&'static str),
 }
 
+/// The vector length of `model` (`default` or an id), once it is loaded.
+pub fn dimension(registry: &Registry, model: &str) -> Result<usize, EmbedError> {
+    let (_, loaded) = registry.resolve(Task::Embedding, model)?;
+    let LoadedModel::Embedding(worker) = loaded else {
+        return Err(EmbedError::Model(ResolveError::NotServed {
+            task: Task::Embedding.as_str(),
+        }));
+    };
+    Ok(worker.model().dimension())
+}
+
+/// Tokens `model` reads of `text` (cheap: tokenisation only, on the caller's thread).
+pub fn count_tokens(registry: &Registry, text: &str, model: &str) -> Result<usize, EmbedError> {
+    let (_, loaded) = registry.resolve(Task::Embedding, model)?;
+    let LoadedModel::Embedding(worker) = loaded else {
+        return Err(EmbedError::Model(ResolveError::NotServed {
+            task: Task::Embedding.as_str(),
+        }));
+    };
+    Ok(worker.model().count_tokens(text)?)
+}
+
 /// Embeds `text` with `model` (`default` or a model id) off the async executor.
 pub async fn embed_text(
     registry: &Registry,

@@ -32,15 +32,35 @@ struct EmbeddingsRequest {
     dimensions: Option<u64>,
 }
 
-/// Reads the body; `Err` is the OpenAI 400 to answer.
-fn read(body: &Value, max_inputs: usize, max_chars: usize) -> Result<EmbeddingsRequest, Response> {
+/// A body problem: the message and the field (OpenAI's `param`).
+#[derive(Debug, PartialEq)]
+struct Invalid {
+    message: String,
+    param: String,
+}
+
+impl Invalid {
+    fn new(message: impl Into<String>, param: &str) -> Self {
+        Self {
+            message: message.into(),
+            param: param.to_owned(),
+        }
+    }
+
+    fn response(self) -> Response {
+        invalid(self.message, &self.param)
+    }
+}
+
+/// Reads the body; `Err` is the problem an OpenAI 400 reports.
+fn read(body: &Value, max_inputs: usize, max_chars: usize) -> Result<EmbeddingsRequest, Invalid> {
     let inputs = match &body["input"] {
         Value::String(s) => vec![s.clone()],
         Value::Array(items) if items.is_empty() => {
-            return Err(invalid("input must not be an empty list", "input"));
+            return Err(Invalid::new("input must not be an empty list", "input"));
         }
         Value::Array(items) if items.len() > max_inputs => {
-            return Err(invalid(
+            return Err(Invalid::new(
                 format!(
                     "input holds {} texts; at most {max_inputs} per request",
                     items.len()
@@ -54,13 +74,13 @@ fn read(body: &Value, max_inputs: usize, max_chars: usize) -> Result<EmbeddingsR
                 match item {
                     Value::String(s) => texts.push(s.clone()),
                     Value::Number(_) | Value::Array(_) => {
-                        return Err(invalid(
+                        return Err(Invalid::new(
                             "token arrays are not supported: send the texts as strings",
                             &format!("input[{i}]"),
                         ));
                     }
                     _ => {
-                        return Err(invalid(
+                        return Err(Invalid::new(
                             "input items must be strings",
                             &format!("input[{i}]"),
                         ));
@@ -69,9 +89,9 @@ fn read(body: &Value, max_inputs: usize, max_chars: usize) -> Result<EmbeddingsR
             }
             texts
         }
-        Value::Null => return Err(invalid("input is required", "input")),
+        Value::Null => return Err(Invalid::new("input is required", "input")),
         _ => {
-            return Err(invalid(
+            return Err(Invalid::new(
                 "input must be a string or a list of strings",
                 "input",
             ));
@@ -79,13 +99,13 @@ fn read(body: &Value, max_inputs: usize, max_chars: usize) -> Result<EmbeddingsR
     };
     for (i, text) in inputs.iter().enumerate() {
         if text.trim().is_empty() {
-            return Err(invalid(
+            return Err(Invalid::new(
                 "input texts must not be empty",
                 &format!("input[{i}]"),
             ));
         }
         if text.chars().nth(max_chars).is_some() {
-            return Err(invalid(
+            return Err(Invalid::new(
                 format!("input text is longer than {max_chars} characters"),
                 &format!("input[{i}]"),
             ));
@@ -94,20 +114,20 @@ fn read(body: &Value, max_inputs: usize, max_chars: usize) -> Result<EmbeddingsR
     let model = match &body["model"] {
         Value::String(m) if is_model_id(m) => m.clone(),
         Value::String(m) => {
-            return Err(invalid(
+            return Err(Invalid::new(
                 format!("model {m:?} is not a model id (letters, digits, '_', '.', '-')"),
                 "model",
             ));
         }
-        Value::Null => return Err(invalid("model is required", "model")),
-        _ => return Err(invalid("model must be a string", "model")),
+        Value::Null => return Err(Invalid::new("model is required", "model")),
+        _ => return Err(Invalid::new("model must be a string", "model")),
     };
     let base64 = match &body["encoding_format"] {
         Value::Null => false,
         Value::String(f) if f == "float" => false,
         Value::String(f) if f == "base64" => true,
         _ => {
-            return Err(invalid(
+            return Err(Invalid::new(
                 "encoding_format must be float or base64",
                 "encoding_format",
             ));
@@ -117,7 +137,7 @@ fn read(body: &Value, max_inputs: usize, max_chars: usize) -> Result<EmbeddingsR
         Value::Null => None,
         Value::Number(n) if n.as_u64().is_some() => n.as_u64(),
         _ => {
-            return Err(invalid(
+            return Err(Invalid::new(
                 "dimensions must be a positive integer",
                 "dimensions",
             ));
@@ -164,7 +184,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let limits = &state.config.protection;
     let req = match read(&body, limits.embeddings_max_inputs, limits.max_text_chars) {
         Ok(req) => req,
-        Err(response) => return response,
+        Err(problem) => return problem.response(),
     };
     let dimension = match embedding::dimension(&state.registry, &req.model) {
         Ok(d) => d,
@@ -249,7 +269,7 @@ mod tests {
     use super::*;
 
     fn error_of(body: Value) -> Value {
-        let response = read(&body, 3, 20).expect_err("refused");
+        let response = read(&body, 3, 20).expect_err("refused").response();
         let bytes = futures::executor::block_on(axum::body::to_bytes(response.into_body(), 4096))
             .expect("body");
         serde_json::from_slice(&bytes).expect("json")

@@ -168,6 +168,11 @@ async fn concurrent_requests_share_forward_passes_and_keep_their_vectors() {
     assert_eq!(ids.len(), fixture.items.len(), "one embedding_id per call");
 
     let text = s.get("/metrics").await.text().await.unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| l.starts_with("hermes_embedding_"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     let label = format!(r#"{{model="{MODEL_ID}"}}"#);
     let passes = metric(&text, &format!("hermes_embedding_batch_size_count{label}"))
         .unwrap_or_else(|| panic!("no batch size histogram in\n{text}"));

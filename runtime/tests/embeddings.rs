@@ -182,10 +182,17 @@ async fn concurrent_requests_share_forward_passes_and_keep_their_vectors() {
         passes < texts,
         "{texts} texts in {passes} passes: no pass held more than one"
     );
-    let queued = metric(&text, &format!("hermes_embedding_queue_seconds_count{label}")).unwrap();
+    let queued = metric(
+        &text,
+        &format!("hermes_embedding_queue_seconds_count{label}"),
+    )
+    .unwrap();
     assert_eq!(queued as usize, fixture.items.len(), "{text}");
     assert!(
-        metric(&text, &format!("hermes_embedding_inference_seconds_count{label}")) == Some(passes),
+        metric(
+            &text,
+            &format!("hermes_embedding_inference_seconds_count{label}")
+        ) == Some(passes),
         "{text}"
     );
     assert_eq!(
@@ -217,7 +224,10 @@ async fn a_full_queue_is_a_503_with_retry_after_and_the_queued_request_still_ans
             if waiting == Some(1.0) {
                 break;
             }
-            assert!(Instant::now() < deadline, "the first request never queued:\n{text}");
+            assert!(
+                Instant::now() < deadline,
+                "the first request never queued:\n{text}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         s.post_json("/embed_text", &json!({"text": "And I came second."}))
@@ -256,7 +266,10 @@ async fn a_very_long_text_is_truncated_like_the_reference() {
     ])
     .await;
     let r = s
-        .post_json("/embed_text", &json!({"text": text, "model": fixture.model}))
+        .post_json(
+            "/embed_text",
+            &json!({"text": text, "model": fixture.model}),
+        )
         .await;
     assert_eq!(r.status(), 200);
     let got = vector_of(&r.json::<Value>().await.unwrap());

@@ -82,11 +82,7 @@ fn a_model_that_fails_to_load_ends_the_process_with_the_reason() {
         std::fs::copy(source.join(file), target.join(file)).unwrap();
     }
     std::fs::write(target.join("model.onnx"), b"not an onnx file").unwrap();
-    std::os::unix::fs::symlink(
-        models_dir().join("onnxruntime"),
-        dir.join("onnxruntime"),
-    )
-    .unwrap();
+    std::os::unix::fs::symlink(models_dir().join("onnxruntime"), dir.join("onnxruntime")).unwrap();
 
     let dir_text = dir.display().to_string();
     let (status, stderr) = run_to_exit(&[("HERMES_MODEL_DIR", &dir_text)], Duration::from_secs(60));

@@ -515,10 +515,7 @@ mod tests {
         std::fs::remove_file(dir.join("all-minilm-l6-v2/model.onnx")).unwrap();
         let err = load(&dir, &[(env::MODELS, "all-minilm-l6-v2")]).unwrap_err();
         assert_eq!(err.variable, env::MODELS);
-        assert!(
-            err.problem.contains("model.onnx is missing"),
-            "{err}"
-        );
+        assert!(err.problem.contains("model.onnx is missing"), "{err}");
         let err = load(&dir, &[]).unwrap_err();
         assert_eq!(err.variable, env::MODEL_DIR);
 

@@ -69,7 +69,7 @@ pub const STT_CONCURRENCY: &str = "HERMES_STT_CONCURRENCY";
 /// `/stt`: transcriptions one model admits, running + waiting, before 503 (default 32).
 pub const STT_QUEUE: &str = "HERMES_STT_QUEUE";
 
-/// `/embed_text`: texts per forward pass at most (default 32).
+/// `/embed_text`: texts per forward pass at most (default 8).
 pub const EMBEDDING_BATCH_SIZE: &str = "HERMES_EMBEDDING_BATCH_SIZE";
 /// `/embed_text`: tokens per forward pass at most, padding counted (default 8192).
 pub const EMBEDDING_BATCH_TOKENS: &str = "HERMES_EMBEDDING_BATCH_TOKENS";
@@ -451,7 +451,7 @@ pub const VARS: &[EnvVar] = &[
     var(
         "embedding",
         EMBEDDING_BATCH_SIZE,
-        "32",
+        "8",
         "texts per forward pass at most (1..=1024)",
     ),
     var(

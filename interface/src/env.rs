@@ -69,6 +69,21 @@ pub const STT_CONCURRENCY: &str = "HERMES_STT_CONCURRENCY";
 /// `/stt`: transcriptions one model admits, running + waiting, before 503 (default 32).
 pub const STT_QUEUE: &str = "HERMES_STT_QUEUE";
 
+/// `/embed_text`: texts per forward pass at most (default 8).
+pub const EMBEDDING_BATCH_SIZE: &str = "HERMES_EMBEDDING_BATCH_SIZE";
+/// `/embed_text`: tokens per forward pass at most, padding counted (default 8192).
+pub const EMBEDDING_BATCH_TOKENS: &str = "HERMES_EMBEDDING_BATCH_TOKENS";
+/// `/embed_text`: milliseconds a worker holding less than a full batch waits for more (default 0).
+pub const EMBEDDING_MAX_WAIT_MS: &str = "HERMES_EMBEDDING_MAX_WAIT_MS";
+/// `/embed_text`: requests one model keeps waiting before it answers 503 (default 1024).
+pub const EMBEDDING_QUEUE: &str = "HERMES_EMBEDDING_QUEUE";
+/// `/embed_text`: ONNX Runtime sessions (worker threads, passes at once) per model (default 1).
+pub const EMBEDDING_SESSIONS: &str = "HERMES_EMBEDDING_SESSIONS";
+/// `/embed_text`: ONNX Runtime intra-op threads of each session (default: the cores).
+pub const EMBEDDING_THREADS: &str = "HERMES_EMBEDDING_THREADS";
+/// `/embed_text`: bytes of the embedding cache (model + exact text); 0 turns it off.
+pub const EMBEDDING_CACHE_BYTES: &str = "HERMES_EMBEDDING_CACHE_BYTES";
+
 /// Testing aid, off by default: milliseconds the runtime waits before it starts
 /// loading models, so tests can observe the not-ready phase deterministically.
 pub const TEST_LOAD_DELAY_MS: &str = "HERMES_TEST_LOAD_DELAY_MS";
@@ -111,7 +126,7 @@ pub const TTS_THREADS: &str = "HERMES_TTS_THREADS";
 pub const ESPEAK_NG: &str = "HERMES_ESPEAK_NG";
 /// `/tts`: seconds one espeak-ng call may take.
 pub const TTS_ESPEAK_TIMEOUT_SECONDS: &str = "HERMES_TTS_ESPEAK_TIMEOUT_SECONDS";
-/// `libonnxruntime.so*` to load (default: the one `make models` installs).
+/// `libonnxruntime.so*` to load for the voices and the embedding models (default: the one `make models` installs).
 pub const ORT_LIB: &str = "HERMES_ORT_LIB";
 /// ONNX Runtime's own variable, honoured when `HERMES_ORT_LIB` is unset.
 pub const ORT_DYLIB_PATH: &str = "ORT_DYLIB_PATH";
@@ -434,6 +449,48 @@ pub const VARS: &[EnvVar] = &[
         "transcriptions one model admits, running + waiting, before 503",
     ),
     var(
+        "embedding",
+        EMBEDDING_BATCH_SIZE,
+        "8",
+        "texts per forward pass at most (1..=1024)",
+    ),
+    var(
+        "embedding",
+        EMBEDDING_BATCH_TOKENS,
+        "8192",
+        "tokens per forward pass at most, padding counted: rows x longest row (1..=1048576); a text longer than the budget still runs, alone",
+    ),
+    var(
+        "embedding",
+        EMBEDDING_MAX_WAIT_MS,
+        "0",
+        "milliseconds a worker holding less than a full batch waits for more requests (0..=10000); 0: requests that arrive during a pass form the next one",
+    ),
+    var(
+        "embedding",
+        EMBEDDING_QUEUE,
+        "1024",
+        "requests one embedding model keeps waiting (1..=1000000); the next one is a 503",
+    ),
+    var(
+        "embedding",
+        EMBEDDING_SESSIONS,
+        "1",
+        "ONNX Runtime sessions per embedding model, each with its own worker thread: forward passes at once (1..=64)",
+    ),
+    var(
+        "embedding",
+        EMBEDDING_THREADS,
+        "the cores",
+        "ONNX Runtime intra-op threads of each embedding session (1..=256)",
+    ),
+    var(
+        "embedding",
+        EMBEDDING_CACHE_BYTES,
+        "33554432",
+        "bytes of the embedding cache shared by the embedding models (LRU, keyed by model and exact text); 0 turns it off",
+    ),
+    var(
         "tts",
         TTS_MAX_CHARS,
         "5000",
@@ -461,7 +518,7 @@ pub const VARS: &[EnvVar] = &[
         "tts",
         ORT_LIB,
         "<model dir>/onnxruntime/libonnxruntime.so*",
-        "ONNX Runtime library to load",
+        "ONNX Runtime library to load (the voices and the embedding models)",
     ),
     var(
         "tts",

@@ -19,6 +19,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod embedding_metrics;
 pub mod error;
 pub mod extract;
 pub mod fault;

@@ -222,8 +222,9 @@ mod tests {
         let line = short.to_string();
         assert!(!line.contains('\n'), "{line}");
         assert!(line.contains("is 10 MiB short"), "{line}");
+        let weights = models[0].footprint_bytes / MIB;
         assert!(
-            line.contains("all-minilm-l6-v2 98 (weights) + 2 x"),
+            line.contains(&format!("all-minilm-l6-v2 {weights} (weights) + 2 x")),
             "{line}"
         );
         assert!(line.contains("/sys/fs/cgroup/memory.max"), "{line}");

@@ -19,6 +19,8 @@ use prometheus_client::registry::Registry;
 
 use hermes_engine::models::registry::{ModelReport, ModelState};
 
+use crate::embedding_metrics::EmbeddingMetrics;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
     route: String,
@@ -79,6 +81,9 @@ pub struct Metrics {
     rate_limited: Family<RateLimitedLabels, Counter>,
     /// Outbox, replay and circuit series (`hermes_upstreams::resilience::metrics`).
     pub delivery: hermes_upstreams::resilience::metrics::DeliveryMetrics,
+    /// Batching queue and cache series of the embedding models; the model registry
+    /// reports to it ([`hermes_engine::models::registry::Registry::with_batch_observer`]).
+    pub embedding: Arc<EmbeddingMetrics>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -152,9 +157,11 @@ impl Metrics {
         );
         let delivery = hermes_upstreams::resilience::metrics::DeliveryMetrics::default();
         delivery.register(&mut registry);
+        let embedding = Arc::new(EmbeddingMetrics::register(&mut registry));
         Self {
             registry,
             delivery,
+            embedding,
             http_requests,
             http_duration,
             model_ready,

@@ -44,9 +44,8 @@ pub fn concurrency(config: &Config, task: hermes_interface::Task) -> usize {
     use hermes_interface::catalog::default_concurrency;
     match task {
         Task::Stt => config.stt.concurrency,
-        Task::Embedding => WorkerLimits::for_this_machine()
-            .concurrency
-            .min(default_concurrency(Task::Embedding) as usize),
+        // One forward pass at a time per ONNX Runtime session.
+        Task::Embedding => config.embedding.sessions,
         other => default_concurrency(other) as usize,
     }
 }
@@ -57,6 +56,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let signal = shutdown::signal_received();
     tokio::pin!(signal);
 
+    let metrics = Arc::new(Metrics::new(VERSION));
     let registry = Arc::new(
         Registry::new(
             &config.model_dir,
@@ -64,8 +64,11 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             WorkerLimits::for_this_machine(),
         )
         .with_tts(config.tts.clone())
-        .with_stt(config.stt),
+        .with_stt(config.stt)
+        .with_embedding(config.embedding.clone())
+        .with_batch_observer(metrics.embedding.clone()),
     );
+    metrics.embedding.watch_cache(registry.embedding_cache());
     let addr = SocketAddr::new(config.host, config.port);
     let listener = TcpListener::bind(addr)
         .await
@@ -79,7 +82,6 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     }
 
     let http = hermes_upstreams::outbound::build_client()?;
-    let metrics = Arc::new(Metrics::new(VERSION));
     let (deliveries, background) = deliveries::start(
         &config.milvus,
         &config.sophia,

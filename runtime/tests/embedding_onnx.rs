@@ -1,6 +1,7 @@
-//! The ONNX all-MiniLM-L6-v2 embedder (model.onnx, built by `make models` with
-//! scripts/minilm_to_onnx.py) and its batching queue, against the real graph and the
-//! independent NumPy reference (scripts/make_reference_embeddings.py).
+//! The ONNX all-MiniLM-L6-v2 embedder that serves `/embed_text` (model.onnx, built
+//! by `make models` with scripts/minilm_to_onnx.py) and its batching queue, against
+//! the real graph and the independent NumPy reference
+//! (scripts/make_reference_embeddings.py).
 
 mod common;
 
@@ -183,4 +184,25 @@ async fn a_repeated_text_comes_from_the_cache_with_the_identical_vector() {
     assert_eq!(&*first, &*second);
     assert_ne!(&*first, &*other);
     assert_eq!(batches.0.lock().unwrap().len(), 2, "the repeat ran no pass");
+}
+
+#[test]
+fn words_past_max_seq_length_never_reach_the_model() {
+    let embedder = embedder();
+    let long = fixture()
+        .into_iter()
+        .find(|i| i.text.split_whitespace().count() > 256)
+        .expect("fixture holds a text longer than 256 tokens");
+    let mut extended = long.text.clone();
+    for _ in 0..20_000 {
+        extended.push_str(" And then the tide went out, far beyond the reef.");
+    }
+    let ids = embedder.tokenize(&long.text).unwrap();
+    assert_eq!(ids.len(), 256, "truncated at max_seq_length");
+    assert_eq!(embedder.tokenize(&extended).unwrap(), ids);
+    let got = embedder.embed(&[&extended]).unwrap().remove(0);
+    let cos = cosine(&got, &long.embedding);
+    assert!(cos >= MIN_COSINE, "cosine {cos}");
+    let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4, "unit length: {norm}");
 }

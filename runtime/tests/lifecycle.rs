@@ -68,7 +68,7 @@ async fn sigterm_while_models_load_exits_zero() {
 
 #[test]
 fn a_model_that_fails_to_load_ends_the_process_with_the_reason() {
-    // Every file present, but the weights are not safetensors.
+    // Every file present (ONNX Runtime too), but the graph is not an ONNX model.
     let dir = scratch_dir("corrupt-model");
     let source = models_dir().join(MODEL_ID);
     let target = dir.join(MODEL_ID);
@@ -81,7 +81,8 @@ fn a_model_that_fails_to_load_ends_the_process_with_the_reason() {
     ] {
         std::fs::copy(source.join(file), target.join(file)).unwrap();
     }
-    std::fs::write(target.join("model.safetensors"), b"not a safetensors file").unwrap();
+    std::fs::write(target.join("model.onnx"), b"not an onnx file").unwrap();
+    std::os::unix::fs::symlink(models_dir().join("onnxruntime"), dir.join("onnxruntime")).unwrap();
 
     let dir_text = dir.display().to_string();
     let (status, stderr) = run_to_exit(&[("HERMES_MODEL_DIR", &dir_text)], Duration::from_secs(60));
@@ -90,5 +91,5 @@ fn a_model_that_fails_to_load_ends_the_process_with_the_reason() {
         stderr.contains(MODEL_ID) && stderr.contains("failed to load"),
         "{stderr}"
     );
-    assert!(stderr.contains("model.safetensors"), "{stderr}");
+    assert!(stderr.contains("model.onnx"), "{stderr}");
 }

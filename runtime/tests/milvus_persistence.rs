@@ -1,6 +1,7 @@
 //! Embeddings land in a real Milvus: the contract's collection is created with
 //! the model's dimension, `persisted: true` means the row is there, and an
-//! existing collection with another dimension is reported and left untouched.
+//! existing collection with another dimension is reported and left untouched; a
+//! repeated text comes from the embedding cache yet is its own row.
 
 mod common;
 
@@ -99,6 +100,44 @@ async fn embeddings_are_persisted_in_the_contract_collection_and_found_by_id() {
         r#""nlist": "128""#,
     ] {
         assert!(text.contains(expected), "{expected} in {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_text_is_a_cache_hit_with_its_own_id_and_row() {
+    let milvus = MilvusServer::start().await;
+    let s = start_runtime(&milvus).await;
+    wait_milvus_healthy(&s, Duration::from_secs(60)).await;
+    let text = "The same question, asked twice.";
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let r = s.post_json("/embed_text", &json!({ "text": text })).await;
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["persisted"], true, "{body}");
+        answers.push(body);
+    }
+    assert_eq!(answers[0]["embedding"], answers[1]["embedding"]);
+    let ids: Vec<String> = answers
+        .iter()
+        .map(|b| b["embedding_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_ne!(ids[0], ids[1], "each call gets its own embedding_id");
+
+    let metrics = s.get("/metrics").await.text().await.unwrap();
+    for expected in [
+        "hermes_embedding_cache_hits_total 1",
+        "hermes_embedding_cache_misses_total 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == expected),
+            "missing {expected} in\n{metrics}"
+        );
+    }
+    let client = milvus.client().await;
+    let counts = count_ids(&client, COLLECTION, &ids).await;
+    for id in &ids {
+        assert_eq!(counts.get(id), Some(&1), "{id} in Milvus once: {counts:?}");
     }
 }
 

@@ -44,6 +44,62 @@ impl Default for TtsConfig {
     }
 }
 
+// ---- embeddings (ONNX Runtime behind the batching queue) ----
+
+/// Default texts per forward pass. Measured on 2 shared cores (wrk, 64 sentences of
+/// 5-28 words, concurrency 32): 8 gave 155-180 req/s, 16 gave 146, 32 gave 108-127:
+/// a small batch picked from the waiting requests by length pads little, and passes
+/// follow each other without convoys (docs/embeddings.md).
+pub const DEFAULT_EMBEDDING_BATCH_SIZE: usize = 8;
+/// Default tokens per forward pass, padding counted: 32 texts of 256 tokens, the pass
+/// the catalog's working memory is sized for (not binding at the default batch size).
+pub const DEFAULT_EMBEDDING_BATCH_TOKENS: usize = 8192;
+/// Default wait for a fuller batch: none (requests that arrive during a pass form the next).
+pub const DEFAULT_EMBEDDING_MAX_WAIT: Duration = Duration::ZERO;
+/// Default requests one embedding model keeps waiting before it answers 503.
+pub const DEFAULT_EMBEDDING_QUEUE: usize = 1024;
+/// Default bytes of the embedding cache (model + exact text -> vector).
+pub const DEFAULT_EMBEDDING_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// How embedding models run and batch ([`crate::models::batcher`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddingConfig {
+    /// Texts per forward pass at most.
+    pub batch_size: usize,
+    /// Tokens per forward pass at most, padding counted (rows x longest row).
+    pub batch_tokens: usize,
+    /// How long a worker holding less than a full batch waits for more.
+    pub max_wait: Duration,
+    /// Requests waiting at most; the next one is a 503.
+    pub queue: usize,
+    /// ONNX Runtime sessions, each with its own worker thread: forward passes at once.
+    pub sessions: usize,
+    /// ONNX Runtime intra-op threads of each session.
+    pub intra_threads: usize,
+    /// Bytes of the process-wide cache; 0 turns it off.
+    pub cache_bytes: usize,
+    /// `libonnxruntime.so*` to load; unset: the one `make models` put under
+    /// `<model dir>/onnxruntime/` (the same library as the voices').
+    pub ort_lib: Option<PathBuf>,
+}
+
+impl Default for EmbeddingConfig {
+    /// One session using every core: on a few cores one pass at a time over a
+    /// larger batch beats several smaller passes competing for the same cores.
+    fn default() -> Self {
+        Self {
+            batch_size: DEFAULT_EMBEDDING_BATCH_SIZE,
+            batch_tokens: DEFAULT_EMBEDDING_BATCH_TOKENS,
+            max_wait: DEFAULT_EMBEDDING_MAX_WAIT,
+            queue: DEFAULT_EMBEDDING_QUEUE,
+            sessions: 1,
+            intra_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            cache_bytes: DEFAULT_EMBEDDING_CACHE_BYTES,
+            ort_lib: None,
+        }
+    }
+}
+
 // ---- speech-to-text (whisper.cpp) ----
 
 /// Default upload limit: 25 MiB, as the earlier service and OpenAI's API allow.

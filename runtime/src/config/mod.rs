@@ -13,7 +13,7 @@ use hermes_interface::catalog::{self, ModelEntry};
 use hermes_interface::{env, probes};
 use url::Url;
 
-use hermes_engine::config::{SttConfig, TtsConfig};
+use hermes_engine::config::{EmbeddingConfig, SttConfig, TtsConfig};
 use hermes_engine::models;
 use hermes_upstreams::config::{
     DEFAULT_MILVUS_COLLECTION, DEFAULT_MILVUS_HOST, DEFAULT_MILVUS_PORT, DEFAULT_SOPHIA_HOST,
@@ -27,6 +27,7 @@ pub use self::protection::ProtectionConfig;
 use crate::fault::FaultConfig;
 
 mod delivery;
+mod embedding;
 mod error;
 mod fault;
 mod llm;
@@ -70,6 +71,8 @@ pub struct Config {
     pub protection: ProtectionConfig,
     pub tts: TtsConfig,
     pub stt: SttConfig,
+    /// Batching, threads and cache of the embedding models.
+    pub embedding: EmbeddingConfig,
     /// Outbox and dependency timeouts.
     pub delivery: DeliveryConfig,
     /// Testing aid, off by default (`HERMES_FAULT_*`).
@@ -195,6 +198,10 @@ impl Config {
 
         let tts = tts::from_lookup(get)?;
         let stt = stt::from_lookup(get)?;
+        let embedding = EmbeddingConfig {
+            ort_lib: tts.ort_lib.clone(),
+            ..embedding::from_lookup(get)?
+        };
 
         Ok(Self {
             host,
@@ -213,6 +220,7 @@ impl Config {
             protection,
             tts,
             stt,
+            embedding,
             delivery: delivery::from_lookup(get)?,
             fault: fault::from_lookup(&lookup)?,
         })
@@ -504,13 +512,10 @@ mod tests {
     #[test]
     fn missing_files_and_dirs_are_errors() {
         let dir = fake_model_dir("missing");
-        std::fs::remove_file(dir.join("all-minilm-l6-v2/model.safetensors")).unwrap();
+        std::fs::remove_file(dir.join("all-minilm-l6-v2/model.onnx")).unwrap();
         let err = load(&dir, &[(env::MODELS, "all-minilm-l6-v2")]).unwrap_err();
         assert_eq!(err.variable, env::MODELS);
-        assert!(
-            err.problem.contains("model.safetensors is missing"),
-            "{err}"
-        );
+        assert!(err.problem.contains("model.onnx is missing"), "{err}");
         let err = load(&dir, &[]).unwrap_err();
         assert_eq!(err.variable, env::MODEL_DIR);
 

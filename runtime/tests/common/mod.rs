@@ -27,7 +27,7 @@ pub const MODEL_ID: &str = "all-minilm-l6-v2";
 
 /// The weights laid out by `make models`; panics with instructions when missing.
 pub fn models_dir() -> PathBuf {
-    installed_model_dir(MODEL_ID, "model.safetensors");
+    installed_model_dir(MODEL_ID, "model.onnx");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
     dir.canonicalize().unwrap_or(dir)
 }

@@ -93,6 +93,8 @@ pub struct BatchRecord {
 /// Receives the batcher's measurements; `()` ignores them.
 pub trait BatchObserver: Send + Sync + 'static {
     /// Requests waiting in the queue, after every enqueue and every batch taken.
+    /// Called with the queue locked, so the last call is the current size: keep it
+    /// cheap (set a gauge).
     fn queue_size(&self, _model: &'static str, _waiting: usize) {}
     /// One forward pass done.
     fn batch(&self, _model: &'static str, _record: &BatchRecord) {}
@@ -276,7 +278,7 @@ impl<M: BatchModel> Batcher<M> {
             });
         }
         let (reply, receiver) = oneshot::channel();
-        let waiting = {
+        {
             let mut queue = shared.lock();
             if queue.stopped {
                 return Err(BatchError::Stopped { model: shared.name });
@@ -292,10 +294,9 @@ impl<M: BatchModel> Batcher<M> {
                 enqueued: Instant::now(),
                 reply,
             });
-            queue.entries.len()
-        };
+            shared.observer.queue_size(shared.name, queue.entries.len());
+        }
         shared.wake.notify_one();
-        shared.observer.queue_size(shared.name, waiting);
         Ok(receiver)
     }
 
@@ -314,14 +315,13 @@ impl<M: BatchModel> Batcher<M> {
 
 /// A worker thread: take a batch, run it, answer each request; until stopped.
 fn work<M: BatchModel>(shared: &Shared<M>, worker: usize) {
-    while let Some((batch, waiting)) = next_batch(shared) {
-        shared.observer.queue_size(shared.name, waiting);
+    while let Some(batch) = next_batch(shared) {
         run(shared, worker, batch);
     }
 }
 
 /// Blocks until a batch is due; `None` once the batcher is stopped.
-fn next_batch<M>(shared: &Shared<M>) -> Option<(Vec<Entry>, usize)> {
+fn next_batch<M>(shared: &Shared<M>) -> Option<Vec<Entry>> {
     let settings = &shared.settings;
     let mut queue = shared.lock();
     loop {
@@ -331,7 +331,11 @@ fn next_batch<M>(shared: &Shared<M>) -> Option<(Vec<Entry>, usize)> {
             return None;
         }
         // Callers that went away (client disconnected) need no pass.
+        let before = queue.entries.len();
         queue.entries.retain(|e| !e.reply.is_closed());
+        if queue.entries.len() != before {
+            shared.observer.queue_size(shared.name, queue.entries.len());
+        }
         let Some(oldest) = queue.entries.front() else {
             queue = shared
                 .wake
@@ -367,12 +371,12 @@ fn next_batch<M>(shared: &Shared<M>) -> Option<(Vec<Entry>, usize)> {
             }
         }
         queue.entries = rest;
-        let waiting = queue.entries.len();
-        if waiting > 0 {
+        shared.observer.queue_size(shared.name, queue.entries.len());
+        if !queue.entries.is_empty() {
             // Another worker may take the rest now.
             shared.wake.notify_one();
         }
-        return Some((batch, waiting));
+        return Some(batch);
     }
 }
 

@@ -4,7 +4,9 @@
 //! (scripts/minilm_to_onnx.py): token ids and attention mask in, the mean-pooled and
 //! L2-normalised sentence vector out, so a batch padded to its longest text gives each
 //! text the vector it gets alone. Tokenisation is sentence-transformers': BERT
-//! word-pieces truncated at `max_seq_length` (sentence_bert_config.json), no padding.
+//! word-pieces truncated at `max_seq_length` (sentence_bert_config.json), no padding;
+//! only the text's first `max_seq_length` words are tokenised
+//! ([`super::embedding::leading_words`]), so a long text costs no more than a short one.
 //!
 //! Each worker of the batching queue ([`super::batcher`]) owns one session with its
 //! own intra-op threads, so forward passes of different workers never wait on a lock.
@@ -15,11 +17,10 @@ use std::sync::{Mutex, PoisonError};
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
-use serde::Deserialize;
 use tokenizers::Tokenizer;
 
 use super::batcher::BatchModel;
-use super::embedding::{EmbeddingError, SentenceBertConfig, load_tokenizer, read_json};
+use super::embedding::{EmbeddingError, SentenceTransformer, leading_words};
 use super::piper::onnx;
 
 /// The graph `make models` writes next to the weights.
@@ -30,8 +31,7 @@ const OUTPUT: &str = "sentence_embedding";
 
 #[derive(thiserror::Error, Debug)]
 pub enum OnnxEmbeddingError {
-    /// The sentence-transformers files (configs, tokenizer), read as the candle
-    /// embedder reads them.
+    /// The sentence-transformers files (configs, tokenizer).
     #[error(transparent)]
     Files(#[from] EmbeddingError),
     #[error(
@@ -89,11 +89,6 @@ impl Default for OnnxEmbeddingSettings {
     }
 }
 
-#[derive(Deserialize)]
-struct BertConfig {
-    hidden_size: usize,
-}
-
 /// A loaded all-MiniLM-L6-v2 graph: tokenizer plus one ONNX Runtime session per worker.
 pub struct OnnxEmbedder {
     sessions: Vec<Mutex<Session>>,
@@ -116,9 +111,7 @@ impl OnnxEmbedder {
     /// Loads `model.onnx` and the tokenizer from a sentence-transformers folder whose
     /// parent is the model dir (blocking: reads ~90 MB per session).
     pub fn load(dir: &Path, settings: &OnnxEmbeddingSettings) -> Result<Self, OnnxEmbeddingError> {
-        let config: BertConfig = read_json(&dir.join("config.json"))?;
-        let st: SentenceBertConfig = read_json(&dir.join("sentence_bert_config.json"))?;
-        let tokenizer = load_tokenizer(&dir.join("tokenizer.json"), st.max_seq_length)?;
+        let folder = SentenceTransformer::load(dir)?;
         let graph = dir.join(GRAPH_FILE);
         if !graph.is_file() {
             return Err(OnnxEmbeddingError::GraphMissing { path: graph });
@@ -149,9 +142,27 @@ impl OnnxEmbedder {
         }
         Ok(Self {
             sessions,
-            tokenizer,
-            dimension: config.hidden_size,
-            max_seq_length: st.max_seq_length,
+            tokenizer: folder.tokenizer,
+            dimension: folder.dimension,
+            max_seq_length: folder.max_seq_length,
+        })
+    }
+
+    /// Runs `text` through every session once (the first pass of a session
+    /// allocates its buffers) and returns session 0's vector.
+    pub fn warm_up(&self, text: &str) -> Result<Vec<f32>, OnnxEmbeddingError> {
+        let ids = self.tokenize(text)?;
+        let mut first = None;
+        for session in 0..self.sessions.len() {
+            let mut vectors = self.run(session, &[ids.as_slice()])?;
+            if first.is_none() {
+                first = vectors.pop();
+            }
+        }
+        first.ok_or(OnnxEmbeddingError::OutputShape {
+            got: 0,
+            rows: 1,
+            dimension: self.dimension,
         })
     }
 
@@ -160,10 +171,11 @@ impl OnnxEmbedder {
         self.dimension
     }
 
-    /// Token ids of one text, truncated at `max_seq_length` ([CLS] ... [SEP]).
+    /// Token ids of one text, truncated at `max_seq_length` ([CLS] ... [SEP]). Only
+    /// the leading words that can reach the model are tokenised.
     pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, OnnxEmbeddingError> {
         self.tokenizer
-            .encode(text, true)
+            .encode(leading_words(text, self.max_seq_length), true)
             .map(|e| e.get_ids().to_vec())
             .map_err(|e| OnnxEmbeddingError::Tokenize {
                 message: e.to_string(),

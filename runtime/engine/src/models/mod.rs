@@ -5,6 +5,7 @@
 pub mod batcher;
 pub mod embedding;
 pub mod embedding_cache;
+pub mod embedding_load;
 pub mod embedding_onnx;
 pub mod llm;
 pub mod piper;
@@ -25,7 +26,8 @@ pub fn required_files(task: Task) -> &'static [&'static str] {
             "sentence_bert_config.json",
             "1_Pooling/config.json",
             "tokenizer.json",
-            "model.safetensors",
+            // Built by `make models` from model.safetensors (scripts/minilm_to_onnx.py).
+            embedding_onnx::GRAPH_FILE,
         ],
         // The one catalog llm model; `LocalLlm::load` takes the folder's only .gguf.
         Task::Llm => &["SmolLM2-135M-Instruct.Q4_1.gguf"],

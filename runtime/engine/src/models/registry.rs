@@ -12,19 +12,19 @@ use hermes_nlp::{NlpPipeline, Operation};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use super::embedding::MiniLmEmbedder;
+use super::batcher::{BatchObserver, Batcher};
+use super::embedding_cache::EmbeddingCache;
+use super::embedding_load::EmbeddingServing;
+use super::embedding_onnx::OnnxEmbedder;
 use super::llm::LocalLlm;
 use super::piper::PiperVoice;
 use super::whisper::WhisperModel;
 use super::worker::{ModelWorker, WorkerLimits};
-use crate::config::{SttConfig, TtsConfig};
+use crate::config::{EmbeddingConfig, SttConfig, TtsConfig};
 use crate::rss;
 
 /// Text the NLP pipeline analyses (every operation) before it is ready.
 const NLP_WARM_UP_TEXT: &str = "Hermes warms up its NLP pipeline in London on Monday.";
-
-/// Text of the warm-up inference each embedding model runs before it is ready.
-const EMBEDDING_WARM_UP_TEXT: &str = "Hermes warms up its embedding model with one real sentence.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -49,7 +49,8 @@ impl ModelState {
 /// A model ready to serve, behind its worker. One variant per capability.
 #[derive(Debug)]
 pub enum LoadedModel {
-    Embedding(ModelWorker<MiniLmEmbedder>),
+    /// ONNX Runtime behind its dynamic batching queue.
+    Embedding(Batcher<OnnxEmbedder>),
     Llm(ModelWorker<LocalLlm>),
     Tts(ModelWorker<PiperVoice>),
     Stt(ModelWorker<WhisperModel>),
@@ -141,6 +142,7 @@ pub struct Registry {
     limits: WorkerLimits,
     tts: TtsConfig,
     stt: SttConfig,
+    embedding: EmbeddingServing,
 }
 
 impl Registry {
@@ -162,7 +164,29 @@ impl Registry {
             limits,
             tts: TtsConfig::default(),
             stt: SttConfig::default(),
+            embedding: EmbeddingServing::default(),
         }
+    }
+
+    /// Batching, threads and cache of embedding models (`HERMES_EMBEDDING_*`).
+    pub fn with_embedding(mut self, config: EmbeddingConfig) -> Self {
+        let observer = Arc::clone(&self.embedding.observer);
+        self.embedding = EmbeddingServing {
+            observer,
+            ..EmbeddingServing::new(config)
+        };
+        self
+    }
+
+    /// Where embedding models report queue sizes and forward passes (`/metrics`).
+    pub fn with_batch_observer(mut self, observer: Arc<dyn BatchObserver>) -> Self {
+        self.embedding.observer = observer;
+        self
+    }
+
+    /// The cache every embedding model shares (its counters are in `/metrics`).
+    pub fn embedding_cache(&self) -> Arc<EmbeddingCache> {
+        Arc::clone(&self.embedding.cache)
     }
 
     /// Settings the text-to-speech voices load with.
@@ -248,7 +272,14 @@ impl Registry {
         slot.load_count.fetch_add(1, Ordering::AcqRel);
         let rss_before = rss::current_bytes();
         let started = Instant::now();
-        let loaded = load_and_warm_up(slot.entry, &slot.dir, self.limits, &self.tts, &self.stt)?;
+        let loaded = load_and_warm_up(
+            slot.entry,
+            &slot.dir,
+            self.limits,
+            &self.tts,
+            &self.stt,
+            &self.embedding,
+        )?;
         let load_seconds = started.elapsed().as_secs_f64();
         let resident_bytes = rss_before
             .zip(rss::current_bytes())
@@ -348,32 +379,11 @@ fn load_and_warm_up(
     limits: WorkerLimits,
     tts: &TtsConfig,
     stt: &SttConfig,
+    embedding: &EmbeddingServing,
 ) -> Result<LoadedModel, String> {
     match entry.task {
-        Task::Embedding => {
-            let model = MiniLmEmbedder::load(dir).map_err(|e| e.to_string())?;
-            let vectors = model
-                .embed(&[EMBEDDING_WARM_UP_TEXT])
-                .map_err(|e| format!("warm-up inference failed: {e}"))?;
-            match vectors.as_slice() {
-                [v] if v.len() == model.dimension() => {}
-                _ => {
-                    return Err(
-                        "warm-up inference returned no vector of the model's dimension".into(),
-                    );
-                }
-            }
-            // Bounded like its reserved working memory (catalog::default_concurrency).
-            let limits = WorkerLimits {
-                concurrency: limits
-                    .concurrency
-                    .min(hermes_interface::catalog::default_concurrency(Task::Embedding) as usize),
-                ..limits
-            };
-            Ok(LoadedModel::Embedding(ModelWorker::new(
-                entry.id, model, limits,
-            )))
-        }
+        Task::Embedding => super::embedding_load::load_and_warm_up(entry.id, dir, embedding)
+            .map(LoadedModel::Embedding),
         Task::Llm => {
             let model = super::llm::load_and_warm_up(dir)?;
             Ok(LoadedModel::Llm(ModelWorker::new(

@@ -1,8 +1,9 @@
-//! Text embeddings: pick the requested model, run it on its worker.
+//! Text embeddings: pick the requested model, embed through its batching queue
+//! (and the shared cache); every call gets its own `embedding_id`.
 
 use hermes_interface::Task;
 
-use crate::models::embedding::EmbeddingError;
+use crate::models::batcher::BatchError;
 use crate::models::registry::{LoadedModel, Registry, ResolveError};
 use crate::models::worker::WorkerError;
 
@@ -20,37 +21,17 @@ pub enum EmbedError {
     EmptyText,
     #[error(transparent)]
     Model(#[from] ResolveError),
+    /// Busy (a full queue: 503) or stopped, as for every model worker.
     #[error(transparent)]
     Worker(#[from] WorkerError),
     #[error(transparent)]
-    Inference(#[from] EmbeddingError),
+    Inference(BatchError),
     #[error("model {0} returned no vector")]
     NoVector(&'static str),
 }
 
-/// The vector length of `model` (`default` or an id), once it is loaded.
-pub fn dimension(registry: &Registry, model: &str) -> Result<usize, EmbedError> {
-    let (_, loaded) = registry.resolve(Task::Embedding, model)?;
-    let LoadedModel::Embedding(worker) = loaded else {
-        return Err(EmbedError::Model(ResolveError::NotServed {
-            task: Task::Embedding.as_str(),
-        }));
-    };
-    Ok(worker.model().dimension())
-}
-
-/// Tokens `model` reads of `text` (cheap: tokenisation only, on the caller's thread).
-pub fn count_tokens(registry: &Registry, text: &str, model: &str) -> Result<usize, EmbedError> {
-    let (_, loaded) = registry.resolve(Task::Embedding, model)?;
-    let LoadedModel::Embedding(worker) = loaded else {
-        return Err(EmbedError::Model(ResolveError::NotServed {
-            task: Task::Embedding.as_str(),
-        }));
-    };
-    Ok(worker.model().count_tokens(text)?)
-}
-
-/// Embeds `text` with `model` (`default` or a model id) off the async executor.
+/// Embeds `text` with `model` (`default` or a model id): from the cache, else in
+/// a batched forward pass on the model's worker threads.
 pub async fn embed_text(
     registry: &Registry,
     text: String,
@@ -60,7 +41,7 @@ pub async fn embed_text(
         return Err(EmbedError::EmptyText);
     }
     let (entry, loaded) = registry.resolve(Task::Embedding, model)?;
-    let LoadedModel::Embedding(worker) = loaded else {
+    let LoadedModel::Embedding(batcher) = loaded else {
         return Err(EmbedError::Model(ResolveError::NotServed {
             task: Task::Embedding.as_str(),
         }));
@@ -70,24 +51,67 @@ pub async fn embed_text(
         text_chars = text.chars().count(),
         "embedding text"
     );
-    let vectors = worker.run(move |m| m.embed(&[text.as_str()])).await??;
-    let vector = vectors
-        .into_iter()
-        .next()
-        .ok_or(EmbedError::NoVector(entry.id))?;
+    let vector = batcher.embed(&text).await.map_err(from_batch)?;
+    if vector.is_empty() {
+        return Err(EmbedError::NoVector(entry.id));
+    }
     Ok(Embedding {
-        vector,
+        vector: vector.to_vec(),
         model: entry.id,
         embedding_id: uuid::Uuid::new_v4().to_string(),
     })
+}
+
+/// The vector length of `model` (`default` or an id), once it is loaded.
+pub fn dimension(registry: &Registry, model: &str) -> Result<usize, EmbedError> {
+    let (_, loaded) = registry.resolve(Task::Embedding, model)?;
+    let LoadedModel::Embedding(batcher) = loaded else {
+        return Err(EmbedError::Model(ResolveError::NotServed {
+            task: Task::Embedding.as_str(),
+        }));
+    };
+    Ok(batcher.model().dimension())
+}
+
+/// Tokens `model` reads of `text` (special tokens included, after truncation):
+/// what an OpenAI client's `usage` counts. Tokenisation only, on the caller's thread.
+pub fn count_tokens(registry: &Registry, text: &str, model: &str) -> Result<usize, EmbedError> {
+    let (entry, loaded) = registry.resolve(Task::Embedding, model)?;
+    let LoadedModel::Embedding(batcher) = loaded else {
+        return Err(EmbedError::Model(ResolveError::NotServed {
+            task: Task::Embedding.as_str(),
+        }));
+    };
+    batcher
+        .model()
+        .tokenize(text)
+        .map(|ids| ids.len())
+        .map_err(|e| {
+            EmbedError::Inference(BatchError::Tokenize {
+                model: entry.id,
+                detail: e.to_string(),
+            })
+        })
 }
 
 /// Dimension of the default embedding model's vectors: `None` when no embedding
 /// model is served or it is not loaded yet.
 pub fn default_dimension(registry: &Registry) -> Option<usize> {
     let (_, loaded) = registry.resolve(Task::Embedding, "default").ok()?;
-    let LoadedModel::Embedding(worker) = loaded else {
+    let LoadedModel::Embedding(batcher) = loaded else {
         return None;
     };
-    Some(worker.model().dimension())
+    Some(batcher.model().dimension())
+}
+
+/// A full queue is the same 503 as a busy worker; stopped workers the same 500.
+fn from_batch(err: BatchError) -> EmbedError {
+    match err {
+        BatchError::Busy { model, queue } => EmbedError::Worker(WorkerError::Busy { model, queue }),
+        BatchError::Stopped { model } => EmbedError::Worker(WorkerError::Crashed {
+            model,
+            reason: "its batching workers have stopped",
+        }),
+        other => EmbedError::Inference(other),
+    }
 }

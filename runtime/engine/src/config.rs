@@ -47,7 +47,7 @@ impl Default for TtsConfig {
 // ---- embeddings (ONNX Runtime behind the batching queue) ----
 
 /// Default texts per forward pass. Measured on 2 shared cores (wrk, 64 sentences of
-/// 5-28 words, concurrency 32): 8 gave 155-180 req/s, 16 gave 146, 32 gave 108-127:
+/// 5-28 words, concurrency 32): 8 gave 163-180 req/s, 16 gave 146, 32 gave 108-127:
 /// a small batch picked from the waiting requests by length pads little, and passes
 /// follow each other without convoys (docs/embeddings.md).
 pub const DEFAULT_EMBEDDING_BATCH_SIZE: usize = 8;

@@ -71,7 +71,9 @@ measure() { # model label curl-args...
   ready=$(kib "$BENCH_PID" VmRSS)
   echo 5 > "/proc/$BENCH_PID/clear_refs"
   start=$(date +%s.%N)
-  status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 900 "$@" || true)
+  # PARALLEL requests at once (1 unless set); the status column lists each distinct one.
+  status=$(seq "${PARALLEL:-1}" | xargs -P "${PARALLEL:-1}" -I{} \
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time 900 "$@" | sort -u | paste -sd/ || true)
   end=$(date +%s.%N)
   peak=$(kib "$BENCH_PID" VmHWM)
   local working=$((peak - ready))
@@ -80,17 +82,22 @@ measure() { # model label curl-args...
     "$status" "$(echo "$end - $start" | bc -l)"
   [ $first -eq 1 ] || echo "," >> "$WORK/results.json"
   first=0
-  printf '{"model":"%s","input":"%s","ready_kib":%s,"peak_kib":%s,"working_kib":%s,"status":%s}' \
+  printf '{"model":"%s","input":"%s","ready_kib":%s,"peak_kib":%s,"working_kib":%s,"status":"%s"}' \
     "$model" "$label" "$ready" "$peak" "$working" "$status" >> "$WORK/results.json"
 }
 json() { echo -H content-type:application/json --data-binary "@$WORK/$1"; }
 
 for model in $MODELS; do
-  bench_start bench-memory "$BIN" "$PORT" "$WORK" HERMES_MODELS="$model"
+  # The embedding cache off: repeated texts must be computed to be measured.
+  bench_start bench-memory "$BIN" "$PORT" "$WORK" HERMES_MODELS="$model" HERMES_EMBEDDING_CACHE_BYTES=0 \
+    HERMES_RATE_LIMIT_PER_MINUTE=0 HERMES_RATE_LIMIT_LLM_PER_MINUTE=0
   case $model in
     all-minilm-l6-v2)
       # shellcheck disable=SC2046
-      measure "$model" "10,000 chars" -X POST "$BASE/embed_text" $(json embed.json) ;;
+      measure "$model" "10,000 chars" -X POST "$BASE/embed_text" $(json embed.json)
+      # A full batch: 16 at once fill two passes of 8 texts of 256 tokens (cache off).
+      # shellcheck disable=SC2046
+      PARALLEL=16 measure "$model" "16 x 10,000 chars" -X POST "$BASE/embed_text" $(json embed.json) ;;
     whisper-tiny-en)
       measure "$model" "660 s WAV" -X POST "$BASE/stt" -F "audio=@$WORK/stt.wav;type=audio/wav" ;;
     piper-en-us-joe-medium)

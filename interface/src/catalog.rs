@@ -96,9 +96,11 @@ pub const CATALOG: &[ModelEntry] = &[
         provenance: Provenance::Measured(
             "ONNX Runtime fp32 (model.onnx), one session of 2 intra-op threads (the defaults), measured 2026-11-30, release build, 2 cores at load average ~4-7 (parallel builds), only this model declared: RSS growth across load + warm-up 170,188,800 and 170,135,552 bytes in two starts (/readyz resident_bytes; process RSS 177 MiB ready); load + warm-up 0.24-0.28 s, start to ready 0.26-0.54 s in scripts/bench-embed.sh runs; 0.65 s kept from the candle measurement (2026-11-29, with compiles running) as the startup probe's margin. The cache (HERMES_EMBEDDING_CACHE_BYTES, 32 MiB) fills with use and is not included; each further session (HERMES_EMBEDDING_SESSIONS) adds its own arenas",
         ),
+        // Reserved twice (default_concurrency): 128 MiB for the batching queue's passes
+        // and the cache, against 77.2 + 32 MiB measured.
         working_bytes: 64 * MIB,
-        working_provenance: Provenance::Estimate(
-            "one 10,000-character request measured 18.7 MiB (scripts/bench-memory.sh 2026-11-30, candle engine); a batch of 32 texts of 256 tokens through a 6-layer BERT kept at ~64 MiB until measured",
+        working_provenance: Provenance::Measured(
+            "scripts/bench-memory.sh 2026-11-30, debug runtime (ONNX Runtime, batches of 8, cache off), 2 busy cores: peak RSS minus ready RSS (VmHWM) 8.7 MiB for one 10,000-character request, 77.2 MiB for 16 at once (two full passes of 8 x 256 tokens); with the 32 MiB cache at its bound 109 MiB, within the 2 x 64 MiB reserved",
         ),
     },
     ModelEntry {

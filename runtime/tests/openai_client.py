@@ -110,6 +110,14 @@ pcm = client.audio.speech.create(model="tts-1", voice="alloy", input=said, respo
 check(pcm[:4] != b"RIFF" and len(pcm) % 2 == 0 and abs(len(pcm) - (len(wav) - 44)) < 0.3 * len(wav),
       f"pcm is 16-bit samples without a header ({len(pcm)} bytes beside the WAV's {len(wav)})")
 
+fast = client.audio.speech.create(model="tts-1", voice="alloy", input=said, response_format="wav", speed=2.0).content
+check(len(fast) < 0.7 * len(wav), f"speed 2.0 speaks faster ({len(fast)} bytes against {len(wav)})")
+try:
+    client.audio.speech.create(model="tts-1", voice="alloy", input="Hi", speed=5.0)
+    check(False, "speed outside 0.25..4 is refused")
+except openai.BadRequestError as e:
+    check(e.body.get("param") == "speed", f"speed 5: BadRequestError {e.message!r}")
+
 # chat.completions.create, plain and streamed, on the local model.
 chat = client.chat.completions.create(
     model="smollm2-135m-instruct", max_tokens=8,

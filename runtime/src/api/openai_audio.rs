@@ -227,11 +227,10 @@ pub async fn speech(
             "response_format",
         );
     }
-    if let Some(speed) = req.speed
-        && (speed - 1.0).abs() > f64::EPSILON
-    {
+    let speed = req.speed.unwrap_or(1.0);
+    if !(0.25..=4.0).contains(&speed) {
         return invalid(
-            format!("speed {speed} is not supported: the voices speak at 1.0 only"),
+            format!("speed must be in 0.25..=4.0 (OpenAI's range), got {speed}"),
             "speed",
         );
     }
@@ -272,6 +271,7 @@ pub async fn speech(
         &voice,
         "en-US",
         state.config.tts.max_chars,
+        speed as f32,
     )
     .await;
     let speech = match speech {

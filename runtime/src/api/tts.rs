@@ -46,6 +46,7 @@ pub async fn tts(
         &req.voice,
         &req.language,
         state.config.tts.max_chars,
+        1.0,
     )
     .await
     .map_err(TtsHttpError::from)?;

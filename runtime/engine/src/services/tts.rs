@@ -80,6 +80,7 @@ pub async fn synthesize(
     voice: &str,
     language: &str,
     max_chars: usize,
+    speed: f32,
 ) -> Result<Speech, TtsError> {
     if text.trim().is_empty() {
         return Err(TtsError::EmptyText);
@@ -121,7 +122,7 @@ pub async fn synthesize(
     }
     let sample_rate = model.sample_rate();
     let samples = worker
-        .run(move |voice| voice.synthesize(&sentences))
+        .run(move |voice| voice.synthesize(&sentences, speed))
         .await?
         .map_err(TtsError::Synthesis)?;
     if samples.is_empty() {

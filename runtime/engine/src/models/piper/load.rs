@@ -25,7 +25,7 @@ pub fn load_and_warm_up(
         .block_on(voice.phonemize(WARM_UP_TEXT))
         .map_err(|e| format!("warm-up phonemization failed: {e}"))?;
     let samples = voice
-        .synthesize(&sentences)
+        .synthesize(&sentences, 1.0)
         .map_err(|e| format!("warm-up synthesis failed: {e}"))?;
     let loudest = samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
     if samples.len() < voice.sample_rate() as usize / 2 || loudest < 1000 {

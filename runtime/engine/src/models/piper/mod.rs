@@ -136,7 +136,12 @@ impl PiperVoice {
 
     /// Synthesises phonemized sentences to 16-bit samples at [`Self::sample_rate`]
     /// (blocking CPU work: run it on the model's worker).
-    pub fn synthesize(&self, sentences: &[String]) -> Result<Vec<i16>, PiperError> {
+    /// `speed` divides the voice's length scale (2.0 speaks twice as fast).
+    pub fn synthesize(&self, sentences: &[String], speed: f32) -> Result<Vec<i16>, PiperError> {
+        let scales = Scales {
+            length_scale: self.scales.length_scale / speed.max(f32::EPSILON),
+            ..self.scales
+        };
         let silence = (self.config.sample_rate as f32 * SENTENCE_SILENCE_SECONDS) as usize;
         let mut out: Vec<i16> = Vec::new();
         for sentence in sentences {
@@ -152,7 +157,7 @@ impl PiperVoice {
             for piece in chunk::chunks(sentence, chunk::MAX_CHUNK_PHONEMES) {
                 let (ids, _) = self.config.phoneme_ids(piece);
                 if ids.len() > 3 {
-                    audio.extend(self.infer(ids)?);
+                    audio.extend(self.infer(ids, scales)?);
                 }
             }
             if !out.is_empty() {
@@ -164,7 +169,7 @@ impl PiperVoice {
     }
 
     /// One forward pass: phoneme ids of one sentence to float audio.
-    fn infer(&self, ids: Vec<i64>) -> Result<Vec<f32>, PiperError> {
+    fn infer(&self, ids: Vec<i64>, scales: Scales) -> Result<Vec<f32>, PiperError> {
         let stage = |stage| {
             move |e: ort::Error| PiperError::Ort {
                 stage,
@@ -175,8 +180,8 @@ impl PiperVoice {
         let input = Tensor::from_array(([1usize, length], ids)).map_err(stage("input"))?;
         let lengths =
             Tensor::from_array(([1usize], vec![length as i64])).map_err(stage("input"))?;
-        let scales = Tensor::from_array(([3usize], self.scales.as_array().to_vec()))
-            .map_err(stage("input"))?;
+        let scales =
+            Tensor::from_array(([3usize], scales.as_array().to_vec())).map_err(stage("input"))?;
         let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         let outputs = session
             .run(ort::inputs![

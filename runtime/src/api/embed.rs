@@ -73,7 +73,7 @@ pub async fn embed_text(
     }))
 }
 
-fn to_api_error(err: EmbedError) -> ApiError {
+pub(crate) fn to_api_error(err: EmbedError) -> ApiError {
     match err {
         EmbedError::EmptyText => ApiError::empty_text(),
         EmbedError::Model(e) => e.into(),

@@ -15,13 +15,14 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 
+use super::embed::to_api_error;
 use super::openai_errors::{from_api_error, invalid};
 use crate::error::ApiError;
 use crate::extract::parse_body;
+use crate::protection::input;
 use crate::state::AppState;
+use crate::usecases::embed_and_store::store;
 use hermes_engine::services::embedding::{self, EmbedError};
-use hermes_upstreams::persistence::embeddings::persist_embedding;
-use hermes_upstreams::persistence::milvus::EmbeddingRow;
 
 /// A request, checked.
 #[derive(Debug, PartialEq)]
@@ -112,7 +113,7 @@ fn read(body: &Value, max_inputs: usize, max_chars: usize) -> Result<EmbeddingsR
         }
     }
     let model = match &body["model"] {
-        Value::String(m) if is_model_id(m) => m.clone(),
+        Value::String(m) if input::is_model_id(m) => m.clone(),
         Value::String(m) => {
             return Err(Invalid::new(
                 format!("model {m:?} is not a model id (letters, digits, '_', '.', '-')"),
@@ -151,22 +152,8 @@ fn read(body: &Value, max_inputs: usize, max_chars: usize) -> Result<EmbeddingsR
     })
 }
 
-fn is_model_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-}
-
 fn embed_error(err: EmbedError) -> Response {
-    let api = match err {
-        EmbedError::EmptyText => ApiError::empty_text(),
-        EmbedError::Model(e) => e.into(),
-        EmbedError::Worker(e) => e.into(),
-        other => ApiError::Internal(other.to_string()),
-    };
-    from_api_error(api)
+    from_api_error(to_api_error(err))
 }
 
 /// Little-endian float32 bytes in standard base64, as OpenAI encodes them.
@@ -224,18 +211,14 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let mut data = Vec::with_capacity(done.len());
     let mut model = "";
     for (index, (e, text)) in done.into_iter().zip(req.inputs).enumerate() {
-        let row = EmbeddingRow {
-            embedding_id: e.embedding_id.clone(),
-            embedding: e.vector.clone(),
-            model: e.model.to_owned(),
-            text,
-            timestamp: chrono::Utc::now().timestamp_millis(),
+        let e = match store(&state, e, text).await {
+            Ok(stored) => stored.embedding,
+            Err(err) => {
+                return from_api_error(ApiError::Unavailable(format!(
+                    "The embedding could not be stored: {err}"
+                )));
+            }
         };
-        if let Err(err) = persist_embedding(&state.deliveries.embeddings, row).await {
-            return from_api_error(ApiError::Unavailable(format!(
-                "The embedding could not be stored: {err}"
-            )));
-        }
         model = e.model;
         let vector = if req.base64 {
             json!(to_base64(&e.vector))

@@ -30,13 +30,23 @@ pub fn check_text(field: &str, text: &str, max: usize) -> Result<(), ApiError> {
     }]))
 }
 
-/// A model id (at `body.<field>`) of letters, digits, `_`, `.`, `-`.
-pub fn check_model_id(field: &str, id: &str) -> Result<(), ApiError> {
-    let ok = !id.is_empty()
+/// Whether `id` is made of letters, digits, `_`, `.`, `-` only (and is not empty).
+fn has_model_id_chars(id: &str) -> bool {
+    !id.is_empty()
         && id
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
-    if ok && id.chars().nth(MAX_MODEL_ID_CHARS).is_none() {
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+}
+
+/// Whether `id` is a model id [`check_model_id`] accepts.
+pub fn is_model_id(id: &str) -> bool {
+    has_model_id_chars(id) && id.chars().nth(MAX_MODEL_ID_CHARS).is_none()
+}
+
+/// A model id (at `body.<field>`) of letters, digits, `_`, `.`, `-`.
+pub fn check_model_id(field: &str, id: &str) -> Result<(), ApiError> {
+    let ok = has_model_id_chars(id);
+    if is_model_id(id) {
         return Ok(());
     }
     if ok {

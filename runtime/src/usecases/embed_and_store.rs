@@ -35,6 +35,15 @@ pub async fn embed_and_store(
     model: &str,
 ) -> Result<Stored, EmbedAndStoreError> {
     let embedding = embedding::embed_text(&state.registry, text.clone(), model).await?;
+    Ok(store(state, embedding, text).await?)
+}
+
+/// Stores the row of an embedding of `text` (Milvus, else the outbox).
+pub async fn store(
+    state: &AppState,
+    embedding: Embedding,
+    text: String,
+) -> Result<Stored, OutboxError> {
     let row = EmbeddingRow {
         embedding_id: embedding.embedding_id.clone(),
         embedding: embedding.vector.clone(),

@@ -1,9 +1,10 @@
 //! Text embeddings: pick the requested model, embed through its batching queue
 //! (and the shared cache); every call gets its own `embedding_id`.
 
-use hermes_interface::Task;
+use hermes_interface::{ModelEntry, Task};
 
-use crate::models::batcher::BatchError;
+use crate::models::batcher::{BatchError, Batcher};
+use crate::models::embedding_onnx::OnnxEmbedder;
 use crate::models::registry::{LoadedModel, Registry, ResolveError};
 use crate::models::worker::WorkerError;
 
@@ -40,12 +41,7 @@ pub async fn embed_text(
     if text.trim().is_empty() {
         return Err(EmbedError::EmptyText);
     }
-    let (entry, loaded) = registry.resolve(Task::Embedding, model)?;
-    let LoadedModel::Embedding(batcher) = loaded else {
-        return Err(EmbedError::Model(ResolveError::NotServed {
-            task: Task::Embedding.as_str(),
-        }));
-    };
+    let (entry, batcher) = resolve(registry, model)?;
     tracing::debug!(
         model = entry.id,
         text_chars = text.chars().count(),
@@ -62,26 +58,30 @@ pub async fn embed_text(
     })
 }
 
-/// The vector length of `model` (`default` or an id), once it is loaded.
-pub fn dimension(registry: &Registry, model: &str) -> Result<usize, EmbedError> {
-    let (_, loaded) = registry.resolve(Task::Embedding, model)?;
-    let LoadedModel::Embedding(batcher) = loaded else {
-        return Err(EmbedError::Model(ResolveError::NotServed {
-            task: Task::Embedding.as_str(),
-        }));
-    };
-    Ok(batcher.model().dimension())
-}
-
-/// Tokens `model` reads of `text` (special tokens included, after truncation):
-/// what an OpenAI client's `usage` counts. Tokenisation only, on the caller's thread.
-pub fn count_tokens(registry: &Registry, text: &str, model: &str) -> Result<usize, EmbedError> {
+/// The embedding model a request names (`default` or an id) and its batching queue.
+fn resolve<'r>(
+    registry: &'r Registry,
+    model: &str,
+) -> Result<(&'static ModelEntry, &'r Batcher<OnnxEmbedder>), EmbedError> {
     let (entry, loaded) = registry.resolve(Task::Embedding, model)?;
     let LoadedModel::Embedding(batcher) = loaded else {
         return Err(EmbedError::Model(ResolveError::NotServed {
             task: Task::Embedding.as_str(),
         }));
     };
+    Ok((entry, batcher))
+}
+
+/// The vector length of `model` (`default` or an id), once it is loaded.
+pub fn dimension(registry: &Registry, model: &str) -> Result<usize, EmbedError> {
+    let (_, batcher) = resolve(registry, model)?;
+    Ok(batcher.model().dimension())
+}
+
+/// Tokens `model` reads of `text` (special tokens included, after truncation):
+/// what an OpenAI client's `usage` counts. Tokenisation only, on the caller's thread.
+pub fn count_tokens(registry: &Registry, text: &str, model: &str) -> Result<usize, EmbedError> {
+    let (entry, batcher) = resolve(registry, model)?;
     batcher
         .model()
         .tokenize(text)
@@ -97,11 +97,7 @@ pub fn count_tokens(registry: &Registry, text: &str, model: &str) -> Result<usiz
 /// Dimension of the default embedding model's vectors: `None` when no embedding
 /// model is served or it is not loaded yet.
 pub fn default_dimension(registry: &Registry) -> Option<usize> {
-    let (_, loaded) = registry.resolve(Task::Embedding, "default").ok()?;
-    let LoadedModel::Embedding(batcher) = loaded else {
-        return None;
-    };
-    Some(batcher.model().dimension())
+    dimension(registry, "default").ok()
 }
 
 /// A full queue is the same 503 as a busy worker; stopped workers the same 500.

@@ -12,20 +12,12 @@ use hermes_upstreams::config::{
 };
 use hermes_upstreams::outbox::OutboxLimits;
 
-use super::error::ConfigError;
+use super::error::{ConfigError, whole_number};
 
 /// Reads the settings; `get` returns trimmed, non-empty values.
 pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<DeliveryConfig, ConfigError> {
-    let number = |name: &'static str, default: u64, min: u64, max: u64| match get(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (min..=max).contains(n))
-            .ok_or_else(|| ConfigError {
-                variable: name,
-                problem: format!("invalid value {v:?}: expected an integer in {min}..={max}"),
-            }),
+    let number = |name: &'static str, default: u64, min: u64, max: u64| {
+        whole_number(&get, name, default, min..=max)
     };
     Ok(DeliveryConfig {
         outbox_dir: PathBuf::from(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use hermes_engine::config::EmbeddingConfig;
 use hermes_interface::env;
 
-use super::error::ConfigError;
+use super::error::{ConfigError, whole_count};
 
 const MAX_BATCH_SIZE: u64 = 1024;
 const MAX_BATCH_TOKENS: u64 = 1 << 20;
@@ -19,19 +19,8 @@ const MAX_THREADS: u64 = 256;
 /// The ONNX Runtime library is the voices' (`HERMES_ORT_LIB`), set by the caller.
 pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<EmbeddingConfig, ConfigError> {
     let defaults = EmbeddingConfig::default();
-    let number = |name: &'static str, default: usize, min: u64, max: u64| match get(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (min..=max).contains(n))
-            .and_then(|n| usize::try_from(n).ok())
-            .ok_or_else(|| {
-                ConfigError::new(
-                    name,
-                    format!("invalid value {v:?}: expected a whole number in {min}..={max}"),
-                )
-            }),
+    let number = |name: &'static str, default: usize, min: u64, max: u64| {
+        whole_count(&get, name, default, min..=max)
     };
     let max_wait_ms = number(
         env::EMBEDDING_MAX_WAIT_MS,

@@ -16,3 +16,47 @@ impl ConfigError {
         }
     }
 }
+
+/// The whole number in `range` that variable `name` holds through `get`, `default`
+/// when unset; anything else names the variable and the range.
+pub(crate) fn whole_number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    name,
+                    format!(
+                        "invalid value {v:?}: expected a whole number in {}..={}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
+    }
+}
+
+/// [`whole_number`] as a count (`usize`).
+pub(crate) fn whole_count(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: usize,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<usize, ConfigError> {
+    let (min, max) = (*range.start(), *range.end());
+    let n = whole_number(get, name, default as u64, range)?;
+    usize::try_from(n).map_err(|_| {
+        ConfigError::new(
+            name,
+            format!("invalid value \"{n}\": expected a whole number in {min}..={max}"),
+        )
+    })
+}

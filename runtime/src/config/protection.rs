@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hermes_interface::env;
 
-use super::error::ConfigError;
+use super::error::{ConfigError, whole_number};
 use crate::protection::keys::{ApiKey, parse_key_list};
 use crate::protection::ratelimit::{Costs, RateLimits};
 
@@ -36,28 +36,6 @@ pub const DEFAULT_LLM_PER_MINUTE: u32 = 10;
 pub const DEFAULT_PER_MINUTE: u32 = 600;
 pub const DEFAULT_COSTS: &str = "stt=10,tts=5,ingest=10";
 
-fn number(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(v) => match v.parse::<u64>() {
-            Ok(n) if range.contains(&n) => Ok(n),
-            _ => Err(ConfigError::new(
-                name,
-                format!(
-                    "invalid value {v:?}: expected a whole number in {}..={}",
-                    range.start(),
-                    range.end()
-                ),
-            )),
-        },
-    }
-}
-
 /// Reads the protection variables through the same lookup as `Config::from_lookup`.
 pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ProtectionConfig, ConfigError> {
     let api_keys = match get(env::API_KEYS) {
@@ -83,26 +61,27 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ProtectionCon
             format!("invalid path {bad:?}: paths start with '/'"),
         ));
     }
-    let max_text_chars = number(
+    let max_text_chars = whole_number(
         &get,
         env::MAX_TEXT_CHARS,
         DEFAULT_MAX_TEXT_CHARS as u64,
         1..=10_000_000,
     )? as usize;
-    let embeddings_max_inputs = number(&get, env::EMBEDDINGS_MAX_INPUTS, 256, 1..=2048)? as usize;
-    let max_json_body_bytes = number(
+    let embeddings_max_inputs =
+        whole_number(&get, env::EMBEDDINGS_MAX_INPUTS, 256, 1..=2048)? as usize;
+    let max_json_body_bytes = whole_number(
         &get,
         env::MAX_JSON_BODY_BYTES,
         DEFAULT_MAX_JSON_BODY_BYTES as u64,
         1024..=1 << 30,
     )? as usize;
-    let llm_per_minute = number(
+    let llm_per_minute = whole_number(
         &get,
         env::RATE_LIMIT_LLM_PER_MINUTE,
         u64::from(DEFAULT_LLM_PER_MINUTE),
         0..=1_000_000,
     )? as u32;
-    let per_minute = number(
+    let per_minute = whole_number(
         &get,
         env::RATE_LIMIT_PER_MINUTE,
         u64::from(DEFAULT_PER_MINUTE),
@@ -110,20 +89,21 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ProtectionCon
     )? as u32;
     let costs = Costs::parse(&get(env::RATE_LIMIT_COSTS).unwrap_or_else(|| DEFAULT_COSTS.into()))
         .map_err(|p| ConfigError::new(env::RATE_LIMIT_COSTS, p))?;
-    let retry_after = Duration::from_secs(number(&get, env::RETRY_AFTER_SECONDS, 1, 1..=3600)?);
-    let header_read_timeout = Duration::from_millis(number(
+    let retry_after =
+        Duration::from_secs(whole_number(&get, env::RETRY_AFTER_SECONDS, 1, 1..=3600)?);
+    let header_read_timeout = Duration::from_millis(whole_number(
         &get,
         env::HEADER_READ_TIMEOUT_MS,
         10_000,
         10..=600_000,
     )?);
-    let body_read_timeout = Duration::from_millis(number(
+    let body_read_timeout = Duration::from_millis(whole_number(
         &get,
         env::BODY_READ_TIMEOUT_MS,
         30_000,
         10..=3_600_000,
     )?);
-    let max_connections = number(&get, env::MAX_CONNECTIONS, 1024, 1..=1_000_000)? as usize;
+    let max_connections = whole_number(&get, env::MAX_CONNECTIONS, 1024, 1..=1_000_000)? as usize;
     Ok(ProtectionConfig {
         api_keys,
         api_keys_file,

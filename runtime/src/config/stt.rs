@@ -4,22 +4,15 @@
 use hermes_engine::config::SttConfig;
 use hermes_interface::env;
 
-use super::error::ConfigError;
+use super::error::{ConfigError, whole_count};
 
 const MAX_THREADS: usize = 64;
 
 /// Reads the `HERMES_STT_*` variables through `get` (trimmed, empty = unset).
 pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<SttConfig, ConfigError> {
     let defaults = SttConfig::default();
-    let count = |name: &'static str, default: usize, max: usize| match get(name) {
-        None => Ok(default),
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=max).contains(&n) => Ok(n),
-            _ => Err(ConfigError::new(
-                name,
-                format!("invalid value {v:?}: expected a whole number in 1..={max}"),
-            )),
-        },
+    let count = |name: &'static str, default: usize, max: usize| {
+        whole_count(&get, name, default, 1..=max as u64)
     };
     let max_bytes = match get(env::STT_MAX_BYTES) {
         None => defaults.max_bytes,

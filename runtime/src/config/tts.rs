@@ -7,7 +7,7 @@ use std::time::Duration;
 use hermes_engine::config::TtsConfig;
 use hermes_interface::env;
 
-use super::error::ConfigError;
+use super::error::{ConfigError, whole_count};
 
 const MAX_MAX_CHARS: usize = 1_000_000;
 const MAX_THREADS: usize = 256;
@@ -15,14 +15,18 @@ const MAX_THREADS: usize = 256;
 /// `get` returns a variable's trimmed value, `None` when unset or empty.
 pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<TtsConfig, ConfigError> {
     let defaults = TtsConfig::default();
-    let max_chars = match get(env::TTS_MAX_CHARS) {
-        None => defaults.max_chars,
-        Some(v) => parse_count(env::TTS_MAX_CHARS, &v, MAX_MAX_CHARS)?,
-    };
-    let threads = match get(env::TTS_THREADS) {
-        None => defaults.threads,
-        Some(v) => parse_count(env::TTS_THREADS, &v, MAX_THREADS)?,
-    };
+    let max_chars = whole_count(
+        &get,
+        env::TTS_MAX_CHARS,
+        defaults.max_chars,
+        1..=MAX_MAX_CHARS as u64,
+    )?;
+    let threads = whole_count(
+        &get,
+        env::TTS_THREADS,
+        defaults.threads,
+        1..=MAX_THREADS as u64,
+    )?;
     let espeak_timeout = match get(env::TTS_ESPEAK_TIMEOUT_SECONDS) {
         None => defaults.espeak_timeout,
         Some(v) => match v.parse::<f64>() {
@@ -57,17 +61,6 @@ fn invalid(variable: &'static str, value: &str, expected: &str) -> ConfigError {
     ConfigError {
         variable,
         problem: format!("invalid value {value:?}: expected {expected}"),
-    }
-}
-
-fn parse_count(variable: &'static str, v: &str, max: usize) -> Result<usize, ConfigError> {
-    match v.parse::<usize>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(invalid(
-            variable,
-            v,
-            &format!("a whole number in 1..={max}"),
-        )),
     }
 }
 

@@ -169,6 +169,16 @@ mod tests {
         }
     }
 
+    /// A canary of `canary` at `step` with `weight` % of the traffic beside `stable`.
+    fn progressing(step: usize, weight: i32, stable: &str, canary: &str) -> RolloutState {
+        RolloutState {
+            phase: RolloutPhase::Progressing { step, weight },
+            stable_revision: Some(stable.into()),
+            canary_revision: Some(canary.into()),
+            ..RolloutState::default()
+        }
+    }
+
     #[test]
     fn a_new_revision_starts_the_canary_and_leaves_the_stable_as_it_runs() {
         let old = resource("i:1", false);
@@ -199,15 +209,7 @@ mod tests {
     fn a_promotion_gives_the_stable_the_template_then_removes_the_canary() {
         let new = resource("i:2", false);
         let new_rev = validated(&new).1.revision;
-        let progressing = RolloutState {
-            phase: RolloutPhase::Progressing {
-                step: 1,
-                weight: 100,
-            },
-            stable_revision: Some("old".into()),
-            canary_revision: Some(new_rev),
-            ..RolloutState::default()
-        };
+        let progressing = progressing(1, 100, "old", &new_rev);
         let (state, actions) = feed(
             progressing,
             vec![RolloutEvent::CheckPassed, RolloutEvent::PromotionComplete],
@@ -228,14 +230,8 @@ mod tests {
         let new = resource("i:2", false);
         let new_rev = validated(&new).1.revision;
         let progressing = RolloutState {
-            phase: RolloutPhase::Progressing {
-                step: 0,
-                weight: 50,
-            },
-            stable_revision: Some("old".into()),
-            canary_revision: Some(new_rev),
             consecutive_failures: 1,
-            ..RolloutState::default()
+            ..progressing(0, 50, "old", &new_rev)
         };
         let failed = RolloutEvent::CheckFailed {
             metric: "error-rate".into(),
@@ -259,15 +255,7 @@ mod tests {
     fn a_spec_reverted_to_the_stable_removes_the_canary_once() {
         let old = resource("i:1", false);
         let old_rev = validated(&old).1.revision;
-        let progressing = RolloutState {
-            phase: RolloutPhase::Progressing {
-                step: 0,
-                weight: 50,
-            },
-            stable_revision: Some(old_rev.clone()),
-            canary_revision: Some("new".into()),
-            ..RolloutState::default()
-        };
+        let progressing = progressing(0, 50, &old_rev, "new");
         let (state, actions) = feed(
             progressing,
             vec![RolloutEvent::NewRevision(old_rev.clone())],
@@ -303,15 +291,7 @@ mod tests {
     fn route_traffic_applies_both_backends_then_the_weights() {
         let new = resource("i:2", true);
         let new_rev = validated(&new).1.revision;
-        let progressing = RolloutState {
-            phase: RolloutPhase::Progressing {
-                step: 0,
-                weight: 50,
-            },
-            stable_revision: Some("old".into()),
-            canary_revision: Some(new_rev),
-            ..RolloutState::default()
-        };
+        let progressing = progressing(0, 50, "old", &new_rev);
         let (state, actions) = feed(progressing, vec![RolloutEvent::CheckPassed]);
         let steps = plan(&new, &state, &actions);
         assert_eq!(

@@ -25,7 +25,9 @@ fn envs(milvus_port: u16, extra: &[(&'static str, String)]) -> Vec<(&'static str
     let mut envs = vec![
         ("MILVUS_HOST", "127.0.0.1".to_owned()),
         ("MILVUS_PORT", milvus_port.to_string()),
-        ("HERMES_MILVUS_TIMEOUT_MS", "1000".to_owned()),
+        // The default: on a loaded two-core machine a 1 s write timeout opens the
+        // breaker while Milvus is merely slow.
+        ("HERMES_MILVUS_TIMEOUT_MS", "3000".to_owned()),
         ("HERMES_RETRY_MAX_DELAY_MS", "1000".to_owned()),
     ];
     envs.extend_from_slice(extra);
@@ -67,6 +69,21 @@ async fn milvus_killed_and_restarted_under_load_loses_and_duplicates_nothing() {
     let envs = envs(milvus.port, &[]);
     let s = Arc::new(Server::start_ready(&as_refs(&envs)).await);
     wait_milvus_healthy(&s, Duration::from_secs(60)).await;
+    // The direct path, before any load: Milvus is up, so each row is written
+    // at once and said to be.
+    let mut warmup = Vec::new();
+    for i in 0..10 {
+        let (status, body) = embed(&s, &format!("written directly {i}")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["persisted"], true, "Milvus is up: {body}");
+        warmup.push(
+            body["embedding_id"]
+                .as_str()
+                .expect("embedding_id")
+                .to_owned(),
+        );
+    }
+    assert_all_once(&milvus, &warmup).await;
 
     let done = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -136,13 +153,10 @@ async fn milvus_killed_and_restarted_under_load_loses_and_duplicates_nothing() {
         queued > 0,
         "Milvus was down for ~1000 requests: some must have been queued"
     );
-    // Before the kill Milvus is up: at least half of those 500 are written directly
-    // (on a loaded machine some writes outlast their timeout and go to the outbox,
-    // which is the right answer for them).
-    assert!(
-        persisted.len() >= 250,
-        "most requests before the kill were persisted directly"
-    );
+    // How many of the first 500 were written directly depends on the machine's
+    // load: a write that outlasts its timeout opens the breaker and the rows go
+    // to the outbox, which is the right answer for them. Only honesty and
+    // completeness are asserted below.
 
     // persisted: true was said only of rows Milvus holds (checked before the
     // outbox could have caught up with anything).

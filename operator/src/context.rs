@@ -4,6 +4,7 @@
 use crate::analysis::prometheus::Prometheus;
 use crate::catalog::Catalog;
 use crate::metrics::Metrics;
+use crate::own_writes::OwnWrites;
 use crate::validate::MissingMetadata;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -30,6 +31,8 @@ pub struct Context {
     pub prometheus: Option<Prometheus>,
     /// Consecutive failures per object, for the backoff.
     pub(crate) failures: Mutex<HashMap<String, u32>>,
+    /// This operator's last write per object, so a stale cached copy is not acted on.
+    pub(crate) own_writes: OwnWrites,
 }
 
 impl Context {
@@ -41,6 +44,7 @@ impl Context {
             metrics,
             prometheus: None,
             failures: Mutex::default(),
+            own_writes: OwnWrites::default(),
         }
     }
 

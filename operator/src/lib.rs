@@ -6,7 +6,8 @@
 //! rollout state) -> with a canary, `canary` (the `rollout` state machine fed, its actions
 //! turned into steps) -> `execute` (the one executor; `apply` and `traffic` are its write
 //! primitives) -> `status` (pure, one status write) + `events`. `reconcile` strings the
-//! stages together; `context` (Context, the error, timings) is at the bottom; `controller`
+//! stages together (`own_writes` keeps it from acting on a cached copy older than its own
+//! last write); `context` (Context, the error, timings) is at the bottom; `controller`
 //! runs it for every resource; `leader` makes sure only one operator replica acts;
 //! `metrics` and `server` expose /metrics, /healthz, /readyz; `slo_metrics` exports the
 //! declared SLOs there for the chart's alert rules. `cli` holds the subcommands: `render`
@@ -50,6 +51,7 @@ pub mod events;
 pub mod execute;
 pub mod leader;
 pub mod metrics;
+pub mod own_writes;
 pub mod quantity;
 pub mod reconcile;
 pub mod revision;

@@ -12,6 +12,7 @@ use crate::context::{
 use crate::crd::{HermesDeployment, Phase};
 use crate::events::{self, Notice};
 use crate::execute::{self, Step};
+use crate::own_writes::{self, Freshness};
 use crate::quantity::format_memory;
 use crate::rollout::command;
 use crate::sizing;
@@ -19,13 +20,17 @@ use crate::status::{self, Outcome, Rollout};
 use crate::validate::{self, MissingMetadata};
 use kube::api::Patch;
 use kube::runtime::controller::Action;
-use kube::{Api, Client, Resource, ResourceExt};
+use kube::{Api, Resource, ResourceExt};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 fn key(hd: &HermesDeployment) -> String {
-    format!("{}/{}", hd.namespace().unwrap_or_default(), hd.name_any())
+    key_of(&hd.namespace().unwrap_or_default(), &hd.name_any())
+}
+
+fn key_of(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
 }
 
 /// The controller's reconciler. Each reconcile runs in its own span (object, generation
@@ -91,6 +96,12 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
         ctx.metrics.slo_objectives.forget(&namespace, &name);
         return Ok(Action::await_change());
     }
+    // The cache has not yet seen this operator's own last write: acting on this copy
+    // would repeat a step already taken (a promotion, a command).
+    if ctx.own_writes.freshness(&key(hd), hd) == Freshness::Stale {
+        tracing::debug!("cached copy older than our last write; waiting for the watch");
+        return Ok(Action::requeue(own_writes::RECHECK));
+    }
     let regarding = hd.object_ref(&());
     let generation = id.generation;
     let client = &ctx.client;
@@ -115,7 +126,7 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
             );
             if hd.status.as_ref() != Some(&new) {
                 notify(ctx, &regarding, &[Notice::invalid_spec(&message)]).await;
-                patch_status(client, &namespace, &name, &new).await?;
+                patch_status(ctx, &namespace, &name, &new).await?;
             }
             return Ok(Action::await_change());
         }
@@ -242,34 +253,33 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
     // Ready, or rolled back with the stable serving: nothing moves until something changes.
     let ready = matches!(new.phase, Some(Phase::Ready | Phase::RolledBack));
     if hd.status.as_ref() != Some(&new) {
-        patch_status(client, &namespace, &name, &new).await?;
+        patch_status(ctx, &namespace, &name, &new).await?;
     }
     let mut requeue = if ready { RESYNC } else { PROGRESS_CHECK };
     if let Some(d) = &decision {
         requeue = requeue.min(d.requeue);
         if d.command_seen {
-            remove_command(client, &namespace, &name).await?;
+            remove_command(ctx, &namespace, &name).await?;
         }
     }
     Ok(Action::requeue(requeue))
 }
 
 /// Removes the one-shot rollout command annotation once it was carried out.
-async fn remove_command(
-    client: &Client,
-    namespace: &str,
-    name: &str,
-) -> Result<(), ReconcileError> {
-    let api: Api<HermesDeployment> = Api::namespaced(client.clone(), namespace);
+async fn remove_command(ctx: &Context, namespace: &str, name: &str) -> Result<(), ReconcileError> {
+    let api: Api<HermesDeployment> = Api::namespaced(ctx.client.clone(), namespace);
     let patch = serde_json::json!({
         "metadata": {"annotations": {command::ANNOTATION: null}},
     });
-    api.patch(name, &apply::merge_params(), &Patch::Merge(&patch))
+    let written = api
+        .patch(name, &apply::merge_params(), &Patch::Merge(&patch))
         .await
         .map_err(|source| ReconcileError::Annotation {
             name: name.into(),
             source,
         })?;
+    ctx.own_writes
+        .record(&format!("{namespace}/{name}"), &written);
     Ok(())
 }
 
@@ -288,23 +298,26 @@ async fn notify(
 
 /// The one status writer: a server-side apply of what `status::compute` returned.
 async fn patch_status(
-    client: &Client,
+    ctx: &Context,
     namespace: &str,
     name: &str,
     status: &crate::crd::HermesDeploymentStatus,
 ) -> Result<(), ReconcileError> {
-    let api: Api<HermesDeployment> = Api::namespaced(client.clone(), namespace);
+    let api: Api<HermesDeployment> = Api::namespaced(ctx.client.clone(), namespace);
     let body = serde_json::json!({
         "apiVersion": HermesDeployment::api_version(&()),
         "kind": HermesDeployment::kind(&()),
         "status": status,
     });
-    api.patch_status(name, &apply::apply_params(), &Patch::Apply(&body))
+    let written = api
+        .patch_status(name, &apply::apply_params(), &Patch::Apply(&body))
         .await
         .map_err(|source| ReconcileError::Status {
             name: name.into(),
             source,
         })?;
+    ctx.own_writes
+        .record(&format!("{namespace}/{name}"), &written);
     Ok(())
 }
 

@@ -49,7 +49,19 @@ impl Cluster {
                 op.process.logs()
             ));
         }
-        out + &self.cp.logs()
+        // What the operator recorded: statuses and Events say where a rollout stands.
+        let (_, statuses, _) = self.cp.kubectl(&[
+            "get",
+            "hd",
+            "-A",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}: {.status}{\"\\n\"}{end}",
+        ]);
+        let (_, events, _) = self
+            .cp
+            .kubectl(&["get", "events", "-A", "--sort-by=.lastTimestamp"]);
+        format!("{out}=== HermesDeployment statuses ===\n{statuses}\n=== Events ===\n{events}\n")
+            + &self.cp.logs()
     }
 
     fn api<K>(&self, ns: &str) -> Api<K>
@@ -609,15 +621,17 @@ fn assert_no_forbidden(c: &Cluster) {
 }
 
 /// Prometheus discovering the pods through this apiserver (`kubernetes_sd_configs`),
-/// relabelled with the README's `relabel_configs` block, taken from the README itself.
+/// relabelled with the `relabel_configs` block users are told to write, taken from
+/// docs/canary-rollouts.md itself.
 fn prometheus_config(cp: &ControlPlane) -> String {
-    let readme =
-        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
-            .expect("README.md");
-    let start = readme
+    let manual = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/canary-rollouts.md"),
+    )
+    .expect("docs/canary-rollouts.md");
+    let start = manual
         .find("```yaml\nrelabel_configs:\n")
-        .expect("the README's relabel_configs block");
-    let block = &readme[start + "```yaml\n".len()..];
+        .expect("the relabel_configs block of docs/canary-rollouts.md");
+    let block = &manual[start + "```yaml\n".len()..];
     let block = &block[..block.find("```").expect("end of the relabel_configs block")];
     let relabel: String = block.lines().map(|l| format!("    {l}\n")).collect();
     format!(
@@ -679,6 +693,9 @@ spec:
       steps: [50, 100]
       interval: {interval}
       failureLimit: 2
+      # A new pod is in Prometheus only after service discovery's next refresh (a few
+      # seconds), longer than these 3 s steps: hold the step until data arrives.
+      noDataPolicy: wait
     analysis:
       window: 6s
       metrics:
@@ -725,7 +742,7 @@ async fn scenario_canary(c: &mut Cluster) {
         prometheus
             .wait_for_sample(r#"sum(up{namespace="canary",revision!=""})"#, RECONCILE)
             .await,
-        "Prometheus discovers the pods through kubernetes_sd_configs and the README's relabelling"
+        "Prometheus discovers the pods through kubernetes_sd_configs and the manual's relabelling"
     );
     let deployments = c.api::<Deployment>(CANARY_NS);
 
@@ -799,13 +816,15 @@ async fn scenario_canary(c: &mut Cluster) {
         Some("hermes-runtime:v2"),
         "the stable Deployment kept the healthy image"
     );
+    // Kept at 0 pods so that `retry` can scale it again (docs/canary-rollouts.md).
     eventually(
-        "web-canary removed",
+        "web-canary scaled to 0 pods",
         RECONCILE,
         || c.logs(),
         || async {
-            let gone = deployments.get_opt("web-canary").await.ok()?.is_none();
-            gone.then_some(())
+            let d = deployments.get_opt("web-canary").await.ok()??;
+            let pods = d.status.and_then(|s| s.replicas).unwrap_or(0);
+            (d.spec.replicas == Some(0) && pods == 0).then_some(())
         },
     )
     .await;

@@ -108,6 +108,14 @@ pub fn analysis_due(
     })
 }
 
+/// Whether `d` has `replicas` ready pods, of whichever revision: the traffic it serves is
+/// healthy even while a rolling update is under way (maxUnavailable 0 keeps old pods).
+pub fn serving_all_replicas(d: &Deployment, replicas: i32) -> bool {
+    d.status
+        .as_ref()
+        .is_some_and(|s| s.ready_replicas.unwrap_or(0) >= replicas)
+}
+
 struct Machine<'a> {
     state: RolloutState,
     policy: &'a CanaryPolicy,
@@ -153,16 +161,18 @@ pub async fn decide(
     };
 
     // 1. The spec's revision.
-    let stable_ready = stable_now.is_some_and(|d| deployment_ready(d, v.spec.replicas));
+    let serving = stable_now.is_some_and(|d| serving_all_replicas(d, v.spec.replicas));
     let direct = matches!(m.state.phase, RolloutPhase::Stable)
         && m.state
             .stable_revision
             .as_deref()
             .is_some_and(|s| s != revision)
-        && !stable_ready;
+        && !serving;
     if direct {
-        // A stable that is not Ready (still rolling out, or broken) takes a new template as
-        // a plain rolling update: there is no healthy baseline to protect.
+        // A stable that cannot serve all its replicas (the first deployment still
+        // starting, or broken) takes a new template as a plain rolling update: there is no
+        // healthy baseline to protect. One in a rolling update whose pods still serve all
+        // replicas (right after a promotion, say) is such a baseline: a canary again.
         m.state.stable_revision = Some(revision.to_string());
     } else {
         m.feed(RolloutEvent::NewRevision(revision.to_string()));
@@ -417,6 +427,80 @@ mod tests {
         let d = decide_with("rollback").await.expect("decision");
         assert_eq!(d.notices[0].reason, "InvalidRolloutCommand");
         assert_eq!(d.last_command.map(|c| c.outcome), Some("Invalid".into()));
+    }
+
+    #[tokio::test]
+    async fn a_change_while_the_stable_serves_all_replicas_is_a_canary_even_mid_rolling_update() {
+        let hd: crate::crd::HermesDeployment = serde_json::from_value(serde_json::json!({
+            "apiVersion": "hermes.logos.dev/v1alpha1",
+            "kind": "HermesDeployment",
+            "metadata": {"name": "chat", "namespace": "ns", "uid": "u-1"},
+            "spec": {
+                "image": "i:3",
+                "replicas": 2,
+                "models": [{"name": "all-minilm-l6-v2", "task": "embedding"}],
+                "rollout": {"canary": {}},
+            },
+            "status": {"rollout": {
+                "phase": "Stable", "weight": 0, "stableRevision": "promoted",
+                "consecutiveFailures": 0,
+            }},
+        }))
+        .expect("resource");
+        let stable = |updated: i32, ready: i32| -> Deployment {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "chat", "generation": 4},
+                "spec": {"selector": {}, "template": {}, "replicas": 2},
+                "status": {"observedGeneration": 4, "replicas": 3,
+                           "updatedReplicas": updated, "readyReplicas": ready},
+            }))
+            .expect("deployment")
+        };
+        let catalog = crate::catalog::Catalog::builtin();
+        let ctx = silent_context();
+        let id = crate::validate::identity(&hd).expect("identity");
+        let v = crate::validate::validate(id, &hd.spec, &catalog).expect("valid");
+        let knobs = v.canary.clone().expect("canary");
+        for (what, deployment, canary) in [
+            // Right after a promotion: one new pod, the old ones still serve.
+            ("mid rolling update", stable(1, 2), true),
+            ("fully rolled out", stable(2, 2), true),
+            ("the first deployment still starting", stable(2, 0), false),
+            ("broken: one of two ready", stable(2, 1), false),
+        ] {
+            let d = decide(
+                &ctx,
+                &v,
+                &knobs,
+                "next",
+                hd.status.as_ref(),
+                None,
+                Some(&deployment),
+                at(0),
+            )
+            .await
+            .expect("decision");
+            if canary {
+                assert!(
+                    matches!(d.state.phase, RolloutPhase::Progressing { .. }),
+                    "{what}: {:?}",
+                    d.state
+                );
+                assert_eq!(d.state.canary_revision.as_deref(), Some("next"), "{what}");
+                assert_eq!(
+                    d.state.stable_revision.as_deref(),
+                    Some("promoted"),
+                    "{what}"
+                );
+            } else {
+                assert!(
+                    matches!(d.state.phase, RolloutPhase::Stable),
+                    "{what}: {:?}",
+                    d.state
+                );
+                assert_eq!(d.state.stable_revision.as_deref(), Some("next"), "{what}");
+            }
+        }
     }
 
     #[test]

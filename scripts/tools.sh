@@ -183,8 +183,8 @@ install_nextest() {
 # The Kubernetes control plane of the operator's integration tests (tests/tests/control_plane.rs):
 # etcd, kube-apiserver, kube-controller-manager and kube-scheduler built from the
 # k8s.io/kubernetes Go module by scripts/control-plane.sh into ~/.cache/hermes/control-plane
-# (cold: ~15 min on 2 cores, once; then a second). Needs Go >= 1.26 on the PATH.
-# Run by hand (`scripts/tools.sh control-plane`) until the test joins `make test`.
+# and a Prometheus with Kubernetes service discovery (cold: ~15 + ~12 min on 2 cores, once;
+# then a second). Needs Go >= 1.26 on the PATH.
 install_control_plane() {
   scripts/control-plane.sh | head -n -1
 }
@@ -210,6 +210,5 @@ install_build_deps
 install_sox
 install_milvus_lite
 install_prometheus
-# Not yet part of `make test`: the control-plane test has not passed a full run
-# (issue 16 in progress); `scripts/tools.sh control-plane` builds it by hand.
+install_control_plane
 echo "tools: ready in $BIN_DIR and $VENV"

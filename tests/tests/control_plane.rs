@@ -161,9 +161,6 @@ fn event_reasons(cp: &ControlPlane, ns: &str, name: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "issue 16 in progress: scenarios 1, 2, 5, 6 passed once; takeover, canary and two-replica \
-            scenarios have not passed a full run yet. Run: scripts/tools.sh control-plane && \
-            cargo nextest run -p hermes-integration-tests --run-ignored only"]
 async fn operator_against_a_real_control_plane() {
     let cp = ControlPlane::start().await;
     let _kubelet = kubelet::start(cp.client.clone(), cp.dir.join("pods")).await;

@@ -56,7 +56,7 @@ where
         return Err(kube::Error::Api(
             kube::core::Status::failure(
                 &format!(
-                    "{} {ns}/{name} exists and is not owned by {owner}; refusing to take it over (delete or rename it)",
+                    "{} {ns}/{name} exists and is not owned by {owner}; {REFUSING_TAKEOVER}",
                     K::kind(&())
                 ),
                 "AlreadyExists",
@@ -79,6 +79,22 @@ where
 /// When `existing` is not controlled by the owner `desired` names (another controller's
 /// object, or one created by hand, that happens to have the same name): that owner, as
 /// `Kind name`. Objects `desired` names no owner for are never refused.
+/// The end of the message of an apply refused because the object belongs to someone else.
+const REFUSING_TAKEOVER: &str = "refusing to take it over (delete or rename it)";
+
+/// The message of `e` when it is an apply refused by [`apply`] because the object exists
+/// and is not owned by the resource.
+pub fn not_owned_message(e: &kube::Error) -> Option<&str> {
+    match e {
+        kube::Error::Api(status)
+            if status.code == 409 && status.message.ends_with(REFUSING_TAKEOVER) =>
+        {
+            Some(status.message.as_str())
+        }
+        _ => None,
+    }
+}
+
 pub fn foreign_owner(existing: &ObjectMeta, desired: &ObjectMeta) -> Option<String> {
     let owner = desired
         .owner_references

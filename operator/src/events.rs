@@ -59,6 +59,15 @@ impl Notice {
             note: message.chars().take(1000).collect(),
         }
     }
+
+    pub fn not_owned(message: &str) -> Notice {
+        Notice {
+            warning: true,
+            reason: "ObjectNotOwned".into(),
+            action: "Apply".into(),
+            note: message.chars().take(1000).collect(),
+        }
+    }
 }
 
 /// Publishes `notice` about `regarding`.

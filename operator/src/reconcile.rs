@@ -218,7 +218,30 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
     });
 
     // apply (the only workload writes)
-    let done = execute::execute(client, &namespace, steps).await?;
+    let done = match execute::execute(client, &namespace, steps).await {
+        Ok(done) => done,
+        Err(e) => {
+            // Someone else's object in the way: say so where users look (status, Events),
+            // then retry with backoff like any failed apply.
+            if let ReconcileError::Apply { source, .. } = &e
+                && let Some(message) = apply::not_owned_message(source)
+            {
+                let new = status::compute(
+                    hd.status.as_ref(),
+                    generation,
+                    &Outcome::NotOwned {
+                        message: message.to_owned(),
+                    },
+                    &now(),
+                );
+                if hd.status.as_ref() != Some(&new) {
+                    notify(ctx, &regarding, &[Notice::not_owned(message)]).await;
+                    patch_status(ctx, &namespace, &name, &new).await?;
+                }
+            }
+            return Err(e);
+        }
+    };
     if let Some(d) = &decision {
         canary::decide::record_metrics(ctx, &v, d);
     }

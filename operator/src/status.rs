@@ -31,6 +31,9 @@ pub struct Rollout<'a> {
 pub enum Outcome<'a> {
     /// The spec was refused; nothing was applied.
     Invalid { message: String },
+    /// An object this resource would own exists and belongs to someone else; nothing of
+    /// it was applied (the message names the object).
+    NotOwned { message: String },
     /// The workload was applied.
     Applied {
         revision: &'a str,
@@ -88,6 +91,35 @@ pub fn compute(
                 },
             ];
             (Phase::Invalid, conds, prev.clone())
+        }
+        Outcome::NotOwned { message } => {
+            let conds = vec![
+                Cond {
+                    type_: READY,
+                    status: false,
+                    reason: "ObjectNotOwned",
+                    message: message.clone(),
+                },
+                Cond {
+                    type_: PROGRESSING,
+                    status: false,
+                    reason: "ObjectNotOwned",
+                    message: "nothing is applied until the object is deleted or renamed".into(),
+                },
+                Cond {
+                    type_: INVALID_SPEC,
+                    status: false,
+                    reason: "SpecValid",
+                    message: String::new(),
+                },
+                Cond {
+                    type_: DEGRADED,
+                    status: true,
+                    reason: "ObjectNotOwned",
+                    message: message.clone(),
+                },
+            ];
+            (Phase::Degraded, conds, prev.clone())
         }
         Outcome::Applied {
             revision,

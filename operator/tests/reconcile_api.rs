@@ -304,3 +304,44 @@ async fn apply_failure_is_a_typed_error_and_backs_off() {
     assert_eq!(first, Action::requeue(Duration::from_secs(5)));
     assert_eq!(second, Action::requeue(Duration::from_secs(10)));
 }
+
+#[tokio::test]
+async fn a_deployment_someone_else_owns_is_left_alone_and_the_status_says_so() {
+    let resource = hd(spec(1, "hermes-runtime:1"), None);
+    let foreign = json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": NAME, "namespace": NS, "resourceVersion": "7"},
+        "spec": {"selector": {"matchLabels": {"app": "theirs"}}, "template": {}},
+    });
+    // The GET shows the foreign owner: no PATCH of the Deployment, an Event, a status.
+    let steps = vec![
+        step(
+            "GET",
+            format!("{DEPLOYMENTS}/hermes"),
+            Reply::Object(foreign),
+        ),
+        step("POST", EVENTS, Reply::Object(json!({}))),
+        step("PATCH", HD_STATUS, Reply::Status),
+    ];
+    let (result, bodies) = run(resource, steps).await;
+    let error = result.expect_err("the reconcile fails and is retried with backoff");
+    assert!(
+        error.contains("Deployment ns/hermes exists and is not owned by HermesDeployment hermes"),
+        "{error}"
+    );
+    assert_eq!(bodies[1]["reason"], "ObjectNotOwned");
+    assert_eq!(bodies[1]["type"], "Warning");
+    let status = &bodies[2]["status"];
+    assert_eq!(status["phase"], "Degraded");
+    let degraded = condition(&bodies[2], "Degraded");
+    assert_eq!(degraded["status"], "True");
+    assert_eq!(degraded["reason"], "ObjectNotOwned");
+    assert!(
+        degraded["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("refusing to take it over (delete or rename it)")),
+        "{degraded}"
+    );
+    assert_eq!(condition(&bodies[2], "Ready")["status"], "False");
+}

@@ -556,7 +556,7 @@ async fn scenario_garbage_collection(c: &Cluster) {
 }
 
 /// Scenario 5, second half: a Deployment of the same name the operator does not own is
-/// not taken over; the operator says why (its reconcile error names the object).
+/// not taken over; the status (Degraded, ObjectNotOwned) and a Warning Event say why.
 async fn scenario_not_taking_over(c: &Cluster) {
     c.cp.kubectl_ok(&[
         "create",
@@ -570,18 +570,29 @@ async fn scenario_not_taking_over(c: &Cluster) {
         example("hermesdeployment-minimal.yaml").replace("name: hermes-minimal", "name: taken");
     let (ok, out) = c.apply("demo", &yaml);
     assert!(ok, "{out}");
-    let leader = &c.operators[0];
-    eventually(
-        "the operator to refuse the foreign Deployment",
-        RECONCILE,
-        || c.logs(),
-        || async {
-            let log = std::fs::read_to_string(&leader.process.log).ok()?;
-            log.contains("Deployment demo/taken exists and is not owned by HermesDeployment taken")
-                .then_some(())
-        },
-    )
-    .await;
+    let status = c
+        .wait_status(
+            "demo",
+            "taken",
+            "the operator to refuse the foreign Deployment in the status",
+            RECONCILE,
+            |s| condition(s, "Degraded").is_some_and(|c| c.reason == "ObjectNotOwned"),
+        )
+        .await;
+    assert_eq!(status.phase.map(|p| p.as_str()), Some("Degraded"));
+    let message = condition(&status, "Degraded")
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(
+        message.contains("Deployment demo/taken exists and is not owned by HermesDeployment taken"),
+        "Degraded message: {message}"
+    );
+    assert!(
+        event_reasons(&c.cp, "demo", "taken")
+            .iter()
+            .any(|r| r == "ObjectNotOwned"),
+        "a Warning Event ObjectNotOwned"
+    );
     let d = c
         .api::<Deployment>("demo")
         .get("taken")

@@ -76,7 +76,7 @@ impl FromJsonBody for ChatMessage {
 }
 
 #[derive(Debug)]
-struct ChatRequest {
+pub(super) struct ChatRequest {
     request: CompletionRequest,
     provider: Option<String>,
     stream: bool,

@@ -10,6 +10,8 @@
 mod chat_completions;
 mod embed;
 mod feedback;
+#[cfg(test)]
+mod fuzz_json;
 mod health;
 mod ingest_media;
 mod limited_body;

@@ -11,7 +11,9 @@ use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use super::{AudioError, AudioHint, DecodeLimits, Mono16k, Pcm16k, WHISPER_SAMPLE_RATE};
+use super::{
+    AudioError, AudioHint, DecodeLimits, Mono16k, Pcm16k, SAMPLE_RATES, WHISPER_SAMPLE_RATE,
+};
 
 /// Decodes a whole upload to 16 kHz mono (see [`AudioStream`]; transcription reads
 /// it in windows instead, so its memory does not grow with the audio's length).
@@ -68,6 +70,11 @@ fn open(bytes: Bytes, hint: &AudioHint) -> Result<Opened, AudioError> {
         .iter()
         .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
         .ok_or(AudioError::NoTrack)?;
+    if let Some(rate) = track.codec_params.sample_rate
+        && !SAMPLE_RATES.contains(&rate)
+    {
+        return Err(AudioError::UnsupportedSampleRate { rate });
+    }
     let declared_seconds = match (track.codec_params.n_frames, track.codec_params.sample_rate) {
         (Some(frames), Some(rate)) if rate > 0 => Some(frames as f64 / f64::from(rate)),
         _ => None,
@@ -348,6 +355,28 @@ mod tests {
         out.extend_from_slice(&(data.len() as u32).to_le_bytes());
         out.extend_from_slice(data);
         Bytes::from(out)
+    }
+
+    #[test]
+    fn a_sample_rate_outside_the_accepted_range_is_refused_at_once() {
+        let samples: Vec<u8> = vec![0; 800];
+        for rate in [536_887_936, 400_000, 7_999] {
+            let err =
+                decode_to_mono_16k(wav(1, rate, 1, 16, &samples), &AudioHint::default(), LIMITS)
+                    .expect_err("refused");
+            assert!(
+                matches!(err, AudioError::UnsupportedSampleRate { rate: r } if r == rate),
+                "{err}"
+            );
+            assert!(
+                err.to_string().contains("between 8000 and 384000 Hz"),
+                "{err}"
+            );
+        }
+        for rate in [8_000, 44_100, 384_000] {
+            decode_to_mono_16k(wav(1, rate, 1, 16, &samples), &AudioHint::default(), LIMITS)
+                .unwrap_or_else(|e| panic!("{rate} Hz: {e}"));
+        }
     }
 
     #[test]

@@ -79,4 +79,15 @@ pub enum AudioError {
     NoSamples,
     #[error("The audio is longer than the limit of {max_seconds} seconds")]
     TooLong { max_seconds: f64 },
+    #[error(
+        "Unsupported sample rate {rate} Hz: send audio sampled between {} and {} Hz",
+        SAMPLE_RATES.start(),
+        SAMPLE_RATES.end()
+    )]
+    UnsupportedSampleRate { rate: u32 },
 }
+
+/// Sample rates accepted (telephone 8 kHz to studio 384 kHz). A header declaring another
+/// (a corrupt or hostile one says 537 MHz) would make resampling cost minutes of CPU for
+/// a few kilobytes of upload; found by `tests/fuzz_audio.rs`.
+pub const SAMPLE_RATES: std::ops::RangeInclusive<u32> = 8_000..=384_000;

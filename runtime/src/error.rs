@@ -21,7 +21,7 @@ pub struct ValidationIssue {
     #[schema(value_type = Value)]
     pub input: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(required = false, value_type = Object)]
     pub ctx: Option<Value>,
 }
 

@@ -45,6 +45,7 @@ pub struct EmbedResponse {
     /// True only once Milvus acknowledged the write.
     persisted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = String)]
     warning: Option<String>,
 }
 

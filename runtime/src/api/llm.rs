@@ -7,7 +7,9 @@ use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::openapi::bodies::{ErrorDetail, EventStream, LlmMessage, LlmResponse, ValidationError};
+use super::openapi::bodies::{
+    ErrorDetail, EventStream, LlmMessage as LlmMessageSchema, LlmResponse, ValidationError,
+};
 use super::llm_fields::{above_cap, boolean, integer_at_least, number_in};
 use super::sse::{self, Framing};
 use crate::error::ApiError;
@@ -50,7 +52,7 @@ pub struct LlmRequest {
     #[schema(required = false)]
     prompt: Option<String>,
     /// Conversation history forwarded to the provider.
-    #[schema(required = false, value_type = Option<Vec<LlmMessage>>)]
+    #[schema(required = false, value_type = Option<Vec<LlmMessageSchema>>)]
     messages: Option<Vec<Message>>,
     /// Override the configured provider (`openai`, `local`, `echo`).
     #[schema(required = false)]

@@ -43,14 +43,16 @@ impl FromJsonBody for SimpleNlpRequest {
 #[schema(as = SimpleNLPResponse)]
 pub struct SimpleNlpResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = Vec<String>)]
     tokens: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<super::openapi::bodies::PosTag>>)]
+    #[schema(required = false, value_type = Vec<super::openapi::bodies::PosTag>)]
     pos_tags: Option<Vec<PosTag>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = Vec<String>)]
     lemmas: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<super::openapi::bodies::Entity>>)]
+    #[schema(required = false, value_type = Vec<super::openapi::bodies::Entity>)]
     entities: Option<Vec<Entity>>,
 }
 

@@ -100,8 +100,8 @@ pub struct ModelReport {
     /// Process RSS growth across the load and warm-up.
     resident_bytes: Option<u64>,
     load_count: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    #[schema(required = false)]
+    error: String,
 }
 
 /// `GET /health`: answers 200 while the process serves.
@@ -118,9 +118,8 @@ pub struct Health {
     served_tasks: Vec<String>,
     models: Vec<ModelReport>,
     /// Present only while fault injection (a testing aid) is on.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    fault_injection: Option<Value>,
+    #[schema(required = false, value_type = Object)]
+    fault_injection: Value,
 }
 
 /// `GET /livez`.
@@ -203,9 +202,9 @@ pub enum LlmRole {
 pub struct LlmMessage {
     role: LlmRole,
     content: String,
-    /// Optional identifier for tool/function calls.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
+    /// Optional identifier for tool/function calls (never null in an answer).
+    #[schema(required = false)]
+    name: String,
 }
 
 /// Token usage returned by the provider.
@@ -223,8 +222,9 @@ pub struct LlmUsage {
 pub struct LlmChoice {
     index: u32,
     message: LlmMessage,
-    /// Reason generation finished (e.g. `stop`, `length`).
-    finish_reason: Option<String>,
+    /// Reason generation finished (e.g. `stop`, `length`); left out when the provider gave none.
+    #[schema(required = false)]
+    finish_reason: String,
 }
 
 /// Standardized completion response returned by Hermes (`/llm`).

@@ -126,8 +126,8 @@ pub struct ChatCompletion {
     choices: Vec<ChatChoice>,
     /// Hermes's addition: the provider that answered.
     provider: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<super::bodies::LlmUsage>,
+    #[schema(required = false)]
+    usage: super::bodies::LlmUsage,
 }
 
 #[derive(ToSchema)]
@@ -238,14 +238,14 @@ pub struct Segment {
 #[derive(ToSchema)]
 pub struct Transcription {
     text: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    task: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    language: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    duration: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    segments: Option<Vec<Segment>>,
+    #[schema(required = false)]
+    task: String,
+    #[schema(required = false)]
+    language: String,
+    #[schema(required = false)]
+    duration: f64,
+    #[schema(required = false)]
+    segments: Vec<Segment>,
 }
 
 #[derive(ToSchema)]

@@ -16,7 +16,8 @@ use openapi_support::mismatches;
 
 /// The contract, where the repository's sibling `shared/` holds it.
 fn contract() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/contracts/hermes.openapi.yaml");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/contracts/hermes.openapi.yaml");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "the contract {} cannot be read ({e}): the shared contracts live beside the repository, in ../shared/contracts/",
@@ -31,7 +32,10 @@ async fn served(s: &Server) -> Value {
     let r = s.get("/openapi.json").await;
     assert_eq!(r.status(), 200, "GET /openapi.json");
     assert!(
-        r.headers()["content-type"].to_str().unwrap_or("").starts_with("application/json"),
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("application/json"),
         "{:?}",
         r.headers()
     );
@@ -42,7 +46,12 @@ async fn served(s: &Server) -> Value {
 async fn the_served_document_honours_the_contract_and_every_operation_is_routed() {
     let s = Server::start(&[]).await;
     let doc = served(&s).await;
-    assert_eq!(doc["openapi"].as_str().map(|v| &v[..3]), Some("3.1"), "{}", doc["openapi"]);
+    assert_eq!(
+        doc["openapi"].as_str().map(|v| &v[..3]),
+        Some("3.1"),
+        "{}",
+        doc["openapi"]
+    );
 
     let found = mismatches(&contract(), &doc);
     assert!(
@@ -54,16 +63,36 @@ async fn the_served_document_honours_the_contract_and_every_operation_is_routed(
 
     // Both prefixes of the canonical API, the OpenAI routes, probes and this document.
     let paths = doc["paths"].as_object().expect("paths");
-    for path in ["/embed_text", "/v1/embed_text", "/v1", "/health", "/v1/health", "/ingest/media", "/v1/ingest/media",
-        "/livez", "/readyz", "/metrics", "/openapi.json", "/v1/chat/completions", "/v1/models",
-        "/v1/audio/transcriptions", "/v1/audio/speech", "/v1/embeddings"] {
+    for path in [
+        "/embed_text",
+        "/v1/embed_text",
+        "/v1",
+        "/health",
+        "/v1/health",
+        "/ingest/media",
+        "/v1/ingest/media",
+        "/livez",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/v1/chat/completions",
+        "/v1/models",
+        "/v1/audio/transcriptions",
+        "/v1/audio/speech",
+        "/v1/embeddings",
+    ] {
         assert!(paths.contains_key(path), "{path} is not documented");
     }
     // Every documented operation is routed: never the router's 404 or 405.
     for (path, item) in paths {
         for method in item.as_object().expect("path item").keys() {
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
-            let r = s.client.request(m, s.url(path)).send().await.expect("request");
+            let r = s
+                .client
+                .request(m, s.url(path))
+                .send()
+                .await
+                .expect("request");
             let status = r.status().as_u16();
             assert!(
                 status != 404 && status != 405,
@@ -74,7 +103,10 @@ async fn the_served_document_honours_the_contract_and_every_operation_is_routed(
     // Every error the layers may add is documented with its JSON body.
     let embed = &doc["paths"]["/embed_text"]["post"]["responses"];
     for status in ["400", "401", "413", "422", "429", "500", "503"] {
-        assert!(embed.get(status).is_some(), "POST /embed_text lacks {status}: {embed}");
+        assert!(
+            embed.get(status).is_some(),
+            "POST /embed_text lacks {status}: {embed}"
+        );
     }
 }
 
@@ -108,9 +140,16 @@ fn the_comparison_reports_every_missing_field_and_wrong_type_at_once() {
         "response 200 application/json.embedding[]: type [\"string\"]",
     ];
     for e in expect {
-        assert!(found.iter().any(|f| f.contains(e)), "{e:?} not reported in {found:#?}");
+        assert!(
+            found.iter().any(|f| f.contains(e)),
+            "{e:?} not reported in {found:#?}"
+        );
     }
     assert_eq!(found.len(), expect.len(), "{found:#?}");
     // The same document compared with itself has nothing to report.
-    assert!(mismatches(&contract, &contract).is_empty(), "{:#?}", mismatches(&contract, &contract));
+    assert!(
+        mismatches(&contract, &contract).is_empty(),
+        "{:#?}",
+        mismatches(&contract, &contract)
+    );
 }

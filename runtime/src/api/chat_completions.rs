@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use hermes_interface::Task;
 use serde_json::{Value, json};
 
-use super::openapi::bodies::EventStream;
-use super::openapi::openai_bodies::{ChatCompletion, ChatCompletionRequest, ModelList, OpenAiError};
 use super::llm_fields::{above_cap, boolean, integer_at_least, number_in};
 use super::openai_errors::{from_api_error, invalid, openai_error};
+use super::openapi::openai_bodies::{
+    ChatCompletion, ChatCompletionRequest, ModelList, OpenAiError, StreamEvent,
+};
 use super::sse::{self, Framing};
 use crate::error::gateway_status;
 use crate::error::{ApiError, ValidationIssue};
@@ -172,7 +173,7 @@ fn chat_completion(c: &Completion) -> Value {
     responses(
         (status = 200, description = "The completion (`stream: true`: Server-Sent Events of `chat.completion.chunk`)", content(
             (ChatCompletion = "application/json"),
-            (EventStream = "text/event-stream"),
+            (StreamEvent = "text/event-stream"),
         )),
         (status = 400, description = "Body not valid", body = OpenAiError),
         (status = 502, description = "The provider answered with an error", body = OpenAiError),

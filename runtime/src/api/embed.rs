@@ -17,9 +17,15 @@ use crate::usecases::embed_and_store::{EmbedAndStoreError, embed_and_store};
 #[schema(as = EmbedTextRequest)]
 pub struct EmbedRequest {
     /// Text to embed: not blank, at most `HERMES_MAX_TEXT_CHARS` characters.
+    #[schema(pattern = r"\S")]
     text: String,
-    /// `default` or an embedding model id (`^[A-Za-z0-9_.-]+$`).
-    #[schema(required = false, default = "default")]
+    /// `default` or an embedding model id.
+    #[schema(
+        required = false,
+        default = "default",
+        pattern = r"^[A-Za-z0-9_.-]+$",
+        max_length = 128
+    )]
     model: String,
 }
 

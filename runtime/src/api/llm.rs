@@ -7,10 +7,11 @@ use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::openapi::bodies::{
-    ErrorDetail, EventStream, LlmMessage as LlmMessageSchema, LlmResponse, ValidationError,
-};
 use super::llm_fields::{above_cap, boolean, integer_at_least, number_in};
+use super::openapi::bodies::{
+    ErrorDetail, LlmMessage as LlmMessageSchema, LlmResponse, ValidationError,
+};
+use super::openapi::openai_bodies::StreamEvent;
 use super::sse::{self, Framing};
 use crate::error::ApiError;
 use crate::error::gateway_status;
@@ -142,7 +143,7 @@ fn llm_response(c: &Completion) -> Value {
     responses(
         (status = 200, description = "The completion (`stream: true`: Server-Sent Events)", content(
             (LlmResponse = "application/json"),
-            (EventStream = "text/event-stream"),
+            (StreamEvent = "text/event-stream"),
         )),
         (status = 400, description = "Neither prompt nor messages", body = ErrorDetail),
         (status = 422, description = "Body not valid (temperature outside 0..2, max_tokens < 1 or above the cap)", body = ValidationError),

@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use hermes_interface::Task;
 use serde_json::json;
 
+use super::openai_errors::{from_api_error, invalid, openai_error};
 use super::openapi::bodies::Binary;
 use super::openapi::openai_bodies::{OpenAiError, Transcription, TranscriptionForm};
-use super::openai_errors::{from_api_error, invalid, openai_error};
 use super::stt::{log_transcribed, missing_field, read_audio_form, to_api_error};
 use super::tts::TtsHttpError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};

@@ -15,6 +15,7 @@ use hermes_engine::services::nlp::{self, NlpServiceError};
 #[schema(as = SimpleNLPRequest)]
 pub struct SimpleNlpRequest {
     /// Text to process: not blank.
+    #[schema(pattern = r"\S")]
     text: String,
     /// Analyses to run (an unknown name is a 400 naming the valid ones).
     #[schema(required = false, value_type = Vec<NlpOperation>, default = json!(["tokenize"]))]

@@ -19,6 +19,7 @@ use hermes_engine::services::tts::{self, TtsError};
 #[schema(as = TTSRequest)]
 pub struct TtsRequest {
     /// Text to synthesize: not blank, at most `HERMES_TTS_MAX_CHARS` characters.
+    #[schema(pattern = r"\S")]
     text: String,
     /// `default` or an installed voice id.
     #[schema(required = false, default = "default")]

@@ -63,7 +63,9 @@ fn types(doc: &Value, schema: &Value) -> Option<Vec<String>> {
     for alt in alternatives(doc, schema) {
         match alt.get("type") {
             Some(Value::String(t)) => found.push(t.clone()),
-            Some(Value::Array(ts)) => found.extend(ts.iter().filter_map(Value::as_str).map(str::to_owned)),
+            Some(Value::Array(ts)) => {
+                found.extend(ts.iter().filter_map(Value::as_str).map(str::to_owned))
+            }
             _ if alt.get("properties").is_some() => found.push("object".into()),
             _ if alt.get("items").is_some() => found.push("array".into()),
             _ if alt.get("enum").is_some() => found.push("string".into()),
@@ -89,7 +91,9 @@ fn alternatives<'v>(doc: &'v Value, schema: &'v Value) -> Vec<&'v Value> {
         if let Some(Value::Array(alts)) = schema.get(key) {
             // `anyOf` of bare `required` lists (the contract's LLMRequest) constrains
             // the object, it does not replace it.
-            if alts.iter().all(|a| a.get("required").is_some() && a.get("type").is_none() && a.get("$ref").is_none()) {
+            if alts.iter().all(|a| {
+                a.get("required").is_some() && a.get("type").is_none() && a.get("$ref").is_none()
+            }) {
                 continue;
             }
             return alts.iter().flat_map(|a| alternatives(doc, a)).collect();
@@ -109,11 +113,16 @@ fn accepts(types: &[String], t: &str) -> bool {
 
 fn strs(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
-fn object<'v>(v: Option<&'v Value>) -> Option<&'v Map<String, Value>> {
+fn object(v: Option<&Value>) -> Option<&Map<String, Value>> {
     v.and_then(Value::as_object)
 }
 
@@ -159,7 +168,9 @@ impl Cmp<'_> {
                 let at = format!("{at} {media}");
                 match served.get("content").and_then(|c| c.get(media)) {
                     None => self.miss(&at, "content type not served"),
-                    Some(sc) => self.schema(&at, content.get("schema"), sc.get("schema"), Dir::Response),
+                    Some(sc) => {
+                        self.schema(&at, content.get("schema"), sc.get("schema"), Dir::Response)
+                    }
                 }
             }
         }
@@ -173,11 +184,19 @@ impl Cmp<'_> {
                 .unwrap_or_default()
         };
         let (cps, sps) = (params(self.contract, c), params(self.served, s));
-        let key = |p: &Value| (p["name"].as_str().unwrap_or("").to_owned(), p["in"].as_str().unwrap_or("").to_owned());
+        let key = |p: &Value| {
+            (
+                p["name"].as_str().unwrap_or("").to_owned(),
+                p["in"].as_str().unwrap_or("").to_owned(),
+            )
+        };
         for cp in &cps {
             let (name, place) = key(cp);
             let at = format!("{at} parameter {name} (in {place})");
-            let Some(sp) = sps.iter().find(|sp| key(sp) == (name.clone(), place.clone())) else {
+            let Some(sp) = sps
+                .iter()
+                .find(|sp| key(sp) == (name.clone(), place.clone()))
+            else {
                 self.miss(&at, "missing from the served document");
                 continue;
             };
@@ -190,8 +209,15 @@ impl Cmp<'_> {
         for sp in &sps {
             let (name, place) = key(sp);
             let required = sp.get("required") == Some(&Value::Bool(true));
-            if required && !cps.iter().any(|cp| key(cp) == (name.clone(), place.clone())) {
-                self.miss(&format!("{at} parameter {name} (in {place})"), "required by the server, absent from the contract");
+            if required
+                && !cps
+                    .iter()
+                    .any(|cp| key(cp) == (name.clone(), place.clone()))
+            {
+                self.miss(
+                    &format!("{at} parameter {name} (in {place})"),
+                    "required by the server, absent from the contract",
+                );
             }
         }
     }
@@ -236,8 +262,16 @@ impl Cmp<'_> {
             ct.push("null".into());
         }
         let incompatible = match dir {
-            Dir::Request => ct.iter().filter(|t| !accepts(&st, t)).cloned().collect::<Vec<_>>(),
-            Dir::Response => st.iter().filter(|t| !accepts(&ct, t)).cloned().collect::<Vec<_>>(),
+            Dir::Request => ct
+                .iter()
+                .filter(|t| !accepts(&st, t))
+                .cloned()
+                .collect::<Vec<_>>(),
+            Dir::Response => st
+                .iter()
+                .filter(|t| !accepts(&ct, t))
+                .cloned()
+                .collect::<Vec<_>>(),
         };
         if !incompatible.is_empty() {
             let what = match dir {
@@ -249,21 +283,28 @@ impl Cmp<'_> {
         }
         if c.get("format").and_then(Value::as_str) == Some("binary") {
             let binary = alternatives(served, s).iter().any(|a| {
-                a.get("format").and_then(Value::as_str) == Some("binary") || a.get("contentMediaType").is_some()
+                a.get("format").and_then(Value::as_str) == Some("binary")
+                    || a.get("contentMediaType").is_some()
             });
             if !binary {
-                self.miss(at, "the contract's binary string is not binary in the served document");
+                self.miss(
+                    at,
+                    "the contract's binary string is not binary in the served document",
+                );
             }
         }
         self.enums(at, c, s, dir);
         self.bounds(at, c, s, dir);
-        if let (Some(cd), Some(sd)) = (c.get("default"), served_field(served, s, "default")) {
-            if cd != sd && !(cd.is_number() && sd.is_number() && cd.as_f64() == sd.as_f64()) {
-                self.miss(at, format!("default {sd} differs from the contract's {cd}"));
-            }
+        if let (Some(cd), Some(sd)) = (c.get("default"), served_field(served, s, "default"))
+            && cd != sd
+            && !(cd.is_number() && sd.is_number() && cd.as_f64() == sd.as_f64())
+        {
+            self.miss(at, format!("default {sd} differs from the contract's {cd}"));
         }
         if ct.iter().any(|t| t == "array") {
-            let items = alternatives(served, s).into_iter().find_map(|a| a.get("items"));
+            let items = alternatives(served, s)
+                .into_iter()
+                .find_map(|a| a.get("items"));
             if c.get("items").is_some() {
                 self.schema(&format!("{at}[]"), c.get("items"), items, dir);
             }
@@ -285,7 +326,10 @@ impl Cmp<'_> {
                 if let (Some(ce), Some(se)) = (contract_enum, &served_enum) {
                     let refused: Vec<&Value> = ce.iter().filter(|v| !se.contains(v)).collect();
                     if !refused.is_empty() {
-                        self.miss(at, format!("values {refused:?} of the contract are not accepted"));
+                        self.miss(
+                            at,
+                            format!("values {refused:?} of the contract are not accepted"),
+                        );
                     }
                 }
             }
@@ -293,10 +337,18 @@ impl Cmp<'_> {
                 (Some(ce), Some(se)) => {
                     let extra: Vec<&Value> = se.iter().filter(|v| !ce.contains(v)).collect();
                     if !extra.is_empty() {
-                        self.miss(at, format!("the server may answer {extra:?}, outside the contract's values"));
+                        self.miss(
+                            at,
+                            format!(
+                                "the server may answer {extra:?}, outside the contract's values"
+                            ),
+                        );
                     }
                 }
-                (Some(_), None) => self.miss(at, "the contract's enumeration is not enforced by the served schema"),
+                (Some(_), None) => self.miss(
+                    at,
+                    "the contract's enumeration is not enforced by the served schema",
+                ),
                 _ => {}
             },
         }
@@ -311,12 +363,24 @@ impl Cmp<'_> {
         if let Some(smin) = sv("minimum")
             && num(c, "minimum").is_none_or(|cmin| smin > cmin)
         {
-            self.miss(at, format!("served minimum {smin} is stricter than the contract's {:?}", num(c, "minimum")));
+            self.miss(
+                at,
+                format!(
+                    "served minimum {smin} is stricter than the contract's {:?}",
+                    num(c, "minimum")
+                ),
+            );
         }
         if let Some(smax) = sv("maximum")
             && num(c, "maximum").is_none_or(|cmax| smax < cmax)
         {
-            self.miss(at, format!("served maximum {smax} is stricter than the contract's {:?}", num(c, "maximum")));
+            self.miss(
+                at,
+                format!(
+                    "served maximum {smax} is stricter than the contract's {:?}",
+                    num(c, "maximum")
+                ),
+            );
         }
     }
 
@@ -324,7 +388,9 @@ impl Cmp<'_> {
         let served = self.served;
         let contract = self.contract;
         let s_alts = alternatives(served, s);
-        let Some(so) = s_alts.iter().find(|a| a.get("properties").is_some() || a.get("type") == Some(&Value::String("object".into()))) else {
+        let Some(so) = s_alts.iter().find(|a| {
+            a.get("properties").is_some() || a.get("type") == Some(&Value::String("object".into()))
+        }) else {
             return;
         };
         let empty = Map::new();
@@ -343,13 +409,19 @@ impl Cmp<'_> {
         match dir {
             Dir::Request => {
                 for name in sreq.iter().filter(|n| !creq.contains(n)) {
-                    self.miss(&format!("{at}.{name}"), "required by the server, optional in the contract");
+                    self.miss(
+                        &format!("{at}.{name}"),
+                        "required by the server, optional in the contract",
+                    );
                 }
             }
             Dir::Response => {
                 for name in creq.iter().filter(|n| !sreq.contains(n)) {
                     if sprops.is_some_and(|p| p.contains_key(name.as_str())) {
-                        self.miss(&format!("{at}.{name}"), "required by the contract, optional in the served schema");
+                        self.miss(
+                            &format!("{at}.{name}"),
+                            "required by the contract, optional in the served schema",
+                        );
                     }
                 }
             }
@@ -358,7 +430,10 @@ impl Cmp<'_> {
         if let Some(Value::Array(alts)) = c.get("anyOf") {
             for name in alts.iter().flat_map(|a| strs(a.get("required"))) {
                 if !free_form && !sprops.is_some_and(|p| p.contains_key(name.as_str())) {
-                    self.miss(&format!("{at}.{name}"), "named by the contract's anyOf, missing from the served schema");
+                    self.miss(
+                        &format!("{at}.{name}"),
+                        "named by the contract's anyOf, missing from the served schema",
+                    );
                 }
             }
         }

@@ -244,11 +244,6 @@ pub struct LlmResponse {
     raw: Option<Value>,
 }
 
-/// `/llm` with `stream: true`: Server-Sent Events, each `data:` an OpenAI
-/// `chat.completion.chunk` naming the provider, then `data: [DONE]`.
-#[derive(ToSchema)]
-pub struct EventStream(String);
-
 #[derive(ToSchema)]
 pub struct PosTag {
     token: String,

@@ -61,11 +61,19 @@ pub fn add_layer_responses(doc: &mut Value) {
             if has_body {
                 add(
                     "408",
-                    response("Request body not received in time", error_ref(openai), false),
+                    response(
+                        "Request body not received in time",
+                        error_ref(openai),
+                        false,
+                    ),
                 );
                 add(
                     "413",
-                    response("Request body over the route's limit", error_ref(openai), false),
+                    response(
+                        "Request body over the route's limit",
+                        error_ref(openai),
+                        false,
+                    ),
                 );
                 add(
                     "429",
@@ -78,7 +86,11 @@ pub fn add_layer_responses(doc: &mut Value) {
             }
             add(
                 "500",
-                response("Internal error (details in the log)", error_ref(openai), false),
+                response(
+                    "Internal error (details in the log)",
+                    error_ref(openai),
+                    false,
+                ),
             );
             add(
                 "503",

@@ -20,7 +20,8 @@ use crate::error::ApiError;
 
 /// The canonical Hermes API (routed at `/` and under `/v1`).
 #[derive(OpenApi)]
-#[openapi(paths(
+#[openapi(
+    paths(
     meta::root,
     health::health,
     stt::stt,
@@ -30,7 +31,10 @@ use crate::error::ApiError;
     llm::llm,
     ingest_media::ingest_media,
     feedback::feedback,
-))]
+    ),
+    // Named by a query parameter's `value_type`, which utoipa does not collect.
+    components(schemas(bodies::MediaType))
+)]
 struct CanonicalApi;
 
 /// The routes served only at the root: probes, metrics, this document and the
@@ -57,6 +61,8 @@ struct CanonicalApi;
         openai_audio::speech,
         openai_embeddings::create,
     ),
+    // What the `data` of a streamed completion's events holds.
+    components(schemas(openai_bodies::ChatCompletionChunk, openai_bodies::StreamError)),
     tags(
         (name = "hermes", description = "The canonical Hermes API (also under `/v1`)"),
         (name = "openai", description = "OpenAI-compatible routes"),
@@ -134,4 +140,56 @@ pub async fn openapi_json() -> Result<Json<Value>, ApiError> {
     document()
         .map(Json)
         .map_err(|e| ApiError::Internal(format!("OpenAPI document: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves_and_operation_ids_are_unique() {
+        let doc = document().expect("document");
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(found.len() > 50, "{}", found.len());
+        let broken: Vec<&&str> = found
+            .iter()
+            .filter(|r| r.strip_prefix('#').and_then(|p| doc.pointer(p)).is_none())
+            .collect();
+        assert!(broken.is_empty(), "unresolvable: {broken:?}");
+        let mut ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .values()
+            .flat_map(|item| item.as_object().expect("item").values())
+            .filter_map(|op| op["operationId"].as_str())
+            .collect();
+        let count = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "duplicate operationId");
+    }
+
+    #[test]
+    fn the_canonical_endpoints_are_documented_at_both_prefixes() {
+        let doc = document().expect("document");
+        for endpoint in super::super::meta::ENDPOINTS {
+            for path in [endpoint.to_string(), format!("/v1{endpoint}")] {
+                assert!(doc["paths"].get(&path).is_some(), "{path} missing");
+            }
+        }
+    }
 }

@@ -71,6 +71,7 @@ pub struct StreamOptions {
 #[derive(ToSchema)]
 pub struct ChatCompletionRequest {
     /// At least one message.
+    #[schema(min_items = 1)]
     messages: Vec<ChatRequestMessage>,
     #[schema(required = false)]
     model: Option<String>,
@@ -150,6 +151,7 @@ pub struct EmbeddingsRequest {
     /// A text or a list of texts (none empty).
     input: EmbeddingsInput,
     /// `default`, an installed model id, or an OpenAI model name.
+    #[schema(pattern = r"^[A-Za-z0-9_.-]+$", max_length = 128)]
     model: String,
     #[schema(required = false)]
     encoding_format: Option<EncodingFormat>,
@@ -286,4 +288,65 @@ pub struct ModelList {
     /// `list`.
     object: String,
     data: Vec<ModelEntry>,
+}
+
+#[derive(ToSchema)]
+pub struct Delta {
+    #[schema(required = false)]
+    role: String,
+    #[schema(required = false)]
+    content: String,
+}
+
+#[derive(ToSchema)]
+pub struct ChunkChoice {
+    index: u32,
+    delta: Delta,
+    /// Always null.
+    #[schema(value_type = Option<Object>)]
+    logprobs: Option<Value>,
+    /// Null until the last chunk of the choice.
+    finish_reason: Option<String>,
+}
+
+/// `chat.completion.chunk`.
+#[derive(ToSchema)]
+pub struct ChatCompletionChunk {
+    id: String,
+    object: String,
+    created: i64,
+    model: String,
+    /// Empty in the usage chunk (`stream_options.include_usage`).
+    choices: Vec<ChunkChoice>,
+    /// `/llm` only: the provider that answered.
+    #[schema(required = false)]
+    provider: String,
+    #[schema(required = false)]
+    usage: super::bodies::LlmUsage,
+}
+
+#[derive(ToSchema)]
+pub struct StreamErrorBody {
+    message: String,
+    #[serde(rename = "type")]
+    kind: String,
+    /// The HTTP status the error would have had.
+    code: u16,
+}
+
+/// A failure once the stream has started.
+#[derive(ToSchema)]
+pub struct StreamError {
+    error: StreamErrorBody,
+}
+
+/// One Server-Sent Event of a streamed completion (`stream: true`).
+#[derive(ToSchema)]
+pub struct StreamEvent {
+    /// The JSON of a `ChatCompletionChunk`, then the literal `[DONE]`; the JSON of a
+    /// `StreamError` ends a stream that failed after it started.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+    #[schema(required = false)]
+    event: String,
 }

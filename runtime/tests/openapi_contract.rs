@@ -110,6 +110,27 @@ async fn the_served_document_honours_the_contract_and_every_operation_is_routed(
     }
 }
 
+#[tokio::test]
+async fn the_document_needs_no_api_key() {
+    let s = Server::start(&[("HERMES_API_KEYS", "ci:openapi-test-key")]).await;
+    assert_eq!(
+        s.get("/embed_text").await.status(),
+        401,
+        "keys are enforced"
+    );
+    let doc = served(&s).await;
+    assert_eq!(
+        doc["paths"]["/openapi.json"]["get"]["responses"].get("401"),
+        None,
+        "documented as open"
+    );
+    assert!(
+        doc["paths"]["/v1/models"]["get"]["responses"]
+            .get("401")
+            .is_some()
+    );
+}
+
 #[test]
 fn the_comparison_reports_every_missing_field_and_wrong_type_at_once() {
     let contract = json!({"paths": {"/embed_text": {"post": {

@@ -159,6 +159,7 @@ fn the_comparison_reports_every_missing_field_and_wrong_type_at_once() {
         "response 200 application/json.dimension: type",
         "response 200 application/json.dimension: required by the contract",
         "response 200 application/json.embedding[]: type [\"string\"]",
+        "schema R: no served component",
     ];
     for e in expect {
         assert!(

@@ -149,6 +149,26 @@ impl Cmp<'_> {
                 }
             }
         }
+        self.component_names();
+    }
+
+    /// Generated clients name types after the components: the contract's names stay.
+    fn component_names(&mut self) {
+        let names: Vec<String> = object(self.contract.pointer("/components/schemas"))
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        for name in names {
+            if self
+                .served
+                .pointer(&format!("/components/schemas/{name}"))
+                .is_none()
+            {
+                self.miss(
+                    &format!("schema {name}"),
+                    "no served component of that name",
+                );
+            }
+        }
     }
 
     fn operation(&mut self, at: &str, c: &Value, s: &Value) {

@@ -1,11 +1,12 @@
 //! schemathesis (installed into the project venv by `scripts/tools.sh`) fuzzes the
 //! real runtime through its own `/openapi.json`. The routes that answer without a
-//! slow model (the embedder, the NLP model, feedback, health, probes, the OpenAI
-//! embeddings and model list): no 5xx and no response that violates the documented
-//! schema. `/llm` and `/v1/chat/completions` over the `echo` provider: no response
+//! slow model (the embedder, the NLP model, speech-to-text (generated uploads are
+//! rarely audio), feedback, health, probes, the OpenAI embeddings, transcriptions and
+//! model list): no 5xx and no response that violates the documented schema or
+//! content type. `/llm` and `/v1/chat/completions` over the `echo` provider: no response
 //! that violates the schema (their 503 for an unknown provider is the contract's).
-//! Speech, synthesis and media ingestion take seconds of model time per request on
-//! CPU and are left out. A fixed seed keeps the run reproducible
+//! Synthesis (seconds of model time per request on CPU) and media ingestion (needs
+//! Sophia) are left out. A fixed seed keeps the run reproducible
 //! (`HERMES_SCHEMATHESIS_SEED` picks another); it takes well under a minute.
 
 mod common;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use common::Server;
 
 /// The cheap routes, at both prefixes where the canonical API has them.
-const CHEAP_PATHS: &str = "^(/v1)?(/|/health|/embed_text|/simple_nlp|/feedback)?$|^/(livez|readyz|metrics|openapi.json)$|^/v1/(embeddings|models)$";
+const CHEAP_PATHS: &str = "^(/v1)?(/|/health|/embed_text|/simple_nlp|/feedback|/stt)?$|^/(livez|readyz|metrics|openapi.json)$|^/v1/(embeddings|models|audio/transcriptions)$";
 /// The LLM routes, over the `echo` provider.
 const LLM_PATHS: &str = "^(/v1)?/llm$|^/v1/chat/completions$";
 const DEFAULT_SEED: &str = "15";
@@ -89,21 +90,30 @@ async fn fuzz(s: &Server, paths: &str, checks: &str, max_examples: &str) -> Stri
 async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
     schemathesis();
     let s = Server::start_ready(&[
-        ("HERMES_MODELS", "all-minilm-l6-v2,en-core-web-sm"),
+        (
+            "HERMES_MODELS",
+            "all-minilm-l6-v2,en-core-web-sm,whisper-tiny-en",
+        ),
         ("HERMES_LLM_PROVIDER", "echo"),
     ])
     .await;
     let cheap = fuzz(
         &s,
         CHEAP_PATHS,
-        "not_a_server_error,response_schema_conformance",
+        "not_a_server_error,response_schema_conformance,content_type_conformance",
         "100",
     )
     .await;
-    // It tested what it should: every cheap operation (the canonical five and `/`
-    // at both prefixes, four root routes, two OpenAI ones), then the three LLM ones.
-    assert!(selected(&cheap) == Some(16), "{cheap}");
-    let llm = fuzz(&s, LLM_PATHS, "response_schema_conformance", "40").await;
+    // It tested what it should: every cheap operation (six canonical ones and `/` at
+    // both prefixes, four root routes, three OpenAI ones), then the three LLM ones.
+    assert!(selected(&cheap) == Some(19), "{cheap}");
+    let llm = fuzz(
+        &s,
+        LLM_PATHS,
+        "response_schema_conformance,content_type_conformance",
+        "40",
+    )
+    .await;
     assert!(selected(&llm) == Some(3), "{llm}");
 }
 

@@ -45,7 +45,7 @@ pub async fn root() -> Json<Value> {
     operation_id = "metrics",
     tag = "operations",
     summary = "Prometheus metrics",
-    responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"))
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
 )]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     state.metrics.observe_models(&state.registry.reports());

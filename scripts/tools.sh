@@ -22,6 +22,8 @@ KUBERNETES_VALIDATE_PKG=kubernetes-validate==1.37.0
 JSONSCHEMA_PKG=jsonschema==4.26.0
 # The official OpenAI client, for the tests of the OpenAI-compatible routes.
 OPENAI_PKG=openai==3.57.0
+# The API fuzzer run against the runtime's /openapi.json (runtime/tests/schemathesis.rs).
+SCHEMATHESIS_PKG=schemathesis==4.32.5
 MILVUS_LITE_PKG=milvus-lite==2.5.1 # the Milvus-local C++ server (gRPC on one port) for the persistence tests
 
 # up_to_date NAME VALUE: true when the stamp of NAME records VALUE.
@@ -89,6 +91,10 @@ install_jsonschema() {
 
 install_openai_client() {
   pip_tool "$OPENAI_PKG"
+}
+
+install_schemathesis() {
+  pip_tool "$SCHEMATHESIS_PKG"
 }
 
 # The Milvus server the runtime tests start: milvus-lite 2.5.1 ships the
@@ -205,6 +211,7 @@ install_helm_kubectl
 install_kubernetes_validate
 install_jsonschema
 install_openai_client
+install_schemathesis
 install_espeak_ng
 install_build_deps
 install_sox

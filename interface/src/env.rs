@@ -230,7 +230,7 @@ pub const VARS: &[EnvVar] = &[
     var(
         "protection",
         AUTH_OPEN_PATHS,
-        "/livez,/readyz,/health,/v1/health,/metrics",
+        "/livez,/readyz,/health,/v1/health,/metrics,/openapi.json",
         "paths answered without an API key",
     ),
     var(

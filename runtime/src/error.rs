@@ -8,17 +8,20 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 /// One entry of a 422 `detail` list, shaped like pydantic v2's errors.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ValidationIssue {
     /// Path to the offending value: `["body", "text"]`, `["body", "step_results", 0, "action"]`.
+    #[schema(value_type = Vec<crate::api::openapi::bodies::LocItem>)]
     pub loc: Vec<Value>,
     pub msg: String,
     /// pydantic's error type: `missing`, `string_type`, `json_invalid`, ...
     #[serde(rename = "type")]
     pub kind: &'static str,
-    /// The offending input, as pydantic reports it.
+    /// The offending input, as pydantic reports it (a bounded excerpt).
+    #[schema(value_type = Value)]
     pub input: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = Object)]
     pub ctx: Option<Value>,
 }
 

@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 
 use super::llm_fields::{above_cap, boolean, integer_at_least, number_in};
 use super::openai_errors::{from_api_error, invalid, openai_error};
+use super::openapi::openai_bodies::{
+    ChatCompletion, ChatCompletionRequest, ModelList, OpenAiError, StreamEvent,
+};
 use super::sse::{self, Framing};
 use crate::error::gateway_status;
 use crate::error::{ApiError, ValidationIssue};
@@ -160,6 +163,23 @@ fn chat_completion(c: &Completion) -> Value {
     body
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/chat/completions",
+    operation_id = "createChatCompletion",
+    tag = "openai",
+    summary = "OpenAI-compatible chat completion over the `/llm` providers",
+    request_body = ChatCompletionRequest,
+    responses(
+        (status = 200, description = "The completion (`stream: true`: Server-Sent Events of `chat.completion.chunk`)", content(
+            (ChatCompletion = "application/json"),
+            (StreamEvent = "text/event-stream"),
+        )),
+        (status = 400, description = "Body not valid", body = OpenAiError),
+        (status = 502, description = "The provider answered with an error", body = OpenAiError),
+        (status = 503, description = "Provider not configured, unknown or unreachable", body = OpenAiError),
+    )
+)]
 pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let parsed = parse_body(content_type, &body).and_then(|v| validate_body::<ChatRequest>(&v));
@@ -206,6 +226,14 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
 
 /// `GET /v1/models`: every model this runtime serves, with its task (`embedding`,
 /// `stt`, `tts`, `nlp`, `llm`), and the models the other LLM providers answer with.
+#[utoipa::path(
+    get,
+    path = "/v1/models",
+    operation_id = "listModels",
+    tag = "openai",
+    summary = "Every served model, with its task",
+    responses((status = 200, description = "The models", body = ModelList))
+)]
 pub async fn models(State(state): State<AppState>) -> Json<Value> {
     let gateway = &state.gateway;
     let mut data = Vec::new();

@@ -6,15 +6,26 @@ use serde::Serialize;
 
 use hermes_engine::services::embedding::EmbedError;
 
+use super::openapi::bodies::{ErrorDetail, ValidationError};
 use crate::error::ApiError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
 use crate::protection::input;
 use crate::state::AppState;
 use crate::usecases::embed_and_store::{EmbedAndStoreError, embed_and_store};
 
-#[derive(Debug)]
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(as = EmbedTextRequest)]
 pub struct EmbedRequest {
+    /// Text to embed: not blank, at most `HERMES_MAX_TEXT_CHARS` characters.
+    #[schema(pattern = r"\S")]
     text: String,
+    /// `default` or an embedding model id.
+    #[schema(
+        required = false,
+        default = "default",
+        pattern = r"^[A-Za-z0-9_.-]+$",
+        max_length = 128
+    )]
     model: String,
 }
 
@@ -30,7 +41,8 @@ impl FromJsonBody for EmbedRequest {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = EmbedTextResponse)]
 pub struct EmbedResponse {
     embedding: Vec<f32>,
     dimension: usize,
@@ -39,9 +51,24 @@ pub struct EmbedResponse {
     /// True only once Milvus acknowledged the write.
     persisted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = String)]
     warning: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/embed_text",
+    operation_id = "embedText",
+    tag = "hermes",
+    summary = "Text embedding generation",
+    request_body = EmbedRequest,
+    responses(
+        (status = 200, description = "The text's embedding", body = EmbedResponse),
+        (status = 400, description = "Blank text or unknown model", body = ErrorDetail),
+        (status = 422, description = "Body not valid, text too long, or model id malformed", body = ValidationError),
+        (status = 503, description = "No embedding model served or loaded, queue full, or the store refused it", body = ErrorDetail),
+    )
+)]
 pub async fn embed_text(
     State(state): State<AppState>,
     ValidJson(req): ValidJson<EmbedRequest>,

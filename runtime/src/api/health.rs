@@ -9,6 +9,14 @@ use serde_json::{Value, json};
 use crate::state::{AppState, VERSION};
 use hermes_engine::models::SERVED_TASKS;
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    tag = "hermes",
+    summary = "Service, dependency and capability health (200 while the process serves)",
+    responses((status = 200, description = "The health document", body = super::openapi::bodies::Health))
+)]
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     let registry = &state.registry;
     let config = &state.config;

@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 
 use hermes_interface::Task;
 
+use super::openapi::bodies::{
+    ErrorDetail, IngestForm, IngestResponse, MediaType, PassedThroughError, ValidationError,
+};
 use crate::error::{ApiError, ValidationIssue};
 use crate::state::AppState;
 use crate::usecases::embed_and_store::{EmbedAndStoreError, embed_and_store};
@@ -25,14 +28,34 @@ use hermes_upstreams::sophia::client::{MediaUpload, SophiaError};
 /// Largest upload accepted on this route.
 pub const MAX_UPLOAD_BYTES: usize = 100 * 1024 * 1024;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IngestQuery {
+    /// `image`, `audio` or `video` (any case); 422 when missing or another value.
+    #[param(required = true, value_type = MediaType)]
     media_type: Option<String>,
+    /// Forwarded to Sophia with the file.
     question: Option<String>,
 }
 
 const MEDIA_TYPES: [&str; 3] = ["image", "audio", "video"];
 
+#[utoipa::path(
+    post,
+    path = "/ingest/media",
+    operation_id = "ingestMedia",
+    tag = "hermes",
+    summary = "Forward a media file to Sophia (audio: transcribed and embedded first)",
+    params(IngestQuery),
+    request_body(content = IngestForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Sophia's record of the file", body = IngestResponse),
+        (status = 400, description = "Malformed upload, undecodable audio, or refused by Sophia", body = PassedThroughError),
+        (status = 422, description = "Missing or invalid `media_type`, or no `file`", body = ValidationError),
+        (status = 502, description = "Sophia failed (its 5xx status is passed through)", body = ErrorDetail),
+        (status = 503, description = "Sophia unreachable or not configured, or no STT model for audio", body = ErrorDetail),
+    )
+)]
 pub async fn ingest_media(
     State(state): State<AppState>,
     Query(query): Query<IngestQuery>,

@@ -8,6 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::llm_fields::{above_cap, boolean, integer_at_least, number_in};
+use super::openapi::bodies::{
+    ErrorDetail, LlmMessage as LlmMessageSchema, LlmResponse, ValidationError,
+};
+use super::openapi::openai_bodies::StreamEvent;
 use super::sse::{self, Framing};
 use crate::error::ApiError;
 use crate::error::gateway_status;
@@ -41,16 +45,33 @@ impl FromJsonBody for LlmMessage {
     }
 }
 
-/// `LLMRequest` (plus `stream`).
-#[derive(Debug)]
+/// `LLMRequest` (plus `stream`): `prompt` or `messages` (400 when neither).
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(as = LLMRequest)]
 pub struct LlmRequest {
+    /// Shortcut for a single user message when `messages` is omitted.
+    #[schema(required = false)]
     prompt: Option<String>,
+    /// Conversation history forwarded to the provider.
+    #[schema(required = false, value_type = Option<Vec<LlmMessageSchema>>)]
     messages: Option<Vec<Message>>,
+    /// Override the configured provider (`openai`, `local`, `echo`).
+    #[schema(required = false)]
     provider: Option<String>,
+    /// Provider-specific model identifier override.
+    #[schema(required = false)]
     model: Option<String>,
+    /// Sampling temperature forwarded to the provider.
+    #[schema(required = false, minimum = 0, maximum = 2, default = 0.7)]
     temperature: Option<f64>,
+    /// Maximum number of tokens to generate (at most `HERMES_LLM_MAX_TOKENS_CAP`).
+    #[schema(required = false, minimum = 1)]
     max_tokens: Option<i64>,
+    /// Additional metadata stored alongside the request.
+    #[schema(required = false, value_type = Option<Object>)]
     metadata: Option<Map<String, Value>>,
+    /// Hermes's extension: answer Server-Sent Events.
+    #[schema(required = false, default = false)]
     stream: bool,
 }
 
@@ -112,6 +133,24 @@ fn llm_response(c: &Completion) -> Value {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/llm",
+    operation_id = "llmGenerate",
+    tag = "hermes",
+    summary = "LLM gateway",
+    request_body = LlmRequest,
+    responses(
+        (status = 200, description = "The completion (`stream: true`: Server-Sent Events)", content(
+            (LlmResponse = "application/json"),
+            (StreamEvent = "text/event-stream"),
+        )),
+        (status = 400, description = "Neither prompt nor messages", body = ErrorDetail),
+        (status = 422, description = "Body not valid (temperature outside 0..2, max_tokens < 1 or above the cap)", body = ValidationError),
+        (status = 502, description = "The provider answered with an error", body = ErrorDetail),
+        (status = 503, description = "Provider not configured or unknown, or the Sophia proposal queue is full", body = ErrorDetail),
+    )
+)]
 pub async fn llm(
     State(state): State<AppState>,
     request_id: Option<Extension<RequestId>>,

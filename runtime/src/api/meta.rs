@@ -22,6 +22,14 @@ pub const ENDPOINTS: &[&str] = &[
     "/health",
 ];
 
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "root",
+    tag = "hermes",
+    summary = "Service description",
+    responses((status = 200, description = "Name, version and endpoints", body = super::openapi::bodies::ServiceInfo))
+)]
 pub async fn root() -> Json<Value> {
     Json(json!({
         "name": "Hermes API",
@@ -31,6 +39,14 @@ pub async fn root() -> Json<Value> {
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
+)]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     state.metrics.observe_models(&state.registry.reports());
     let text = state

@@ -21,6 +21,7 @@ mod meta;
 mod openai_audio;
 mod openai_embeddings;
 mod openai_errors;
+pub(crate) mod openapi;
 mod probes;
 mod simple_nlp;
 mod sse;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route(paths::LIVENESS_PATH, get(probes::livez))
         .route(paths::READINESS_PATH, get(probes::readyz))
         .route(paths::METRICS_PATH, get(meta::metrics))
+        .route("/openapi.json", get(openapi::openapi_json))
         .merge(canonical_api())
         .nest("/v1", canonical_api())
         .route("/v1/chat/completions", post(chat_completions::create))

@@ -13,6 +13,8 @@ use hermes_interface::Task;
 use serde_json::json;
 
 use super::openai_errors::{from_api_error, invalid, openai_error};
+use super::openapi::bodies::Binary;
+use super::openapi::openai_bodies::{OpenAiError, Transcription, TranscriptionForm};
 use super::stt::{log_transcribed, missing_field, read_audio_form, to_api_error};
 use super::tts::TtsHttpError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
@@ -40,6 +42,25 @@ fn default_if_openai(name: Option<&str>, openai: &[&str]) -> String {
 /// `POST /v1/audio/transcriptions`: multipart `file`, `model`, `language`, `prompt`,
 /// `temperature`, `response_format`. Whisper decodes greedily without a prompt here:
 /// `prompt` and `temperature` are checked and otherwise not used.
+#[utoipa::path(
+    post,
+    path = "/v1/audio/transcriptions",
+    operation_id = "createTranscription",
+    tag = "openai",
+    summary = "OpenAI-compatible speech-to-text",
+    request_body(content = TranscriptionForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The transcription in `response_format`", content(
+            (Transcription = "application/json"),
+            (String = "text/plain"),
+            (String = "application/x-subrip"),
+            (String = "text/vtt"),
+        )),
+        (status = 400, description = "Bad upload or field", body = OpenAiError),
+        (status = 413, description = "Upload or audio longer than the limits", body = OpenAiError),
+        (status = 503, description = "No STT model served or loaded, or its queue is full", body = OpenAiError),
+    )
+)]
 pub async fn transcriptions(State(state): State<AppState>, request: Request) -> Response {
     let fields = [
         "model",
@@ -212,6 +233,23 @@ impl FromJsonBody for SpeechRequest {
 /// `audio/wav` (16-bit mono at the voice's rate) or `pcm` (the same samples, raw
 /// little-endian, no header). `voice` is an installed voice id or one of OpenAI's
 /// (the default voice); `model` may also name the voice.
+#[utoipa::path(
+    post,
+    path = "/v1/audio/speech",
+    operation_id = "createSpeech",
+    tag = "openai",
+    summary = "OpenAI-compatible text-to-speech",
+    request_body = super::openapi::openai_bodies::SpeechRequest,
+    responses(
+        (status = 200, description = "WAV, or raw 16-bit little-endian PCM", content(
+            (Binary = "audio/wav"),
+            (Binary = "audio/pcm"),
+        )),
+        (status = 400, description = "Body not valid", body = OpenAiError),
+        (status = 413, description = "Input longer than the limit", body = OpenAiError),
+        (status = 503, description = "No voice served or loaded, or queue full", body = OpenAiError),
+    )
+)]
 pub async fn speech(
     State(state): State<AppState>,
     body: Result<ValidJson<SpeechRequest>, crate::error::ApiError>,

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use super::embed::to_api_error;
 use super::openai_errors::{from_api_error, invalid};
+use super::openapi::openai_bodies::{EmbeddingsList, OpenAiError};
 use crate::error::ApiError;
 use crate::extract::parse_body;
 use crate::protection::input;
@@ -162,6 +163,19 @@ fn to_base64(vector: &[f32]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/embeddings",
+    operation_id = "createEmbedding",
+    tag = "openai",
+    summary = "OpenAI-compatible embeddings (stored like `/embed_text`'s)",
+    request_body = super::openapi::openai_bodies::EmbeddingsRequest,
+    responses(
+        (status = 200, description = "One embedding per input", body = EmbeddingsList),
+        (status = 400, description = "Body not valid, or an unknown model", body = OpenAiError),
+        (status = 503, description = "No embedding model served or loaded, queue full, or the store refused it", body = OpenAiError),
+    )
+)]
 pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let body = match parse_body(content_type, &body) {

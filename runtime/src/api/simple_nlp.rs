@@ -5,14 +5,20 @@ use axum::extract::State;
 use hermes_nlp::{Analysis, Entity, PosTag};
 use serde::Serialize;
 
+use super::openapi::bodies::{ErrorDetail, NlpOperation, ValidationError};
 use crate::error::ApiError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
 use crate::state::AppState;
 use hermes_engine::services::nlp::{self, NlpServiceError};
 
-#[derive(Debug)]
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(as = SimpleNLPRequest)]
 pub struct SimpleNlpRequest {
+    /// Text to process: not blank.
+    #[schema(pattern = r"\S")]
     text: String,
+    /// Analyses to run (an unknown name is a 400 naming the valid ones).
+    #[schema(required = false, value_type = Vec<NlpOperation>, default = json!(["tokenize"]))]
     operations: Vec<String>,
 }
 
@@ -34,15 +40,20 @@ impl FromJsonBody for SimpleNlpRequest {
 }
 
 /// Only the requested analyses appear in the body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = SimpleNLPResponse)]
 pub struct SimpleNlpResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = Vec<String>)]
     tokens: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = Vec<super::openapi::bodies::PosTag>)]
     pos_tags: Option<Vec<PosTag>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = Vec<String>)]
     lemmas: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = Vec<super::openapi::bodies::Entity>)]
     entities: Option<Vec<Entity>>,
 }
 
@@ -57,6 +68,20 @@ impl From<Analysis> for SimpleNlpResponse {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/simple_nlp",
+    operation_id = "simpleNlp",
+    tag = "hermes",
+    summary = "Tokens, POS tags, lemmas and named entities",
+    request_body = SimpleNlpRequest,
+    responses(
+        (status = 200, description = "The requested analyses only", body = SimpleNlpResponse),
+        (status = 400, description = "Blank text or an unknown operation", body = ErrorDetail),
+        (status = 422, description = "Body not valid", body = ValidationError),
+        (status = 503, description = "No NLP model served or loaded, or its queue is full", body = ErrorDetail),
+    )
+)]
 pub async fn simple_nlp(
     State(state): State<AppState>,
     ValidJson(req): ValidJson<SimpleNlpRequest>,

@@ -21,6 +21,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::limited_body;
+use super::openapi::bodies::{ErrorDetail, SttForm, ValidationError};
 use crate::error::{ApiError, ValidationIssue};
 use crate::state::AppState;
 use hermes_engine::audio::{AudioError, AudioHint};
@@ -34,12 +35,30 @@ const FORM_OVERHEAD_BYTES: u64 = 64 * 1024;
 /// Longest `language` or `model` value read.
 const MAX_TEXT_FIELD_BYTES: usize = 256;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = STTResponse)]
 pub struct SttResponse {
+    /// Transcribed text.
     text: String,
+    /// Confidence score (0.0 to 1.0).
     confidence: f32,
 }
 
+#[utoipa::path(
+    post,
+    path = "/stt",
+    operation_id = "speechToText",
+    tag = "hermes",
+    summary = "Speech-to-text",
+    request_body(content = SttForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Transcription", body = SttResponse),
+        (status = 400, description = "Not an audio upload, undecodable audio, or unknown language/model", body = ErrorDetail),
+        (status = 413, description = "Upload or audio longer than the limits", body = ErrorDetail),
+        (status = 422, description = "The `audio` field is missing", body = ValidationError),
+        (status = 503, description = "No STT model served or loaded, or its queue is full", body = ErrorDetail),
+    )
+)]
 pub async fn stt(
     State(state): State<AppState>,
     request: Request,

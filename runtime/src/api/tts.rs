@@ -8,16 +8,24 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::openapi::bodies::{Binary, ErrorDetail, ValidationError};
 use crate::error::ApiError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
 use crate::state::AppState;
 use hermes_engine::models::worker::WorkerError;
 use hermes_engine::services::tts::{self, TtsError};
 
-#[derive(Debug)]
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(as = TTSRequest)]
 pub struct TtsRequest {
+    /// Text to synthesize: not blank, at most `HERMES_TTS_MAX_CHARS` characters.
+    #[schema(pattern = r"\S")]
     text: String,
+    /// `default` or an installed voice id.
+    #[schema(required = false, default = "default")]
     voice: String,
+    /// Language code (e.g. "en-US").
+    #[schema(required = false, default = "en-US")]
     language: String,
 }
 
@@ -35,6 +43,21 @@ impl FromJsonBody for TtsRequest {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/tts",
+    operation_id = "textToSpeech",
+    tag = "hermes",
+    summary = "Text-to-speech",
+    request_body = TtsRequest,
+    responses(
+        (status = 200, description = "16-bit PCM mono WAV at the voice's rate", body = Binary, content_type = "audio/wav"),
+        (status = 400, description = "Blank text, unknown voice or language, nothing to say", body = ErrorDetail),
+        (status = 413, description = "Text longer than the limit", body = ErrorDetail),
+        (status = 422, description = "Body not valid", body = ValidationError),
+        (status = 503, description = "No voice served or loaded, phonemizer missing, or queue full", body = ErrorDetail),
+    )
+)]
 pub async fn tts(
     State(state): State<AppState>,
     ValidJson(req): ValidJson<TtsRequest>,

@@ -23,7 +23,7 @@ use hermes_upstreams::secret::Secret;
 
 pub use self::error::ConfigError;
 pub use self::llm::LlmConfig;
-pub use self::protection::ProtectionConfig;
+pub use self::protection::{DEFAULT_OPEN_PATHS, ProtectionConfig};
 use crate::fault::FaultConfig;
 
 mod delivery;

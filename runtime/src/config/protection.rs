@@ -29,7 +29,7 @@ pub struct ProtectionConfig {
     pub max_connections: usize,
 }
 
-pub const DEFAULT_OPEN_PATHS: &str = "/livez,/readyz,/health,/v1/health,/metrics";
+pub const DEFAULT_OPEN_PATHS: &str = "/livez,/readyz,/health,/v1/health,/metrics,/openapi.json";
 pub const DEFAULT_MAX_TEXT_CHARS: usize = 10_000;
 pub const DEFAULT_MAX_JSON_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub const DEFAULT_LLM_PER_MINUTE: u32 = 10;

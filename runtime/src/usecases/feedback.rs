@@ -13,10 +13,13 @@ pub const OUTCOMES: &[&str] = &[
 pub const STEP_OUTCOMES: &[&str] = &["success", "failure", "skipped"];
 const DEFAULT_SOURCE_SERVICE: &str = "sophia";
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, utoipa::ToSchema)]
 pub struct StateDiff {
+    #[schema(required = false, value_type = Vec<Object>)]
     pub added_nodes: Vec<Value>,
+    #[schema(required = false, value_type = Vec<Object>)]
     pub removed_nodes: Vec<Value>,
+    #[schema(required = false, value_type = Vec<Object>)]
     pub modified_nodes: Vec<Value>,
 }
 
@@ -34,10 +37,11 @@ impl FromJsonBody for StateDiff {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, utoipa::ToSchema)]
 pub struct StepResult {
     pub step_index: i64,
     pub action: String,
+    #[schema(value_type = StepOutcome)]
     pub outcome: &'static str,
     pub error: Option<String>,
     pub duration_ms: Option<f64>,
@@ -62,9 +66,13 @@ impl FromJsonBody for StepResult {
 }
 
 /// The body of `POST /feedback`.
-#[derive(Debug, Clone, PartialEq)]
+/// At least one of `correlation_id`, `plan_id`, `execution_id` (422 otherwise).
+#[derive(Debug, Clone, PartialEq, utoipa::ToSchema)]
+#[schema(as = FeedbackPayload)]
 pub struct Feedback {
+    #[schema(value_type = FeedbackType)]
     pub feedback_type: &'static str,
+    #[schema(value_type = FeedbackOutcome)]
     pub outcome: &'static str,
     pub reason: String,
     pub correlation_id: Option<String>,
@@ -73,8 +81,41 @@ pub struct Feedback {
     pub state_diff: Option<StateDiff>,
     pub step_results: Option<Vec<StepResult>>,
     pub node_ids_created: Option<Vec<String>>,
+    /// RFC 3339 date-time (or Unix seconds).
     pub timestamp: Option<String>,
+    #[schema(required = false, default = "sophia")]
     pub source_service: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // the schema of FEEDBACK_TYPES
+pub enum FeedbackType {
+    Observation,
+    Plan,
+    Execution,
+    Validation,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // the schema of OUTCOMES
+pub enum FeedbackOutcome {
+    Accepted,
+    Rejected,
+    Created,
+    Success,
+    Failure,
+    Partial,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // the schema of STEP_OUTCOMES
+pub enum StepOutcome {
+    Success,
+    Failure,
+    Skipped,
 }
 
 impl FromJsonBody for Feedback {
@@ -150,8 +191,10 @@ fn datetime(value: &Value, loc: &Loc, issues: &mut Issues) -> Option<String> {
 }
 
 /// The answer to accepted feedback.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = FeedbackReceipt)]
 pub struct Receipt {
+    /// `accepted`.
     pub status: &'static str,
     pub message: String,
 }

@@ -93,6 +93,8 @@ impl Usage {
 pub struct Choice {
     pub index: u32,
     pub message: Message,
+    /// Left out when the provider gave none (the contract's `finish_reason` is a string).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<String>,
 }
 

@@ -153,7 +153,7 @@ pub async fn decide(
     };
 
     // 1. The spec's revision.
-    let stable_ready = stable_now.is_some_and(|d| deployment_ready(d, v.spec.replicas));
+    let stable_ready = stable_now.is_some_and(|d| deployment_ready(d, v.replicas));
     let direct = matches!(m.state.phase, RolloutPhase::Stable)
         && m.state
             .stable_revision
@@ -228,7 +228,7 @@ pub async fn decide(
                                 source,
                             })?;
                     let wanted =
-                        crate::rollout::canary_replicas(v.spec.replicas, m.state.canary_weight());
+                        crate::rollout::canary_replicas(v.replicas, m.state.canary_weight());
                     let event = match &canary_now {
                         Some(d) if stalled(d).is_some() => Some(RolloutEvent::CheckErrored {
                             metric: "canary-ready".into(),

@@ -1,7 +1,7 @@
 //! Metric names and labels the runtime exports and the operator's analysis queries.
 
 /// Counter `{route, api_version, method, status}`: every HTTP response. `route` is the
-/// canonical route template (see [`route_labels`]): `/v1/embed_text` counts as
+/// canonical route template (`route_labels`): `/v1/embed_text` counts as
 /// `route="/embed_text",api_version="v1"`, so one SLO covers every path of a capability.
 pub const HTTP_REQUESTS_TOTAL: &str = "hermes_http_requests_total";
 /// Histogram `{route, api_version, method}` of request durations, in seconds.

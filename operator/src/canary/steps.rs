@@ -229,7 +229,11 @@ mod tests {
         // The autoscaler runs the stable at 6 (spec.replicas says 4): at 50 % the canary
         // gets 3 pods and the stable is not written, so it is never inflated for it.
         assert_eq!(
-            describe(&autoscaled_plan("i:2", 6, &progressing(0, 50, "old", &new_rev))),
+            describe(&autoscaled_plan(
+                "i:2",
+                6,
+                &progressing(0, 50, "old", &new_rev)
+            )),
             ["apply chat-canary x3"]
         );
         // Promoted: the stable takes the template at the autoscaler's count, not at 4.
@@ -239,7 +243,11 @@ mod tests {
         );
         // Scaled down by the autoscaler meanwhile: the canary follows.
         assert_eq!(
-            describe(&autoscaled_plan("i:2", 2, &progressing(0, 50, "old", &new_rev))),
+            describe(&autoscaled_plan(
+                "i:2",
+                2,
+                &progressing(0, 50, "old", &new_rev)
+            )),
             ["apply chat-canary x1"]
         );
     }

@@ -76,10 +76,17 @@ pub struct HermesDeploymentSpec {
     pub image_pull_secrets: Vec<String>,
 
     /// Number of runtime pods. A PodDisruptionBudget (maxUnavailable 1) is created when
-    /// it is greater than 1.
+    /// it is greater than 1. Ignored while `autoscaling` is set (the autoscaler decides).
     #[serde(default = "default_replicas")]
     #[schemars(range(min = 1, max = 1000))]
     pub replicas: i32,
+
+    /// Horizontal autoscaling: the operator applies a HorizontalPodAutoscaler
+    /// (autoscaling/v2) on the stable Deployment and stops forcing `replicas`: the
+    /// Deployment keeps the autoscaler's count, a canary is sized from the stable's current
+    /// count, and the stable is never scaled up for a canary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingSpec>,
 
     /// Models the runtime preloads (`HERMES_MODELS`); a pod is Ready only once all are
     /// loaded. Names are unique. Each model's memory footprint and load time come from the
@@ -119,6 +126,40 @@ pub struct HermesDeploymentSpec {
 
 fn default_replicas() -> i32 {
     1
+}
+
+/// Bounds and targets of the HorizontalPodAutoscaler. At least one target.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "self.minReplicas <= self.maxReplicas",
+     "message": "autoscaling.minReplicas must not exceed autoscaling.maxReplicas"},
+    {"rule": "has(self.targetCPUUtilizationPercent) || has(self.targetInFlightPerPod)",
+     "message": "autoscaling needs targetCPUUtilizationPercent or targetInFlightPerPod"}
+]))]
+pub struct AutoscalingSpec {
+    /// Fewest pods (default 1).
+    #[serde(default = "default_replicas")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub min_replicas: i32,
+    /// Most pods.
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_replicas: i32,
+    /// Average CPU use across the pods, in percent of the CPU request (needs
+    /// `cpu.request`).
+    #[serde(
+        default,
+        rename = "targetCPUUtilizationPercent",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(range(min = 1, max = 1000))]
+    pub target_cpu_utilization_percent: Option<i32>,
+    /// Average requests in flight per pod: a `Pods` metric named
+    /// `hermes_http_in_flight_requests` that a custom metrics adapter (e.g.
+    /// prometheus-adapter) serves from the runtime's gauge of that name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub target_in_flight_per_pod: Option<i32>,
 }
 
 /// Image pull policy.
@@ -392,7 +433,9 @@ pub struct LlmSettings {
      "message": "latencyP99 must not be below latencyP95"}
 ]))]
 pub struct Slo {
-    /// Route as the runtime labels it in its metrics, e.g. `/embed_text`.
+    /// Route template, e.g. `/embed_text`. It covers every path of the capability: the
+    /// runtime labels `/v1/embed_text` as route `/embed_text` (with `api_version="v1"`),
+    /// and `/v1/embed_text` here means the same as `/embed_text`.
     #[schemars(length(min = 1, max = 256), regex(pattern = r"^/\S*$"))]
     pub route: String,
     /// 95th percentile latency bound, a duration such as `250ms` or `2s`.
@@ -405,10 +448,25 @@ pub struct Slo {
     /// Highest acceptable ratio of 5xx responses, 0..1 (0.01 = 1 %).
     #[schemars(range(min = 0.0, max = 1.0))]
     pub max_error_rate: f64,
+    /// 95th percentile bound of the time to first token, a duration such as `800ms`: what
+    /// a chat user waits before text appears (for a stream, `latencyP95` measures the
+    /// length of the answer). Only the LLM routes `/llm` and `/v1/chat/completions` have
+    /// one, and only streamed requests (`stream: true`) record it: a canary that serves
+    /// no streamed request has no data for this check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    pub ttft_p95: Option<String>,
     /// Try this SLO's canary checks without betting on them: they are evaluated and
     /// recorded (status and Events) but never pass or fail a rollout. Alerts are unchanged.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dry_run: bool,
+}
+
+impl Slo {
+    /// The `route` label this SLO's series carry (`/v1/embed_text` -> `/embed_text`).
+    pub fn canonical_route(&self) -> &str {
+        hermes_interface::metrics::route_labels(&self.route).0
+    }
 }
 
 /// Rollout strategy. Without `canary` every change is a rolling update of the one
@@ -657,6 +715,10 @@ pub struct HermesDeploymentStatus {
     /// The computed memory and its parts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryStatus>,
+    /// Name of the HorizontalPodAutoscaler the operator applied (`spec.autoscaling`); the
+    /// operator deletes it when autoscaling is turned off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<String>,
     /// The whole canary rollout state (only with `rollout.canary`): an operator restart
     /// resumes from here exactly.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,7 @@ use crate::context::ReconcileError;
 use crate::events::Notice;
 use crate::traffic;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::{Client, ResourceExt};
@@ -36,6 +37,11 @@ pub enum Step {
     },
     /// Delete the PodDisruptionBudget `name` if it exists.
     DeletePdb {
+        name: String,
+    },
+    ApplyHpa(HorizontalPodAutoscaler),
+    /// Delete the HorizontalPodAutoscaler `name` if it exists (autoscaling turned off).
+    DeleteHpa {
         name: String,
     },
     /// Point every rule of `route` at the stable and canary Services of `base`, the
@@ -101,6 +107,20 @@ pub async fn execute(
                     .await
                     .map_err(failed("PodDisruptionBudget", &name))?;
                 Notice::for_change("PodDisruptionBudget", &name, change, "Apply", "")
+            }
+            Step::ApplyHpa(hpa) => {
+                let name = hpa.name_any();
+                let (_, change) = apply::apply(client, &hpa)
+                    .await
+                    .map_err(failed("HorizontalPodAutoscaler", &name))?;
+                Notice::for_change("HorizontalPodAutoscaler", &name, change, "Apply", "")
+            }
+            Step::DeleteHpa { name } => {
+                let change =
+                    apply::delete_if_present::<HorizontalPodAutoscaler>(client, namespace, &name)
+                        .await
+                        .map_err(failed("HorizontalPodAutoscaler", &name))?;
+                Notice::for_change("HorizontalPodAutoscaler", &name, change, "Apply", "")
             }
             Step::DeleteDeployment { name, action } => {
                 let change = apply::delete_if_present::<Deployment>(client, namespace, &name)

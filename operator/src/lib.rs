@@ -1,7 +1,8 @@
 //! hermes-operator: deploys the Hermes runtime from `HermesDeployment` resources.
 //!
 //! A pipeline, one concern per module (map: docs/operator-architecture.md):
-//! `validate` (pure, returns a `Validated` resource) -> `sizing` (pure, catalog) -> `build`
+//! `validate` (pure, returns a `Validated` resource; `autoscaling` its replica count when
+//! an autoscaler owns it) -> `sizing` (pure, catalog) -> `build`
 //! (pure desired objects, `revision` hash; `build::canary` the canary's objects from the
 //! rollout state) -> with a canary, `canary` (the `rollout` state machine fed, its actions
 //! turned into steps) -> `execute` (the one executor; `apply` and `traffic` are its write
@@ -25,6 +26,7 @@
 //! rbac: events.k8s.io events create,patch
 //! rbac: coordination.k8s.io leases get,create,update,patch
 //! rbac: gateway.networking.k8s.io httproutes get,patch
+//! rbac: autoscaling horizontalpodautoscalers get,create,patch,delete
 //!
 //! Why each: the controller watches HermesDeployments and the three owned kinds
 //! (list/watch), reads an owned object before applying it to tell whether the apply
@@ -36,10 +38,12 @@
 //! (update with resourceVersion) a Lease in the operator's namespace. Canary rollouts add
 //! the `<name>-canary` Deployment (same verbs), remove the manual-command annotation
 //! (patch on hermesdeployments), and with `rollout.traffic.httpRoute` apply two Services
-//! and read and patch the named HTTPRoute's backend weights.
+//! and read and patch the named HTTPRoute's backend weights. `spec.autoscaling` applies a
+//! HorizontalPodAutoscaler (read before the apply, deleted when autoscaling is turned off).
 
 pub mod analysis;
 pub mod apply;
+pub mod autoscaling;
 pub mod build;
 pub mod canary;
 pub mod catalog;

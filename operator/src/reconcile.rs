@@ -138,23 +138,31 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
         .slo_objectives
         .declare(&namespace, &name, &v.spec.slos);
 
+    // observe: a canary and an autoscaler need the stable Deployment as it is (with an
+    // autoscaler, its replicas are the autoscaler's and are applied unchanged).
+    let stable_observed = if v.canary.is_some() || v.spec.autoscaling.is_some() {
+        apply::get(client, &namespace, &name)
+            .await
+            .map_err(|source| ReconcileError::Apply {
+                kind: "Deployment",
+                name: name.clone(),
+                source,
+            })?
+    } else {
+        None
+    };
+    let v = v.with_observed_replicas(stable_observed.as_ref());
+
     // build (pure)
     let desired = build::desired(&v, &plan, &ctx.catalog);
     let revision = desired.revision.clone();
 
-    // With a canary: observe the stable, decide, and build the canary's objects from the
-    // new state. Every read happens here, before the first write.
+    // With a canary: decide, and build the canary's objects from the new state. Every
+    // read happens here, before the first write.
     let mut steps = Vec::new();
-    let mut stable_observed = None;
     let decision = match &v.canary {
         Some(canary_knobs) => {
-            let stable_now = apply::get(client, &namespace, &name)
-                .await
-                .map_err(|source| ReconcileError::Apply {
-                    kind: "Deployment",
-                    name: name.clone(),
-                    source,
-                })?;
+            let stable_now = stable_observed.as_ref();
             let command = hd
                 .annotations()
                 .get(command::ANNOTATION)
@@ -166,7 +174,7 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
                 &revision,
                 hd.status.as_ref(),
                 command,
-                stable_now.as_ref(),
+                stable_now,
                 canary::decide::now(),
             )
             .await?;
@@ -185,7 +193,6 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
                 &d.actions,
                 &event_revision,
             ));
-            stable_observed = stable_now;
             Some(d)
         }
         None => {
@@ -216,6 +223,16 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
         Some(pdb) => Step::ApplyPdb(pdb.clone()),
         None => Step::DeletePdb { name: name.clone() },
     });
+    // An autoscaler the operator applied before goes with `spec.autoscaling` (the status
+    // says whether there is one, so a resource that never autoscaled costs no request).
+    match &desired.hpa {
+        Some(hpa) => steps.push(Step::ApplyHpa(hpa.clone())),
+        None => {
+            if let Some(old) = hd.status.as_ref().and_then(|s| s.autoscaler.clone()) {
+                steps.push(Step::DeleteHpa { name: old });
+            }
+        }
+    }
 
     // apply (the only workload writes)
     let done = match execute::execute(client, &namespace, steps).await {
@@ -262,7 +279,7 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
         generation,
         &Outcome::Applied {
             revision: &stable_revision,
-            replicas: v.spec.replicas,
+            replicas: v.replicas,
             memory: plan.to_status(),
             deployment: &stable,
             rollout: decision.as_ref().map(|d| Rollout {
@@ -270,6 +287,7 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
                 last_analysis: d.last_analysis.clone(),
                 last_command: d.last_command.clone(),
             }),
+            autoscaler: desired.hpa.as_ref().map(|_| name.as_str()),
         },
         &now(),
     );

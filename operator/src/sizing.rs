@@ -270,6 +270,7 @@ mod tests {
             image_pull_policy: None,
             image_pull_secrets: vec![],
             replicas: 1,
+            autoscaling: None,
             models: models
                 .iter()
                 .map(|(name, task, memory)| ModelSpec {

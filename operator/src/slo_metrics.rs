@@ -6,7 +6,12 @@
 //!
 //! - `hermes_slo_objective_error_rate{namespace,hermesdeployment,route}`: `maxErrorRate`;
 //! - `hermes_slo_objective_latency_seconds{namespace,hermesdeployment,route,quantile}`:
-//!   `latencyP95` (quantile "0.95") and `latencyP99` where set ("0.99").
+//!   `latencyP95` (quantile "0.95") and `latencyP99` where set ("0.99");
+//! - `hermes_slo_objective_ttft_seconds{namespace,hermesdeployment,route,quantile}`:
+//!   `ttftP95` where set (quantile "0.95"), the time to first token of an LLM route.
+//!
+//! The `route` label is the SLO's canonical route (`/v1/embed_text` -> `/embed_text`), as the
+//! runtime labels its series.
 //!
 //! A reconcile of a valid spec replaces the resource's series (an SLO removed from the spec
 //! disappears); a deleted resource's series are removed.
@@ -23,6 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub const OBJECTIVE_ERROR_RATE: &str = "hermes_slo_objective_error_rate";
 pub const OBJECTIVE_LATENCY_SECONDS: &str = "hermes_slo_objective_latency_seconds";
+pub const OBJECTIVE_TTFT_SECONDS: &str = "hermes_slo_objective_ttft_seconds";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SloLabels {
@@ -47,6 +53,7 @@ type FloatGauge = Gauge<f64, AtomicU64>;
 struct Declared {
     error_rate: Vec<SloLabels>,
     latency: Vec<LatencyLabels>,
+    ttft: Vec<LatencyLabels>,
 }
 
 /// The objective gauges; cheap to clone (every clone updates the same series).
@@ -54,6 +61,7 @@ struct Declared {
 pub struct SloObjectives {
     error_rate: Family<SloLabels, FloatGauge>,
     latency: Family<LatencyLabels, FloatGauge>,
+    ttft: Family<LatencyLabels, FloatGauge>,
     /// `(namespace, name)` -> its series.
     declared: Arc<Mutex<HashMap<(String, String), Declared>>>,
 }
@@ -69,6 +77,11 @@ impl SloObjectives {
             OBJECTIVE_LATENCY_SECONDS,
             "Latency bound in seconds a HermesDeployment declares for a route at a quantile (spec.slos[].latencyP95/P99)",
             self.latency.clone(),
+        );
+        registry.register(
+            OBJECTIVE_TTFT_SECONDS,
+            "Time to first token bound in seconds a HermesDeployment declares for an LLM route at a quantile (spec.slos[].ttftP95)",
+            self.ttft.clone(),
         );
     }
 
@@ -88,7 +101,7 @@ impl SloObjectives {
             let labels = SloLabels {
                 namespace: namespace.into(),
                 hermesdeployment: name.into(),
-                route: slo.route.clone(),
+                route: slo.canonical_route().into(),
             };
             self.error_rate
                 .get_or_create(&labels)
@@ -108,18 +121,33 @@ impl SloObjectives {
                 let labels = LatencyLabels {
                     namespace: namespace.into(),
                     hermesdeployment: name.into(),
-                    route: slo.route.clone(),
+                    route: slo.canonical_route().into(),
                     quantile: quantile.into(),
                 };
                 self.latency.get_or_create(&labels).set(seconds);
                 new.latency.push(labels);
+            }
+            if let Some(seconds) = slo
+                .ttft_p95
+                .as_deref()
+                .and_then(|b| parse_duration(b).ok())
+                .map(|d| d.as_secs_f64())
+            {
+                let labels = LatencyLabels {
+                    namespace: namespace.into(),
+                    hermesdeployment: name.into(),
+                    route: slo.canonical_route().into(),
+                    quantile: "0.95".into(),
+                };
+                self.ttft.get_or_create(&labels).set(seconds);
+                new.ttft.push(labels);
             }
         }
         let mut declared = self.lock();
         if let Some(old) = declared.remove(&(namespace.to_string(), name.to_string())) {
             self.remove_stale(&old, &new);
         }
-        if !new.error_rate.is_empty() || !new.latency.is_empty() {
+        if !new.error_rate.is_empty() || !new.latency.is_empty() || !new.ttft.is_empty() {
             declared.insert((namespace.into(), name.into()), new);
         }
     }
@@ -165,6 +193,9 @@ impl SloObjectives {
         for l in old.latency.iter().filter(|l| !new.latency.contains(l)) {
             self.latency.remove(l);
         }
+        for l in old.ttft.iter().filter(|l| !new.ttft.contains(l)) {
+            self.ttft.remove(l);
+        }
     }
 }
 
@@ -178,6 +209,7 @@ mod tests {
             route: route.into(),
             latency_p95: p95.into(),
             latency_p99: p99.map(Into::into),
+            ttft_p95: None,
             max_error_rate,
         }
     }
@@ -217,6 +249,40 @@ mod tests {
                 r#"hermes_slo_objective_latency_seconds{namespace="prod",hermesdeployment="chat",route="/llm",quantile="0.95"} 2.0"#,
             ]
         );
+    }
+
+    #[test]
+    fn a_versioned_route_is_exported_under_its_canonical_route() {
+        let o = SloObjectives::default();
+        o.declare(
+            "prod",
+            "chat",
+            &[slo("/v1/embed_text", "250ms", None, 0.01)],
+        );
+        assert_eq!(
+            exposition(&o),
+            [
+                r#"hermes_slo_objective_error_rate{namespace="prod",hermesdeployment="chat",route="/embed_text"} 0.01"#,
+                r#"hermes_slo_objective_latency_seconds{namespace="prod",hermesdeployment="chat",route="/embed_text",quantile="0.95"} 0.25"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_ttft_bound_is_its_own_series_and_goes_with_its_slo() {
+        let o = SloObjectives::default();
+        let mut chat = slo("/v1/chat/completions", "30s", None, 0.05);
+        chat.ttft_p95 = Some("800ms".into());
+        o.declare("prod", "chat", &[chat]);
+        assert!(exposition(&o).contains(
+            &r#"hermes_slo_objective_ttft_seconds{namespace="prod",hermesdeployment="chat",route="/v1/chat/completions",quantile="0.95"} 0.8"#.to_string()
+        ));
+        o.declare(
+            "prod",
+            "chat",
+            &[slo("/v1/chat/completions", "30s", None, 0.05)],
+        );
+        assert!(!exposition(&o).iter().any(|l| l.contains("ttft")));
     }
 
     #[test]

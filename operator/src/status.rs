@@ -43,6 +43,8 @@ pub enum Outcome<'a> {
         deployment: &'a Deployment,
         /// With `rollout.canary`: the rollout; without, `status.rollout` is cleared.
         rollout: Option<Rollout<'a>>,
+        /// The HorizontalPodAutoscaler applied (`spec.autoscaling`), if any.
+        autoscaler: Option<&'a str>,
     },
 }
 
@@ -129,7 +131,13 @@ pub fn compute(
             ..
         } => applied(&prev, revision, *replicas, memory, deployment),
     };
-    if let Outcome::Applied { rollout, .. } = outcome {
+    if let Outcome::Applied {
+        rollout,
+        autoscaler,
+        ..
+    } = outcome
+    {
+        status.autoscaler = autoscaler.map(str::to_string);
         match rollout {
             Some(r) => phase = rollout_overlay(&mut status, &mut conds, phase, r),
             None => status.rollout = None,
@@ -370,6 +378,7 @@ mod tests {
             },
             deployment: d,
             rollout: None,
+            autoscaler: None,
         }
     }
 

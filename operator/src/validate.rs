@@ -63,6 +63,21 @@ pub struct Validated<'a> {
     pub spec: &'a HermesDeploymentSpec,
     /// `rollout.canary`, when the resource rolls out through a canary.
     pub canary: Option<Canary>,
+    /// Replicas of the stable Deployment: `spec.replicas`, or with `spec.autoscaling` the
+    /// autoscaler's current count once observed ([`Validated::with_observed_replicas`]).
+    pub replicas: i32,
+}
+
+impl Validated<'_> {
+    /// With `spec.autoscaling`, the replicas become the stable's current count (within
+    /// the bounds); without, they stay `spec.replicas`.
+    pub fn with_observed_replicas(
+        mut self,
+        stable: Option<&k8s_openapi::api::apps::v1::Deployment>,
+    ) -> Self {
+        self.replicas = crate::autoscaling::stable_replicas(self.spec, stable);
+        self
+    }
 }
 
 /// Checks the spec of the resource `id`; the `Validated` resource when it can be sized
@@ -82,7 +97,12 @@ pub fn validate<'a>(
             .and_then(|t| t.http_route.as_ref())
             .map(|r| r.name.clone()),
     });
-    Ok(Validated { id, spec, canary })
+    Ok(Validated {
+        id,
+        spec,
+        canary,
+        replicas: crate::autoscaling::stable_replicas(spec, None),
+    })
 }
 
 /// Why a spec cannot be deployed; the messages go to the `InvalidSpec` condition.
@@ -110,6 +130,7 @@ pub fn check(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<(), Inval
     check_runtime(spec, &mut problems);
     check_slos(spec, &mut problems);
     check_rollout(spec, &mut problems);
+    crate::autoscaling::check(spec, &mut problems);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -269,8 +290,16 @@ fn check_slos(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
         if !slo.route.starts_with('/') {
             problems.push(format!("slos[{i}].route {:?} must start with /", slo.route));
         }
-        if !routes.insert(slo.route.as_str()) {
-            problems.push(format!("slos[{i}]: route {:?} has two SLOs", slo.route));
+        let canonical = slo.canonical_route();
+        if !routes.insert(canonical) {
+            if canonical == slo.route {
+                problems.push(format!("slos[{i}]: route {:?} has two SLOs", slo.route));
+            } else {
+                problems.push(format!(
+                    "slos[{i}]: route {:?} is route {canonical:?} (the runtime counts both paths under it), which has two SLOs",
+                    slo.route
+                ));
+            }
         }
         let p95 = parse_duration(&slo.latency_p95)
             .map_err(|e| problems.push(format!("slos[{i}].latencyP95: {e}")))
@@ -286,6 +315,18 @@ fn check_slos(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
             problems.push(format!(
                 "slos[{i}]: latencyP99 must not be below latencyP95"
             ));
+        }
+        if let Some(ttft) = &slo.ttft_p95 {
+            if let Err(e) = parse_duration(ttft) {
+                problems.push(format!("slos[{i}].ttftP95: {e}"));
+            }
+            if !hermes_interface::metrics::LLM_ROUTES.contains(&canonical) {
+                problems.push(format!(
+                    "slos[{i}].ttftP95: route {:?} has no time to first token; only {} stream LLM answers",
+                    slo.route,
+                    hermes_interface::metrics::LLM_ROUTES.join(" and ")
+                ));
+            }
         }
         if !(0.0..=1.0).contains(&slo.max_error_rate) {
             problems.push(format!(
@@ -445,6 +486,7 @@ mod tests {
             route: "embed".into(),
             latency_p95: "2s".into(),
             latency_p99: Some("1s".into()),
+            ttft_p95: None,
             max_error_rate: 1.5,
         }];
         s.rollout = Some(RolloutSpec {
@@ -474,6 +516,60 @@ mod tests {
             .expect_err("invalid")
             .to_string();
         assert!(joined.starts_with("replicas must be at least 1, got 0; models[1]"));
+    }
+
+    #[test]
+    fn a_route_and_its_versioned_path_are_one_slo() {
+        let mut s = base();
+        let slo = |route: &str| Slo {
+            dry_run: false,
+            route: route.into(),
+            latency_p95: "1s".into(),
+            latency_p99: None,
+            ttft_p95: None,
+            max_error_rate: 0.01,
+        };
+        s.slos = vec![slo("/v1/embed_text"), slo("/llm")];
+        assert_eq!(messages(&s), Vec::<String>::new());
+        s.slos.push(slo("/embed_text"));
+        s.slos.push(slo("/llm"));
+        assert_eq!(
+            messages(&s),
+            [
+                "slos[2]: route \"/embed_text\" has two SLOs",
+                "slos[3]: route \"/llm\" has two SLOs",
+            ]
+        );
+        s.slos = vec![slo("/embed_text"), slo("/v1/embed_text")];
+        assert_eq!(
+            messages(&s),
+            [
+                "slos[1]: route \"/v1/embed_text\" is route \"/embed_text\" (the runtime counts both paths under it), which has two SLOs"
+            ]
+        );
+    }
+
+    #[test]
+    fn ttft_needs_an_llm_route_and_a_duration() {
+        let mut s = base();
+        let slo = |route: &str, ttft: &str| Slo {
+            dry_run: false,
+            route: route.into(),
+            latency_p95: "30s".into(),
+            latency_p99: None,
+            ttft_p95: Some(ttft.into()),
+            max_error_rate: 0.01,
+        };
+        s.slos = vec![slo("/v1/llm", "800ms"), slo("/v1/chat/completions", "1s")];
+        assert_eq!(messages(&s), Vec::<String>::new());
+        s.slos = vec![slo("/embed_text", "1s"), slo("/llm", "soon")];
+        assert_eq!(
+            messages(&s),
+            [
+                "slos[0].ttftP95: route \"/embed_text\" has no time to first token; only /llm and /v1/chat/completions stream LLM answers",
+                "slos[1].ttftP95: \"soon\" is not a duration (expected e.g. 250ms, 2s, 1m30s)",
+            ]
+        );
     }
 
     #[test]

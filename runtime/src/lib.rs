@@ -7,7 +7,7 @@
 //!
 //! Here, bottom up: [`config`] (env -> the typed [`config::Config`] holding each
 //! crate's plain settings, validated once); [`fault`] (a testing aid, off by
-//! default); [`metrics`], [`logging`], [`request_id`]; [`protection`] (API keys, rate and input limits, JSON errors, log hygiene); [`gateway`] (the LLM
+//! default); [`metrics`] (with [`embedding_metrics`] and [`llm_metrics`]), [`logging`], [`request_id`]; [`protection`] (API keys, rate and input limits, JSON errors, log hygiene); [`gateway`] (the LLM
 //! gateway, built once); [`state`] (what handlers share, built complete);
 //! [`error`] and [`extract`] (FastAPI-compatible errors and body parsing);
 //! [`usecases`] (embed and store, answer and propose, feedback); [`api`] (routes
@@ -25,6 +25,7 @@ pub mod extract;
 pub mod fault;
 pub mod gateway;
 pub mod listener;
+pub mod llm_metrics;
 pub mod logging;
 pub mod memory_budget;
 pub mod metrics;

@@ -1,5 +1,7 @@
 //! Prometheus metrics (names from `hermes_interface::metrics`) and the middleware
-//! that counts and times every response by route template, never by raw path.
+//! that counts and times every response by route template, never by raw path. The route
+//! label is the canonical template (`/v1/embed_text` counts as `/embed_text`) and
+//! `api_version` says which path served it (`hermes_interface::metrics::route_labels`).
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -20,10 +22,12 @@ use prometheus_client::registry::Registry;
 use hermes_engine::models::registry::{ModelReport, ModelState};
 
 use crate::embedding_metrics::EmbeddingMetrics;
+use crate::llm_metrics::LlmMetrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
     route: String,
+    api_version: &'static str,
     method: &'static str,
     status: u16,
 }
@@ -31,7 +35,13 @@ struct HttpLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteMethod {
     route: String,
+    api_version: &'static str,
     method: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabel {
+    route: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -73,9 +83,12 @@ pub struct Metrics {
     registry: Registry,
     http_requests: Family<HttpLabels, Counter>,
     http_duration: HistogramFamily,
+    http_in_flight: Family<RouteLabel, Gauge>,
     model_ready: Family<ModelLabel, Gauge>,
     model_load_seconds: Family<ModelLabel, Gauge<f64, AtomicU64>>,
     model_resident_bytes: Family<ModelLabel, Gauge>,
+    model_in_flight: Family<ModelLabel, Gauge>,
+    model_queue_depth: Family<ModelLabel, Gauge>,
     feedback: Family<FeedbackLabels, Counter>,
     auth: Family<AuthLabels, Counter>,
     rate_limited: Family<RateLimitedLabels, Counter>,
@@ -84,6 +97,8 @@ pub struct Metrics {
     /// Batching queue and cache series of the embedding models; the model registry
     /// reports to it ([`hermes_engine::models::registry::Registry::with_batch_observer`]).
     pub embedding: Arc<EmbeddingMetrics>,
+    /// Time to first token and output rate of LLM completions.
+    pub llm: Arc<LlmMetrics>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -112,6 +127,12 @@ impl Metrics {
             "HTTP request durations in seconds by route template and method",
             http_duration.clone(),
         );
+        let http_in_flight = Family::<RouteLabel, Gauge>::default();
+        registry.register(
+            names::HTTP_IN_FLIGHT_REQUESTS,
+            "HTTP requests being served now (until their response starts) by route template",
+            http_in_flight.clone(),
+        );
         let model_ready = Family::<ModelLabel, Gauge>::default();
         registry.register(
             names::MODEL_READY,
@@ -129,6 +150,18 @@ impl Metrics {
             names::MODEL_RESIDENT_BYTES,
             "Process RSS growth across the model's load and warm-up",
             model_resident_bytes.clone(),
+        );
+        let model_in_flight = Family::<ModelLabel, Gauge>::default();
+        registry.register(
+            names::MODEL_IN_FLIGHT_REQUESTS,
+            "Requests of the model admitted now, running or waiting",
+            model_in_flight.clone(),
+        );
+        let model_queue_depth = Family::<ModelLabel, Gauge>::default();
+        registry.register(
+            names::MODEL_QUEUE_DEPTH,
+            "Requests of the model waiting for their turn",
+            model_queue_depth.clone(),
         );
         let build_info = Family::<VersionLabel, Gauge>::default();
         registry.register(
@@ -158,15 +191,20 @@ impl Metrics {
         let delivery = hermes_upstreams::resilience::metrics::DeliveryMetrics::default();
         delivery.register(&mut registry);
         let embedding = Arc::new(EmbeddingMetrics::register(&mut registry));
+        let llm = Arc::new(LlmMetrics::register(&mut registry));
         Self {
             registry,
             delivery,
             embedding,
+            llm,
             http_requests,
             http_duration,
+            http_in_flight,
             model_ready,
             model_load_seconds,
             model_resident_bytes,
+            model_in_flight,
+            model_queue_depth,
             feedback,
             auth,
             rate_limited,
@@ -193,11 +231,15 @@ impl Metrics {
             .inc();
     }
 
-    pub fn observe_request(&self, route: &str, method: &Method, status: u16, seconds: f64) {
+    /// One response to a request matched by route `template` (the router's, e.g.
+    /// `/v1/embed_text`; labelled by its canonical route and API version).
+    pub fn observe_request(&self, template: &str, method: &Method, status: u16, seconds: f64) {
         let method = method_label(method);
+        let (route, api_version) = names::route_labels(template);
         self.http_requests
             .get_or_create(&HttpLabels {
                 route: route.to_owned(),
+                api_version,
                 method,
                 status,
             })
@@ -205,9 +247,24 @@ impl Metrics {
         self.http_duration
             .get_or_create(&RouteMethod {
                 route: route.to_owned(),
+                api_version,
                 method,
             })
             .observe(seconds);
+    }
+
+    /// One more request of route `template` in flight until the returned guard drops
+    /// (also when the request is cancelled).
+    pub fn in_flight(&self, template: &str) -> InFlight {
+        let (route, _) = names::route_labels(template);
+        let gauge = self
+            .http_in_flight
+            .get_or_create(&RouteLabel {
+                route: route.to_owned(),
+            })
+            .clone();
+        gauge.inc();
+        InFlight(gauge)
     }
 
     pub fn count_feedback(&self, feedback_type: &'static str, outcome: &'static str) {
@@ -229,6 +286,13 @@ impl Metrics {
             if let Some(seconds) = report.load_seconds {
                 self.model_load_seconds.get_or_create(&label).set(seconds);
             }
+            let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+            if let Some(n) = report.in_flight {
+                self.model_in_flight.get_or_create(&label).set(gauge(n));
+            }
+            if let Some(n) = report.waiting {
+                self.model_queue_depth.get_or_create(&label).set(gauge(n));
+            }
             if let Some(bytes) = report.resident_bytes {
                 self.model_resident_bytes
                     .get_or_create(&label)
@@ -242,6 +306,16 @@ impl Metrics {
         let mut out = String::new();
         prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?;
         Ok(out)
+    }
+}
+
+/// A request counted in `hermes_http_in_flight_requests`; uncounted when dropped.
+#[derive(Debug)]
+pub struct InFlight(Gauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 
@@ -270,7 +344,9 @@ pub async fn middleware(State(metrics): State<Arc<Metrics>>, req: Request, next:
         .to_owned();
     let method = req.method().clone();
     let started = Instant::now();
+    let in_flight = metrics.in_flight(&route);
     let response = next.run(req).await;
+    drop(in_flight);
     metrics.observe_request(
         &route,
         &method,
@@ -289,6 +365,7 @@ mod tests {
     fn exposition_has_every_series_with_bounded_labels() {
         let metrics = Metrics::new("9.9.9");
         metrics.observe_request("/embed_text", &Method::POST, 200, 0.012);
+        metrics.observe_request("/v1/embed_text", &Method::POST, 200, 0.012);
         metrics.observe_request(
             "unmatched",
             &Method::from_bytes(b"BREW").unwrap(),
@@ -303,17 +380,37 @@ mod tests {
             resident_bytes: Some(90_000_000),
             load_count: 1,
             error: None,
+            in_flight: Some(3),
+            waiting: Some(1),
         }]);
         metrics.count_feedback("plan", "accepted");
+        let one = metrics.in_flight("/v1/llm");
+        let two = metrics.in_flight("/llm");
+        drop(metrics.in_flight("/stt"));
         let text = metrics.encode().unwrap();
+        assert!(
+            text.contains(r#"hermes_http_in_flight_requests{route="/llm"} 2"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"hermes_http_in_flight_requests{route="/stt"} 0"#));
+        drop((one, two));
+        assert!(
+            metrics
+                .encode()
+                .unwrap()
+                .contains(r#"hermes_http_in_flight_requests{route="/llm"} 0"#)
+        );
         for expected in [
-            r#"hermes_http_requests_total{route="/embed_text",method="POST",status="200"} 1"#,
-            r#"hermes_http_requests_total{route="unmatched",method="OTHER",status="404"} 1"#,
-            r#"hermes_http_request_duration_seconds_bucket{route="/embed_text",method="POST",le="0.025"} 1"#,
+            r#"hermes_http_requests_total{route="/embed_text",api_version="unversioned",method="POST",status="200"} 1"#,
+            r#"hermes_http_requests_total{route="/embed_text",api_version="v1",method="POST",status="200"} 1"#,
+            r#"hermes_http_requests_total{route="unmatched",api_version="unversioned",method="OTHER",status="404"} 1"#,
+            r#"hermes_http_request_duration_seconds_bucket{route="/embed_text",api_version="v1",method="POST",le="0.025"} 1"#,
             r#"hermes_model_ready{model="all-minilm-l6-v2"} 1"#,
             r#"hermes_model_load_seconds{model="all-minilm-l6-v2"} 0.5"#,
             r#"hermes_model_resident_bytes{model="all-minilm-l6-v2"} 90000000"#,
             r#"hermes_build_info{version="9.9.9"} 1"#,
+            r#"hermes_model_in_flight_requests{model="all-minilm-l6-v2"} 3"#,
+            r#"hermes_model_queue_depth{model="all-minilm-l6-v2"} 1"#,
             r#"hermes_feedback_total{feedback_type="plan",outcome="accepted"} 1"#,
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");

@@ -127,4 +127,37 @@ async fn streams_arrive_piece_by_piece_and_join_to_the_whole_answer() {
             .all(|e| e.data == "[DONE]" || e.json().get("usage").is_none()),
         "no usage chunk unless stream_options.include_usage"
     );
+
+    // Each stream recorded its time to first token and its output rate; the whole answer
+    // its output rate only (it has no first token to observe).
+    let text = s.get("/metrics").await.text().await.expect("metrics");
+    for expected in [
+        r#"hermes_llm_time_to_first_token_seconds_count{route="/llm",provider="local"} 1"#,
+        r#"hermes_llm_time_to_first_token_seconds_count{route="/v1/chat/completions",provider="local"} 1"#,
+        r#"hermes_llm_output_tokens_per_second_count{route="/llm",provider="local",streamed="true"} 1"#,
+        r#"hermes_llm_output_tokens_per_second_count{route="/llm",provider="local",streamed="false"} 1"#,
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+    let sum = |series: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(series))
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let first_token =
+        sum(r#"hermes_llm_time_to_first_token_seconds_sum{route="/llm",provider="local"}"#);
+    let whole_request = sum(
+        r#"hermes_http_request_duration_seconds_sum{route="/llm",api_version="unversioned",method="POST"}"#,
+    );
+    assert!(
+        first_token > 0.0 && first_token < whole_request,
+        "the first token ({first_token} s) comes before the end of the two /llm requests ({whole_request} s)"
+    );
+    assert!(
+        sum(
+            r#"hermes_llm_output_tokens_per_second_sum{route="/llm",provider="local",streamed="true"}"#
+        ) > 0.0
+    );
 }

@@ -31,13 +31,20 @@ async fn metrics_use_route_templates_and_report_models() {
     );
     let text = r.text().await.unwrap();
     for expected in [
-        r#"hermes_http_requests_total{route="/embed_text",method="POST",status="200"} 1"#,
-        r#"hermes_http_requests_total{route="/v1/embed_text",method="POST",status="400"} 1"#,
-        r#"hermes_http_requests_total{route="unmatched",method="GET",status="404"} 2"#,
-        r#"hermes_http_request_duration_seconds_bucket{route="/embed_text",method="POST",le="30"} 1"#,
-        r#"hermes_http_request_duration_seconds_bucket{route="/embed_text",method="POST",le="0.005"}"#,
+        r#"hermes_http_requests_total{route="/embed_text",api_version="unversioned",method="POST",status="200"} 1"#,
+        // The versioned path counts under the canonical route: one SLO covers both.
+        r#"hermes_http_requests_total{route="/embed_text",api_version="v1",method="POST",status="400"} 1"#,
+        r#"hermes_http_requests_total{route="unmatched",api_version="unversioned",method="GET",status="404"} 2"#,
+        r#"hermes_http_request_duration_seconds_bucket{route="/embed_text",api_version="unversioned",method="POST",le="30"} 1"#,
+        r#"hermes_http_request_duration_seconds_bucket{route="/embed_text",api_version="v1",method="POST",le="30"} 1"#,
+        r#"hermes_http_request_duration_seconds_bucket{route="/embed_text",api_version="unversioned",method="POST",le="0.005"}"#,
         r#"hermes_feedback_total{feedback_type="plan",outcome="accepted"} 1"#,
         &format!(r#"hermes_model_ready{{model="{MODEL_ID}"}} 1"#),
+        // Idle now: every request answered; the scrape itself is the one in flight.
+        &format!(r#"hermes_model_in_flight_requests{{model="{MODEL_ID}"}} 0"#),
+        &format!(r#"hermes_model_queue_depth{{model="{MODEL_ID}"}} 0"#),
+        r#"hermes_http_in_flight_requests{route="/embed_text"} 0"#,
+        r#"hermes_http_in_flight_requests{route="/metrics"} 1"#,
         &format!(
             r#"hermes_build_info{{version="{}"}} 1"#,
             env!("CARGO_PKG_VERSION")
@@ -48,6 +55,10 @@ async fn metrics_use_route_templates_and_report_models() {
     assert!(
         !text.contains("/no/such/path"),
         "raw paths never become labels"
+    );
+    assert!(
+        !text.contains(r#"route="/v1/embed_text""#),
+        "a versioned path is never its own route:\n{text}"
     );
     for series in ["hermes_model_load_seconds", "hermes_model_resident_bytes"] {
         let line = text

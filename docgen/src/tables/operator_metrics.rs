@@ -22,7 +22,7 @@ pub fn families() -> Result<Vec<(String, String, String)>, Error> {
     metrics.rollout_finished("promoted");
     metrics.set_canary_weight("docs", "docs", 0);
     let slo: Slo = serde_json::from_value(serde_json::json!({
-        "route": "/embed_text", "latencyP95": "1s", "latencyP99": "2s", "maxErrorRate": 0.01
+        "route": "/llm", "latencyP95": "1s", "latencyP99": "2s", "ttftP95": "500ms", "maxErrorRate": 0.01
     }))
     .map_err(failed)?;
     metrics.slo_objectives.declare("docs", "docs", &[slo]);

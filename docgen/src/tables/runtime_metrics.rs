@@ -64,6 +64,11 @@ mod tests {
             m::DELIVERY_FAILURES_TOTAL,
             m::CIRCUIT_STATE,
             m::RETRIES_TOTAL,
+            m::HTTP_IN_FLIGHT_REQUESTS,
+            m::MODEL_IN_FLIGHT_REQUESTS,
+            m::MODEL_QUEUE_DEPTH,
+            m::LLM_TIME_TO_FIRST_TOKEN_SECONDS,
+            m::LLM_OUTPUT_TOKENS_PER_SECOND,
         ] {
             assert!(names.contains(&name), "{name} missing from {names:?}");
         }
@@ -71,7 +76,7 @@ mod tests {
         assert!(!names.iter().any(|n| !n.starts_with("hermes_")));
         let (_, doc) = &found[0];
         assert!(
-            doc.starts_with("Counter `{route, method, status}`"),
+            doc.starts_with("Counter `{route, api_version, method, status}`"),
             "{doc}"
         );
     }

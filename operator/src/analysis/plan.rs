@@ -6,7 +6,7 @@
 use super::promql::{
     self, Bound, CanaryTarget, TemplateVars, burn_rate_query, error_rate_all_routes_query,
     error_rate_query, latency_quantile_query, render_template, request_count_all_routes_query,
-    request_count_query,
+    request_count_query, ttft_quantile_query,
 };
 use crate::crd::{AnalysisSpec, BurnRateWindow, HermesDeploymentSpec};
 use crate::quantity::parse_duration;
@@ -110,7 +110,7 @@ pub fn window(spec: &HermesDeploymentSpec, interval: Duration) -> String {
 }
 
 /// Every check of `spec` for `target`, in a fixed order: per SLO error rate, p95, p99,
-/// comparison with stable, burn rate; then the custom metrics.
+/// time to first token p95, comparison with stable, burn rate; then the custom metrics.
 pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
     let analysis = spec
         .rollout
@@ -157,7 +157,8 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
     }
     for slo in &spec.slos {
         let first = out.len();
-        let route = slo.route.as_str();
+        // The runtime labels `/v1/x` as route `/x`: the canonical route covers both paths.
+        let route = slo.canonical_route();
         let t = CanaryTarget {
             namespace: target.namespace,
             revision: target.revision,
@@ -171,11 +172,12 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
                 bound: max(slo.max_error_rate),
             }),
         ));
-        let latency = |label: &str, quantile: f64, bound: &str| {
+        type QueryFn = fn(&CanaryTarget<'_>, f64) -> Result<String, promql::PromqlError>;
+        let latency = |label: &str, quantile: f64, bound: &str, query: QueryFn| {
             let kind = parse_duration(bound)
                 .map_err(|e| e.to_string())
                 .and_then(|d| {
-                    latency_quantile_query(&t, quantile)
+                    query(&t, quantile)
                         .map(|query| CheckKind::Bound {
                             query,
                             bound: max(d.as_secs_f64()),
@@ -184,15 +186,23 @@ pub fn checks(spec: &HermesDeploymentSpec, target: &Target<'_>) -> Vec<Check> {
                 })
                 .unwrap_or_else(|error| CheckKind::Invalid { error });
             Check {
-                name: format!("latency-{label} {route}"),
+                name: format!("{label} {route}"),
                 kind,
                 gate: None,
                 dry_run: false,
             }
         };
-        out.push(latency("p95", 0.95, &slo.latency_p95));
+        out.push(latency(
+            "latency-p95",
+            0.95,
+            &slo.latency_p95,
+            latency_quantile_query,
+        ));
         if let Some(p99) = &slo.latency_p99 {
-            out.push(latency("p99", 0.99, p99));
+            out.push(latency("latency-p99", 0.99, p99, latency_quantile_query));
+        }
+        if let Some(ttft) = &slo.ttft_p95 {
+            out.push(latency("ttft-p95", 0.95, ttft, ttft_quantile_query));
         }
         if let Some(cmp) = &analysis.compare_with_stable {
             let name = format!("error-rate-vs-stable {route}");
@@ -427,6 +437,76 @@ mod tests {
             c[9].query()
                 .contains("namespace=\"prod\",revision=\"new1\"")
         );
+    }
+
+    #[test]
+    fn a_versioned_slo_route_queries_the_canonical_route_of_every_api_version() {
+        let s = spec(serde_json::json!({
+            "slos": [
+                {"route": "/v1/embed_text", "latencyP95": "250ms", "maxErrorRate": 0.01},
+                {"route": "/v1/chat/completions", "latencyP95": "5s", "maxErrorRate": 0.01},
+            ],
+            "rollout": {"analysis": {"minRequests": 10}},
+        }));
+        let c = checks(&s, &target());
+        assert_eq!(
+            names(&c),
+            [
+                "error-rate /embed_text",
+                "latency-p95 /embed_text",
+                "error-rate /v1/chat/completions",
+                "latency-p95 /v1/chat/completions",
+            ]
+        );
+        let canary = "namespace=\"prod\",revision=\"new1\",route=\"/embed_text\"";
+        assert_eq!(
+            c[0].query(),
+            format!(
+                "(sum(rate(hermes_http_requests_total{{{canary},status=~\"5..\"}}[30s])) or vector(0)) / sum(rate(hermes_http_requests_total{{{canary}}}[30s]))"
+            )
+        );
+        assert_eq!(
+            c[1].query(),
+            format!(
+                "histogram_quantile(0.95, sum by (le) (rate(hermes_http_request_duration_seconds_bucket{{{canary}}}[30s])))"
+            )
+        );
+        assert_eq!(
+            c[0].gate.as_ref().map(|g| g.query.as_str()),
+            Some(
+                format!("sum(increase(hermes_http_requests_total{{{canary}}}[30s])) or vector(0)")
+                    .as_str()
+            )
+        );
+        // No api_version matcher: the /embed_text and /v1/embed_text series are summed.
+        assert!(c.iter().all(|c| !c.query().contains("api_version")));
+        assert!(c[2].query().contains("route=\"/v1/chat/completions\""));
+    }
+
+    #[test]
+    fn a_ttft_bound_is_a_gated_check_on_the_first_token_histogram() {
+        let s = spec(serde_json::json!({
+            "slos": [{"route": "/v1/llm", "latencyP95": "30s", "ttftP95": "800ms", "maxErrorRate": 0.05}],
+            "rollout": {"analysis": {"minRequests": 5}},
+        }));
+        let c = checks(&s, &target());
+        assert_eq!(
+            names(&c),
+            ["error-rate /llm", "latency-p95 /llm", "ttft-p95 /llm"]
+        );
+        assert_eq!(
+            c[2].kind,
+            CheckKind::Bound {
+                query: "histogram_quantile(0.95, sum by (le) (rate(hermes_llm_time_to_first_token_seconds_bucket{namespace=\"prod\",revision=\"new1\",route=\"/llm\"}[30s])))".into(),
+                bound: Bound {
+                    min: None,
+                    max: Some(0.8)
+                },
+            }
+        );
+        assert_eq!(c[2].gate, c[0].gate);
+        assert_eq!(c[2].gate.as_ref().map(|g| g.min), Some(5));
+        assert!(promql_parser::parser::parse(&c[2].query()).is_ok());
     }
 
     #[test]

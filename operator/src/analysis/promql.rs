@@ -3,6 +3,7 @@
 
 use hermes_interface::metrics::{
     HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_TOTAL, LABEL_ROUTE, LABEL_STATUS,
+    LLM_TIME_TO_FIRST_TOKEN_SECONDS,
 };
 use thiserror::Error;
 
@@ -146,6 +147,20 @@ pub fn latency_quantile_query(t: &CanaryTarget<'_>, quantile: f64) -> Result<Str
     let m = t.matchers();
     Ok(format!(
         "histogram_quantile({quantile}, sum by (le) (rate({HTTP_REQUEST_DURATION_SECONDS}_bucket{{{m}}}[{}])))",
+        t.interval
+    ))
+}
+
+/// The `quantile` of the canary's time to first token on one LLM route, in seconds (no
+/// sample while it streamed no answer).
+pub fn ttft_quantile_query(t: &CanaryTarget<'_>, quantile: f64) -> Result<String, PromqlError> {
+    validate_interval(t.interval)?;
+    if !(quantile > 0.0 && quantile < 1.0) {
+        return Err(PromqlError::InvalidQuantile(quantile.to_string()));
+    }
+    let m = t.matchers();
+    Ok(format!(
+        "histogram_quantile({quantile}, sum by (le) (rate({LLM_TIME_TO_FIRST_TOKEN_SECONDS}_bucket{{{m}}}[{}])))",
         t.interval
     ))
 }

@@ -40,6 +40,29 @@ fn latency_queries_are_exact() {
 }
 
 #[test]
+fn ttft_query_is_exact() {
+    let t = target("/v1/chat/completions");
+    assert_eq!(
+        ttft_quantile_query(&t, 0.95).unwrap(),
+        "histogram_quantile(0.95, sum by (le) (rate(hermes_llm_time_to_first_token_seconds_bucket{namespace=\"prod\",revision=\"abc123\",route=\"/v1/chat/completions\"}[1m])))"
+    );
+    assert_eq!(
+        ttft_quantile_query(&t, 0.0),
+        Err(PromqlError::InvalidQuantile("0".into()))
+    );
+    assert!(
+        ttft_quantile_query(
+            &CanaryTarget {
+                interval: "1 m",
+                ..t
+            },
+            0.95
+        )
+        .is_err()
+    );
+}
+
+#[test]
 fn label_values_are_escaped() {
     assert_eq!(escape_label_value(r#"a"b\c"#), r#"a\"b\\c"#);
     assert_eq!(escape_label_value("x\ny"), "x\\ny");

@@ -314,6 +314,66 @@ mod tests {
         }
     }
 
+    /// Each check of an LLM SLO given the value Prometheus would return for it.
+    fn llm_analysis(value_of: impl Fn(&str) -> Option<f64>) -> RolloutEvent {
+        let spec: crate::crd::HermesDeploymentSpec = serde_json::from_value(serde_json::json!({
+            "image": "i:1",
+            "models": [{"name": "smollm2-135m-instruct", "task": "llm"}],
+            "slos": [{"route": "/llm", "latencyP95": "30s", "ttftP95": "800ms", "maxErrorRate": 0.05}],
+        }))
+        .expect("spec");
+        let target = super::super::plan::Target {
+            namespace: "prod",
+            name: "chat",
+            revision: "new1",
+            stable_revision: None,
+            window: "1m",
+        };
+        let results: Vec<CheckResult> = super::super::plan::checks(&spec, &target)
+            .iter()
+            .map(|c| {
+                let bound = bound_of(c);
+                from_verdict(c, bound, evaluate(value_of(&c.name), &bound))
+            })
+            .collect();
+        decide(&results)
+    }
+
+    #[test]
+    fn a_slow_first_token_fails_a_canary_whose_request_latency_passes() {
+        // Answers stream for 12 s (within latencyP95 30s), but the first token takes 1.5 s.
+        let slow = llm_analysis(|name| match name {
+            "error-rate /llm" => Some(0.0),
+            "latency-p95 /llm" => Some(12.0),
+            "ttft-p95 /llm" => Some(1.5),
+            other => panic!("unexpected check {other}"),
+        });
+        assert_eq!(
+            slow,
+            RolloutEvent::CheckFailed {
+                metric: "ttft-p95 /llm".into(),
+                value: 1.5,
+                threshold: 0.8
+            }
+        );
+        let fast = llm_analysis(|name| Some(if name.starts_with("ttft") { 0.3 } else { 0.0 }));
+        assert_eq!(fast, RolloutEvent::CheckPassed);
+        // No streamed request in the window: the histogram has no sample (NaN).
+        let unstreamed = llm_analysis(|name| {
+            Some(if name.starts_with("ttft") {
+                f64::NAN
+            } else {
+                0.0
+            })
+        });
+        assert_eq!(
+            unstreamed,
+            RolloutEvent::NoData {
+                metric: "ttft-p95 /llm".into()
+            }
+        );
+    }
+
     #[test]
     fn too_few_requests_is_no_data_with_the_count() {
         let table = [

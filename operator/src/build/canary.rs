@@ -142,7 +142,9 @@ pub fn objects(v: &Validated<'_>, desired: &Desired, state: &RolloutState) -> Ca
     };
     let canary = match weight {
         Some(weight) if state.canary_revision.as_deref() == Some(revision) => {
-            let replicas = canary_replicas(v.spec.replicas, weight);
+            // From the stable's count (the autoscaler's, with autoscaling): a canary is a
+            // share of what runs, and the stable is never scaled up for it.
+            let replicas = canary_replicas(v.replicas, weight);
             CanaryTarget::Run {
                 deployment: deployment(&desired.deployment, base, replicas),
                 replicas,

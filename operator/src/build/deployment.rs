@@ -35,9 +35,10 @@ pub const OUTBOX_SIZE_LIMIT: &str = "512Mi";
 /// A Deployment that has not progressed in this long is reported Degraded.
 pub const MIN_PROGRESS_DEADLINE_SECONDS: i32 = 600;
 
-/// The Deployment and the revision of its pod template.
+/// The Deployment with `replicas` pods and the revision of its pod template.
 pub fn build(
     spec: &HermesDeploymentSpec,
+    replicas: i32,
     name: &str,
     plan: &MemoryPlan,
     catalog: &Catalog,
@@ -53,7 +54,7 @@ pub fn build(
     let deployment = Deployment {
         metadata: meta(labels::with_revision(common, &revision)),
         spec: DeploymentSpec {
-            replicas: Some(spec.replicas),
+            replicas: Some(replicas),
             selector: LabelSelector {
                 match_labels: Some(labels::selector(name)),
                 match_expressions: None,

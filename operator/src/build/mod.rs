@@ -3,6 +3,7 @@
 pub mod canary;
 pub mod deployment;
 pub mod env;
+pub mod hpa;
 pub mod labels;
 pub mod pdb;
 pub mod probes;
@@ -12,6 +13,7 @@ use crate::catalog::Catalog;
 use crate::sizing::MemoryPlan;
 use crate::validate::Validated;
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -23,6 +25,8 @@ pub struct Desired {
     pub service: Service,
     /// Only when replicas > 1; otherwise an existing one is deleted.
     pub pdb: Option<PodDisruptionBudget>,
+    /// Only with `spec.autoscaling`; otherwise an existing one is deleted.
+    pub hpa: Option<HorizontalPodAutoscaler>,
     /// Hash of the pod template.
     pub revision: String,
 }
@@ -37,13 +41,26 @@ pub fn desired(v: &Validated<'_>, plan: &MemoryPlan, catalog: &Catalog) -> Desir
         owner_references: v.id.owner.clone().map(|o| vec![o]),
         ..Default::default()
     };
-    let (deployment, revision) = deployment::build(v.spec, name, plan, catalog, &meta);
+    let (deployment, revision) = deployment::build(v.spec, v.replicas, name, plan, catalog, &meta);
     let service = service::build(name, &meta);
-    let pdb = (v.spec.replicas > 1).then(|| pdb::build(name, &meta));
+    // With an autoscaler the count moves: a PDB as soon as it may exceed one pod.
+    let many = v
+        .spec
+        .autoscaling
+        .as_ref()
+        .map_or(v.replicas, |a| a.max_replicas)
+        > 1;
+    let pdb = many.then(|| pdb::build(name, &meta));
+    let hpa = v
+        .spec
+        .autoscaling
+        .as_ref()
+        .map(|a| hpa::build(name, a, &meta));
     Desired {
         deployment,
         service,
         pdb,
+        hpa,
         revision,
     }
 }

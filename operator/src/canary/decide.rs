@@ -161,7 +161,7 @@ pub async fn decide(
     };
 
     // 1. The spec's revision.
-    let serving = stable_now.is_some_and(|d| serving_all_replicas(d, v.spec.replicas));
+    let serving = stable_now.is_some_and(|d| serving_all_replicas(d, v.replicas));
     let direct = matches!(m.state.phase, RolloutPhase::Stable)
         && m.state
             .stable_revision
@@ -238,7 +238,7 @@ pub async fn decide(
                                 source,
                             })?;
                     let wanted =
-                        crate::rollout::canary_replicas(v.spec.replicas, m.state.canary_weight());
+                        crate::rollout::canary_replicas(v.replicas, m.state.canary_weight());
                     let event = match &canary_now {
                         Some(d) if stalled(d).is_some() => Some(RolloutEvent::CheckErrored {
                             metric: "canary-ready".into(),

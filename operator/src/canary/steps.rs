@@ -156,6 +156,8 @@ mod tests {
                 Step::ApplyPdb(_) => "apply pdb".into(),
                 Step::DeleteDeployment { name, .. } => format!("delete {name}"),
                 Step::DeletePdb { name } => format!("delete pdb {name}"),
+                Step::ApplyHpa(_) => "apply hpa".into(),
+                Step::DeleteHpa { name } => format!("delete hpa {name}"),
                 Step::RouteWeights { route, weight, .. } => format!("route {route} {weight}%"),
                 Step::Publish(n) => format!("event {}", n.reason),
             })
@@ -193,6 +195,60 @@ mod tests {
             describe(&plan(&new, &state, &actions)),
             ["apply chat-canary x2", "event RolloutStarted"],
             "50 % of 4 replicas; no write to the stable"
+        );
+    }
+
+    /// `resource` with an autoscaler (2..=10) whose stable currently runs `observed` pods.
+    fn autoscaled_plan(image: &str, observed: i32, state: &RolloutState) -> Vec<Step> {
+        let mut hd = resource(image, false);
+        hd.spec.autoscaling = serde_json::from_value(serde_json::json!({
+            "minReplicas": 2, "maxReplicas": 10, "targetInFlightPerPod": 4,
+        }))
+        .expect("autoscaling");
+        let catalog = Catalog::builtin();
+        let id = validate::identity(&hd).expect("identity");
+        let stable = k8s_openapi::api::apps::v1::Deployment {
+            spec: k8s_openapi::api::apps::v1::DeploymentSpec {
+                replicas: Some(observed),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let v = validate::validate(id, &hd.spec, &catalog)
+            .expect("valid")
+            .with_observed_replicas(Some(&stable));
+        let plan = sizing::plan(&v, &catalog).expect("plan");
+        let desired = build::desired(&v, &plan, &catalog);
+        let objects = build_canary::objects(&v, &desired, state);
+        steps("chat", &desired.revision, objects, &[], "rev")
+    }
+
+    #[test]
+    fn with_an_autoscaler_the_canary_is_a_share_of_the_stables_current_count() {
+        let new_rev = validated(&resource("i:2", false)).1.revision;
+        // The autoscaler runs the stable at 6 (spec.replicas says 4): at 50 % the canary
+        // gets 3 pods and the stable is not written, so it is never inflated for it.
+        assert_eq!(
+            describe(&autoscaled_plan(
+                "i:2",
+                6,
+                &progressing(0, 50, "old", &new_rev)
+            )),
+            ["apply chat-canary x3"]
+        );
+        // Promoted: the stable takes the template at the autoscaler's count, not at 4.
+        assert_eq!(
+            describe(&autoscaled_plan("i:2", 6, &stable_at(&new_rev))),
+            ["apply chat x6"]
+        );
+        // Scaled down by the autoscaler meanwhile: the canary follows.
+        assert_eq!(
+            describe(&autoscaled_plan(
+                "i:2",
+                2,
+                &progressing(0, 50, "old", &new_rev)
+            )),
+            ["apply chat-canary x1"]
         );
     }
 

@@ -185,6 +185,9 @@ fn render_one(hd: &HermesDeployment, catalog: &Catalog) -> Result<String, Render
     if let Some(pdb) = &desired.pdb {
         docs.push(to_yaml("PodDisruptionBudget", pdb)?);
     }
+    if let Some(hpa) = &desired.hpa {
+        docs.push(to_yaml("HorizontalPodAutoscaler", hpa)?);
+    }
     for d in docs {
         out.push_str("---\n");
         out.push_str(&d);

@@ -10,6 +10,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use hermes_interface::Task;
 use serde_json::{Value, json};
+use std::time::Instant;
 
 use super::llm_fields::{above_cap, boolean, integer_at_least, number_in};
 use super::openai_errors::{from_api_error, invalid, openai_error};
@@ -20,6 +21,7 @@ use super::sse::{self, Framing};
 use crate::error::gateway_status;
 use crate::error::{ApiError, ValidationIssue};
 use crate::extract::{Fields, FromJsonBody, Issues, Loc, parse, parse_body, validate_body};
+use crate::llm_metrics::ROUTE_CHAT_COMPLETIONS;
 use crate::state::AppState;
 use hermes_engine::llm::echo;
 use hermes_engine::llm::types::role_from_name;
@@ -181,6 +183,7 @@ fn chat_completion(c: &Completion) -> Value {
     )
 )]
 pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let parsed = parse_body(content_type, &body).and_then(|v| validate_body::<ChatRequest>(&v));
     let chat = match parsed {
@@ -213,13 +216,27 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
                     with_provider: false,
                     include_usage: chat.include_usage,
                 };
-                sse::response(stream, framing, None)
+                let timer =
+                    state
+                        .metrics
+                        .llm
+                        .stream(ROUTE_CHAT_COMPLETIONS, stream.provider, started);
+                sse::response(stream, framing, None, timer)
             }
             Err(e) => gateway_error(e),
         };
     }
+    let generating = Instant::now();
     match gateway.complete(provider, &chat.request).await {
-        Ok(completion) => Json(chat_completion(&completion)).into_response(),
+        Ok(completion) => {
+            state.metrics.llm.observe_completion(
+                ROUTE_CHAT_COMPLETIONS,
+                completion.provider,
+                completion.usage,
+                generating.elapsed().as_secs_f64(),
+            );
+            Json(chat_completion(&completion)).into_response()
+        }
         Err(e) => gateway_error(e),
     }
 }

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
+use std::time::Instant;
 
 use super::llm_fields::{above_cap, boolean, integer_at_least, number_in};
 use super::openapi::bodies::{
@@ -16,6 +17,7 @@ use super::sse::{self, Framing};
 use crate::error::ApiError;
 use crate::error::gateway_status;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
+use crate::llm_metrics::ROUTE_LLM;
 use crate::request_id::RequestId;
 use crate::state::AppState;
 use crate::usecases::answer_and_propose::{self as answered, AnsweredCompletion};
@@ -156,6 +158,7 @@ pub async fn llm(
     request_id: Option<Extension<RequestId>>,
     ValidJson(body): ValidJson<LlmRequest>,
 ) -> Response {
+    let started = Instant::now();
     let loc = vec![json!("body"), json!("max_tokens")];
     if let Some(issue) = above_cap(body.max_tokens, state.config.llm.max_tokens_cap, loc) {
         return ApiError::Validation(vec![issue]).into_response();
@@ -197,6 +200,10 @@ pub async fn llm(
             Ok(s) => s,
             Err(e) => return error_response(e),
         };
+        let timer = state
+            .metrics
+            .llm
+            .stream(ROUTE_LLM, stream.provider, started);
         let (provider, model, created) = (stream.provider, stream.model.clone(), stream.created);
         let on_complete = Box::new(move |text: String| {
             answered::completion_answered(
@@ -214,13 +221,20 @@ pub async fn llm(
             with_provider: true,
             include_usage: true,
         };
-        return sse::response(stream, framing, Some(on_complete));
+        return sse::response(stream, framing, Some(on_complete), timer);
     }
 
+    let generating = Instant::now();
     let completion = match gateway.complete(provider, &request).await {
         Ok(c) => c,
         Err(e) => return error_response(e),
     };
+    state.metrics.llm.observe_completion(
+        ROUTE_LLM,
+        completion.provider,
+        completion.usage,
+        generating.elapsed().as_secs_f64(),
+    );
     tracing::info!(
         provider = completion.provider,
         model = %completion.model,

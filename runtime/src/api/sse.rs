@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 use hermes_engine::llm::{CompletionStream, GatewayError, StreamEvent, Usage};
 
+use crate::llm_metrics::StreamTimer;
+
 /// What differs between `/llm` and `/v1/chat/completions`.
 #[derive(Debug, Clone, Copy)]
 pub struct Framing {
@@ -70,11 +72,12 @@ fn error_event(err: &GatewayError) -> Event {
     Event::default().data(body.to_string())
 }
 
-/// The SSE response for `stream`.
+/// The SSE response for `stream`; `timer` records its first token and output rate.
 pub fn response(
     stream: CompletionStream,
     framing: Framing,
     on_complete: Option<OnComplete>,
+    timer: StreamTimer,
 ) -> Response {
     let chunks = Chunks {
         id: stream.id,
@@ -90,6 +93,7 @@ pub fn response(
         chunks: Chunks,
         text: String,
         on_complete: Option<OnComplete>,
+        timer: StreamTimer,
         over: bool,
     }
     let state = State {
@@ -97,6 +101,7 @@ pub fn response(
         chunks,
         text: String::new(),
         on_complete,
+        timer,
         over: false,
     };
     let body = futures::stream::unfold(state, |mut state| async move {
@@ -105,6 +110,7 @@ pub fn response(
         }
         let out: Vec<Event> = match state.events.next().await {
             Some(Ok(StreamEvent::Delta(text))) => {
+                state.timer.piece(&text);
                 state.text.push_str(&text);
                 vec![state.chunks.delta(json!({ "content": text }), None)]
             }
@@ -113,6 +119,7 @@ pub fn response(
                 usage,
             })) => {
                 state.over = true;
+                state.timer.finished(usage);
                 let mut out = vec![state.chunks.delta(json!({}), finish_reason)];
                 if state.chunks.framing.include_usage {
                     out.push(state.chunks.chunk(json!([]), usage));

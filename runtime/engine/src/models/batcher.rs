@@ -11,6 +11,7 @@
 //! A bounded byte cache ([`EmbeddingCache`]) answers repeated texts without a pass.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -123,6 +124,8 @@ struct Shared<M> {
     observer: Arc<dyn BatchObserver>,
     queue: Mutex<Queue>,
     wake: Condvar,
+    /// Requests in the forward passes running now.
+    in_pass: AtomicUsize,
 }
 
 impl<M> Shared<M> {
@@ -178,6 +181,7 @@ impl<M: BatchModel> Batcher<M> {
             observer,
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
+            in_pass: AtomicUsize::new(0),
         });
         let batcher = Self { shared, cache };
         for worker in 0..batcher.shared.model.workers().max(1) {
@@ -200,6 +204,11 @@ impl<M: BatchModel> Batcher<M> {
     /// Requests waiting for a worker now.
     pub fn waiting(&self) -> usize {
         self.shared.lock().entries.len()
+    }
+
+    /// Requests waiting or in a forward pass now.
+    pub fn in_flight(&self) -> usize {
+        self.waiting() + self.shared.in_pass.load(Ordering::Acquire)
     }
 
     /// The vector of `text`: from the cache, else from a batched forward pass.
@@ -316,7 +325,10 @@ impl<M: BatchModel> Batcher<M> {
 /// A worker thread: take a batch, run it, answer each request; until stopped.
 fn work<M: BatchModel>(shared: &Shared<M>, worker: usize) {
     while let Some(batch) = next_batch(shared) {
+        let size = batch.len();
+        shared.in_pass.fetch_add(size, Ordering::AcqRel);
         run(shared, worker, batch);
+        shared.in_pass.fetch_sub(size, Ordering::AcqRel);
     }
 }
 

@@ -57,6 +57,30 @@ pub enum LoadedModel {
     Nlp(ModelWorker<NlpPipeline>),
 }
 
+impl LoadedModel {
+    /// Requests admitted now (running or waiting).
+    pub fn in_flight(&self) -> usize {
+        match self {
+            LoadedModel::Embedding(b) => b.in_flight(),
+            LoadedModel::Llm(w) => w.in_flight(),
+            LoadedModel::Tts(w) => w.in_flight(),
+            LoadedModel::Stt(w) => w.in_flight(),
+            LoadedModel::Nlp(w) => w.in_flight(),
+        }
+    }
+
+    /// Requests waiting for their turn (the queue depth).
+    pub fn waiting(&self) -> usize {
+        match self {
+            LoadedModel::Embedding(b) => b.waiting(),
+            LoadedModel::Llm(w) => w.waiting(),
+            LoadedModel::Tts(w) => w.waiting(),
+            LoadedModel::Stt(w) => w.waiting(),
+            LoadedModel::Nlp(w) => w.waiting(),
+        }
+    }
+}
+
 /// What the probes, `/health` and `/metrics` report about one model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelReport {
@@ -71,6 +95,12 @@ pub struct ModelReport {
     pub load_count: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Requests of this model admitted now (running or waiting); absent until it is ready.
+    #[serde(skip)]
+    pub in_flight: Option<usize>,
+    /// Requests of this model waiting for their turn (its queue depth).
+    #[serde(skip)]
+    pub waiting: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -311,6 +341,8 @@ impl Registry {
                     resident_bytes: progress.resident_bytes,
                     load_count: slot.load_count.load(Ordering::Acquire),
                     error: progress.error.clone(),
+                    in_flight: slot.loaded.get().map(LoadedModel::in_flight),
+                    waiting: slot.loaded.get().map(LoadedModel::waiting),
                 }
             })
             .collect()

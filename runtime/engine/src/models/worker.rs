@@ -103,6 +103,15 @@ impl<M: Send + Sync + 'static> ModelWorker<M> {
         self.admitted.load(Ordering::Acquire)
     }
 
+    /// Jobs admitted but not running yet (waiting for one of the `concurrency` slots).
+    pub fn waiting(&self) -> usize {
+        let running = self
+            .limits
+            .concurrency
+            .saturating_sub(self.running.available_permits());
+        self.in_flight().saturating_sub(running)
+    }
+
     /// Runs `job` on the blocking pool once a slot is free; refuses at once when the
     /// queue is full. If the caller goes away, a job already running finishes (and
     /// keeps its slot until then) and its result is dropped.
@@ -219,6 +228,7 @@ mod tests {
             worker.in_flight() == 3 && worker.model().running.load(Ordering::SeqCst) == 2
         })
         .await;
+        assert_eq!(worker.waiting(), 1, "two run, the third waits its turn");
 
         let refused = worker.run(|g| g.work()).await;
         assert_eq!(
@@ -236,6 +246,7 @@ mod tests {
             worker.in_flight() == 1 && worker.model().running.load(Ordering::SeqCst) == 1
         })
         .await;
+        assert_eq!(worker.waiting(), 0);
         let w = Arc::clone(&worker);
         jobs.push(tokio::spawn(async move { w.run(|g| g.work()).await }));
         wait_until(|| worker.model().running.load(Ordering::SeqCst) == 2).await;

@@ -64,65 +64,26 @@ pub fn compute(
 ) -> HermesDeploymentStatus {
     let prev = previous.cloned().unwrap_or_default();
     let (mut phase, mut conds, mut status) = match outcome {
-        Outcome::Invalid { message } => {
-            // The workload (if any) keeps running as it was: keep what we knew of it.
-            let conds = vec![
-                Cond {
-                    type_: READY,
-                    status: false,
-                    reason: "InvalidSpec",
-                    message: "the spec cannot be deployed; see InvalidSpec".into(),
-                },
-                Cond {
-                    type_: PROGRESSING,
-                    status: false,
-                    reason: "InvalidSpec",
-                    message: "nothing is applied until the spec is fixed".into(),
-                },
-                Cond {
-                    type_: INVALID_SPEC,
-                    status: true,
-                    reason: "InvalidSpec",
-                    message: message.clone(),
-                },
-                Cond {
-                    type_: DEGRADED,
-                    status: false,
-                    reason: "InvalidSpec",
-                    message: String::new(),
-                },
-            ];
-            (Phase::Invalid, conds, prev.clone())
-        }
-        Outcome::NotOwned { message } => {
-            let conds = vec![
-                Cond {
-                    type_: READY,
-                    status: false,
-                    reason: "ObjectNotOwned",
-                    message: message.clone(),
-                },
-                Cond {
-                    type_: PROGRESSING,
-                    status: false,
-                    reason: "ObjectNotOwned",
-                    message: "nothing is applied until the object is deleted or renamed".into(),
-                },
-                Cond {
-                    type_: INVALID_SPEC,
-                    status: false,
-                    reason: "SpecValid",
-                    message: String::new(),
-                },
-                Cond {
-                    type_: DEGRADED,
-                    status: true,
-                    reason: "ObjectNotOwned",
-                    message: message.clone(),
-                },
-            ];
-            (Phase::Degraded, conds, prev.clone())
-        }
+        Outcome::Invalid { message } => (
+            Phase::Invalid,
+            nothing_applied(
+                "InvalidSpec",
+                "the spec cannot be deployed; see InvalidSpec".into(),
+                "nothing is applied until the spec is fixed",
+                Blocker::InvalidSpec(message),
+            ),
+            prev.clone(),
+        ),
+        Outcome::NotOwned { message } => (
+            Phase::Degraded,
+            nothing_applied(
+                "ObjectNotOwned",
+                message.clone(),
+                "nothing is applied until the object is deleted or renamed",
+                Blocker::Degraded(message),
+            ),
+            prev.clone(),
+        ),
         Outcome::Applied {
             revision,
             replicas,
@@ -150,6 +111,56 @@ pub fn compute(
         .map(|c| condition(&prev.conditions, c, generation, now))
         .collect();
     status
+}
+
+/// Which condition explains a reconcile that applied nothing, with its message.
+enum Blocker<'a> {
+    InvalidSpec(&'a str),
+    Degraded(&'a str),
+}
+
+/// The conditions of a reconcile that applied nothing (what runs keeps running): Ready and
+/// Progressing false for `reason`, and the blocker's condition true with its message.
+fn nothing_applied(
+    reason: &'static str,
+    ready: String,
+    progressing: &str,
+    blocker: Blocker<'_>,
+) -> Vec<Cond> {
+    let (invalid, degraded) = match blocker {
+        Blocker::InvalidSpec(m) => (Some(m), None),
+        Blocker::Degraded(m) => (None, Some(m)),
+    };
+    vec![
+        Cond {
+            type_: READY,
+            status: false,
+            reason,
+            message: ready,
+        },
+        Cond {
+            type_: PROGRESSING,
+            status: false,
+            reason,
+            message: progressing.into(),
+        },
+        Cond {
+            type_: INVALID_SPEC,
+            status: invalid.is_some(),
+            reason: if invalid.is_some() {
+                reason
+            } else {
+                "SpecValid"
+            },
+            message: invalid.unwrap_or_default().into(),
+        },
+        Cond {
+            type_: DEGRADED,
+            status: degraded.is_some(),
+            reason,
+            message: degraded.unwrap_or_default().into(),
+        },
+    ]
 }
 
 fn applied(

@@ -7,11 +7,20 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+/// One element of a validation issue's `loc`: a field name or a list index (for the
+/// OpenAPI document only).
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum LocItem {
+    Field(String),
+    Index(u64),
+}
+
 /// One entry of a 422 `detail` list, shaped like pydantic v2's errors.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ValidationIssue {
     /// Path to the offending value: `["body", "text"]`, `["body", "step_results", 0, "action"]`.
-    #[schema(value_type = Vec<crate::api::openapi::bodies::LocItem>)]
+    #[schema(value_type = Vec<LocItem>)]
     pub loc: Vec<Value>,
     pub msg: String,
     /// pydantic's error type: `missing`, `string_type`, `json_invalid`, ...

@@ -21,14 +21,6 @@ pub struct ValidationError {
     detail: Vec<crate::error::ValidationIssue>,
 }
 
-/// One element of a validation issue's `loc`: a field name or a list index.
-#[derive(ToSchema)]
-#[serde(untagged)]
-pub enum LocItem {
-    Field(String),
-    Index(u64),
-}
-
 /// `GET /`.
 #[derive(ToSchema)]
 pub struct ServiceInfo {

@@ -1,12 +1,15 @@
-//! Round trip: five varied sentences through `/tts`, then back through `/stt`;
-//! each transcription has a word error rate of at most 0.2.
+//! Round trip: five varied sentences through `/tts`, then back through `/stt`: the word
+//! error rate over all five (edits over reference words, as ASR corpora are scored) is at
+//! most 0.1, and no sentence is lost (each at most 0.5). Per sentence, one slip of the
+//! tiny Whisper on a sampled Piper voice ("nearest library" heard "near-slideberry")
+//! already costs 0.22, so a per-sentence 0.2 failed now and then on a healthy pipeline.
 
 mod common;
 mod tts_support;
 
 use common::Server;
 use serde_json::{Value, json};
-use tts_support::wer;
+use tts_support::{wer, words};
 
 const SENTENCES: [&str; 5] = [
     "The quick brown fox jumps over the lazy dog.",
@@ -28,6 +31,7 @@ async fn sentences_survive_tts_then_stt() {
     );
     assert_eq!(health["capabilities"]["tts"], "available", "{health}");
 
+    let (mut edits, mut total, mut heard_all) = (0.0, 0usize, Vec::new());
     for sentence in SENTENCES {
         let r = s.post_json("/tts", &json!({ "text": sentence })).await;
         assert_eq!(r.status(), 200, "tts {sentence:?}");
@@ -51,8 +55,17 @@ async fn sentences_survive_tts_then_stt() {
         let heard = body["text"].as_str().expect("text");
         let rate = wer(sentence, heard);
         assert!(
-            rate <= 0.2,
+            rate <= 0.5,
             "WER {rate:.2}: said {sentence:?}, heard {heard:?}"
         );
+        let n = words(sentence).len();
+        edits += rate * n as f64;
+        total += n;
+        heard_all.push(heard.to_owned());
     }
+    let corpus_wer = edits / total as f64;
+    assert!(
+        corpus_wer <= 0.1,
+        "WER {corpus_wer:.3} over {total} words; heard {heard_all:?}"
+    );
 }

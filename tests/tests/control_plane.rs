@@ -764,16 +764,21 @@ async fn scenario_canary(c: &mut Cluster) {
         || async { deployments.get_opt("web-canary").await.ok().flatten() },
     )
     .await;
-    c.wait_status(
-        CANARY_NS,
-        "web",
+    // The canary Deployment can be seen before the status says Progressing, so "Stable"
+    // alone could still be the state before the canary: wait for the promoted image too.
+    eventually(
         "the healthy canary promoted",
         READY,
-        |s| {
-            s.rollout
+        || c.logs(),
+        || async {
+            let s = c.hd_status(CANARY_NS, "web").await?;
+            let stable = s
+                .rollout
                 .as_ref()
                 .is_some_and(|r| serde_json::to_value(r.phase).ok() == Some("Stable".into()))
-                && s.ready_replicas == Some(2)
+                && s.ready_replicas == Some(2);
+            let d = deployments.get_opt("web").await.ok()??;
+            (stable && image(&d).as_deref() == Some("hermes-runtime:v2")).then_some(())
         },
     )
     .await;

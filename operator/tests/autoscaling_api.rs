@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::canary::reasons;
 use common::*;
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
@@ -23,13 +24,6 @@ fn applied(rv: &'static str) -> Reply {
         resource_version: rv,
         status: None,
     }
-}
-
-fn reasons(bodies: &[Value]) -> Vec<&str> {
-    bodies
-        .iter()
-        .map(|b| b["reason"].as_str().unwrap_or(""))
-        .collect()
 }
 
 #[tokio::test]
@@ -163,7 +157,7 @@ async fn turning_autoscaling_off_deletes_the_autoscaler_and_applies_spec_replica
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(bodies[1]["spec"]["replicas"], 3);
     assert_eq!(
-        reasons(&bodies[7..11]).last().copied(),
+        reasons(&bodies[7..11]).last().map(String::as_str),
         Some("HorizontalPodAutoscalerDeleted")
     );
     assert!(

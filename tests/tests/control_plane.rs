@@ -14,6 +14,7 @@ use hermes_integration_tests::prometheus::Prometheus;
 use hermes_integration_tests::{free_port, workspace_binary};
 use hermes_operator::crd::{HermesDeployment, HermesDeploymentStatus};
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -189,6 +190,7 @@ async fn operator_against_a_real_control_plane() {
     scenario_garbage_collection(&cluster).await;
     scenario_not_taking_over(&cluster).await;
     scenario_canary(&mut cluster).await;
+    scenario_autoscaled_canary(&cluster).await;
     assert_no_forbidden(&cluster);
 }
 
@@ -715,7 +717,11 @@ spec:
 }
 
 async fn rollout_phase(c: &Cluster) -> Option<String> {
-    let s = c.hd_status(CANARY_NS, "web").await?;
+    rollout_phase_of(c, CANARY_NS, "web").await
+}
+
+async fn rollout_phase_of(c: &Cluster, ns: &str, name: &str) -> Option<String> {
+    let s = c.hd_status(ns, name).await?;
     let phase = serde_json::to_value(s.rollout?.phase).ok()?;
     phase.as_str().map(String::from)
 }
@@ -965,4 +971,173 @@ async fn scenario_canary(c: &mut Cluster) {
         ok > 0,
         "the Service load reached the pods ({ok} ok, {failed} failed)"
     );
+}
+
+const AUTOSCALED_NS: &str = "autoscaled";
+
+fn autoscaled_resource(image: &str) -> String {
+    format!(
+        r#"apiVersion: hermes.logos.dev/v1alpha1
+kind: HermesDeployment
+metadata:
+  name: auto
+spec:
+  image: {image}
+  replicas: 1
+  cpu: {{request: 50m}}
+  autoscaling:
+    minReplicas: 2
+    maxReplicas: 4
+    targetCPUUtilizationPercent: 70
+  models:
+    - {{name: all-minilm-l6-v2, task: embedding}}
+  rollout:
+    canary:
+      steps: [50, 100]
+      interval: 5m
+"#
+    )
+}
+
+/// `spec.replicas` of the Deployment `name` and its pods that exist.
+async fn replicas(c: &Cluster, name: &str) -> Option<(i32, i32)> {
+    let d = c
+        .api::<Deployment>(AUTOSCALED_NS)
+        .get_opt(name)
+        .await
+        .ok()??;
+    let pods = d.status.as_ref().and_then(|s| s.replicas).unwrap_or(0);
+    Some((d.spec.replicas?, pods))
+}
+
+/// Writes the stable's scale subresource, as the HPA does when its metric asks for
+/// `count` pods (no metrics pipeline runs here, so the test makes that decision).
+fn autoscaler_decides(c: &Cluster, count: i32) {
+    c.cp.kubectl_ok(&[
+        "scale",
+        "deployment",
+        "auto",
+        "-n",
+        AUTOSCALED_NS,
+        &format!("--replicas={count}"),
+    ]);
+}
+
+/// Scenario 5: an HPA-scaled HermesDeployment through a canary. The real HPA controller
+/// accepts the operator's HPA; the operator never resets the autoscaler's count; the
+/// canary is sized from the stable's current count (and follows it), the stable is not
+/// inflated for it, and the promoted stable keeps the autoscaler's count.
+async fn scenario_autoscaled_canary(c: &Cluster) {
+    c.cp.kubectl_ok(&["create", "namespace", AUTOSCALED_NS]);
+    let (ok, out) = c.apply(AUTOSCALED_NS, &autoscaled_resource("hermes-runtime:v1"));
+    assert!(ok, "{out}");
+    let status = c
+        .wait_status(
+            AUTOSCALED_NS,
+            "auto",
+            "auto Ready with minReplicas (2) pods, not spec.replicas (1)",
+            READY,
+            |s| s.phase.map(|p| p.as_str()) == Some("Ready") && s.ready_replicas == Some(2),
+        )
+        .await;
+    assert!(status.autoscaler.is_some(), "status.autoscaler: {status:?}");
+    let hpas = c.api::<HorizontalPodAutoscaler>(AUTOSCALED_NS);
+    // The real HPA controller reads the target's scale through the operator's reference.
+    let hpa = eventually(
+        "the HPA controller able to scale the stable Deployment",
+        RECONCILE,
+        || c.logs(),
+        || async {
+            let h = hpas.get_opt("auto").await.ok()??;
+            let able = h
+                .status
+                .as_ref()?
+                .conditions
+                .as_ref()?
+                .iter()
+                .any(|c| c.type_ == "AbleToScale" && c.status == "True");
+            able.then_some(h)
+        },
+    )
+    .await;
+    let spec = hpa.spec;
+    assert_eq!(
+        (
+            spec.scale_target_ref.kind.as_str(),
+            spec.scale_target_ref.name.as_str()
+        ),
+        ("Deployment", "auto")
+    );
+    assert_eq!((spec.min_replicas, spec.max_replicas), (Some(2), 4));
+
+    // The autoscaler scales up; the operator's next applies keep its count.
+    autoscaler_decides(c, 4);
+    c.cp.kubectl_ok(&[
+        "annotate",
+        "hd",
+        "auto",
+        "-n",
+        AUTOSCALED_NS,
+        "test/touch=1",
+        "--overwrite",
+    ]);
+    c.wait_status(AUTOSCALED_NS, "auto", "4 ready pods kept", READY, |s| {
+        s.ready_replicas == Some(4)
+    })
+    .await;
+    assert_eq!(replicas(c, "auto").await.map(|r| r.0), Some(4));
+
+    // A change: the canary (step 50 %) is half of the 4 that run, the stable stays at 4.
+    let (ok, out) = c.apply(AUTOSCALED_NS, &autoscaled_resource("hermes-runtime:v2"));
+    assert!(ok, "{out}");
+    eventually(
+        "auto-canary with 2 pods beside a stable of 4",
+        READY,
+        || c.logs(),
+        || async {
+            let canary = replicas(c, "auto-canary").await?;
+            let stable = replicas(c, "auto").await?;
+            (canary == (2, 2) && stable.0 == 4).then_some(())
+        },
+    )
+    .await;
+    // The autoscaler scales the stable down mid-canary: the canary follows (50 % of 2).
+    autoscaler_decides(c, 2);
+    eventually(
+        "auto-canary down to 1 pod after the stable went to 2",
+        RECONCILE,
+        || c.logs(),
+        || async {
+            let canary = replicas(c, "auto-canary").await?;
+            let stable = replicas(c, "auto").await?;
+            (canary.0 == 1 && stable.0 == 2).then_some(())
+        },
+    )
+    .await;
+    c.cp.kubectl_ok(&[
+        "annotate",
+        "hd",
+        "auto",
+        "-n",
+        AUTOSCALED_NS,
+        "hermes.logos.dev/rollout=promote",
+        "--overwrite",
+    ]);
+    eventually(
+        "v2 promoted, the stable keeping the autoscaler's 2 pods",
+        READY,
+        || c.logs(),
+        || async {
+            let d = c
+                .api::<Deployment>(AUTOSCALED_NS)
+                .get_opt("auto")
+                .await
+                .ok()??;
+            let stable = (rollout_phase_of(c, AUTOSCALED_NS, "auto").await.as_deref()
+                == Some("Stable"))
+                && image(&d).as_deref() == Some("hermes-runtime:v2");
+            (stable && d.spec.replicas == Some(2)).then_some(())
+        },
+    )
+    .await;
 }

@@ -223,8 +223,12 @@ impl ControlPlane {
             .arg(
                 "--controllers=garbage-collector-controller,deployment-controller,replicaset-controller,\
                  endpointslice-controller,disruption-controller,serviceaccount-controller,\
-                 serviceaccount-token-controller,root-ca-certificate-publisher-controller,namespace-controller",
+                 serviceaccount-token-controller,root-ca-certificate-publisher-controller,namespace-controller,\
+                 horizontal-pod-autoscaler-controller",
             )
+            // The HPA controller acts on what the operator renders; no metrics API runs here
+            // (no metrics-server), so it keeps the count inside min..max and nothing more.
+            .arg("--horizontal-pod-autoscaler-sync-period=2s")
             .arg("--concurrent-gc-syncs=5")
             .arg("--v=0");
         let controller_manager = Process::spawn(cmd, &dir.join("controller-manager.log"));

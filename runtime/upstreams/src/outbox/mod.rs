@@ -5,6 +5,7 @@
 //! background task that delivers it in order with backoff and jitter.
 
 pub mod enqueue;
+mod group_commit;
 pub mod log;
 pub mod replay;
 

@@ -403,4 +403,6 @@ async fn no_admitted_request_pushes_the_runtime_past_its_rendered_limit() {
         "the longest admitted text was never embedded: {report}"
     );
     drop(cgroup);
+    // Kept after a failure (its log), removed after a pass.
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -35,6 +35,16 @@ pub struct ControlPlane {
     pub etcd: Process,
 }
 
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        // Kept after a failure for its logs; removed after a pass (about 130 MB a run,
+        // which would pile up in /tmp on a CI machine).
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
 /// The control-plane binary: `$HERMES_CONTROL_PLANE`, else the default release that
 /// `scripts/control-plane.sh` (run by `make tools`) links under the cache.
 pub fn binary() -> PathBuf {

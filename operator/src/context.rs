@@ -3,6 +3,7 @@
 
 use crate::analysis::prometheus::Prometheus;
 use crate::catalog::Catalog;
+use crate::gates::{GateCaller, HttpGates};
 use crate::metrics::Metrics;
 use crate::own_writes::OwnWrites;
 use crate::validate::MissingMetadata;
@@ -11,7 +12,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::runtime::events::Recorder;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Requeue of a Ready resource: a periodic re-apply repairs drift nobody watched.
@@ -29,6 +30,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// Where canary analyses query (`--prometheus-url`); a resource may name its own.
     pub prometheus: Option<Prometheus>,
+    /// Calls the canaries' HTTP gates (`rollout.canary.webhooks`).
+    pub gates: Arc<dyn GateCaller>,
     /// Consecutive failures per object, for the backoff.
     pub(crate) failures: Mutex<HashMap<String, u32>>,
     /// This operator's last write per object, so a stale cached copy is not acted on.
@@ -43,6 +46,7 @@ impl Context {
             recorder,
             metrics,
             prometheus: None,
+            gates: Arc::new(HttpGates::default()),
             failures: Mutex::default(),
             own_writes: OwnWrites::default(),
         }
@@ -51,6 +55,12 @@ impl Context {
     /// The Prometheus canary analyses query.
     pub fn with_prometheus(mut self, prometheus: Prometheus) -> Self {
         self.prometheus = Some(prometheus);
+        self
+    }
+
+    /// Another caller of the canaries' gates (tests).
+    pub fn with_gates(mut self, gates: Arc<dyn GateCaller>) -> Self {
+        self.gates = gates;
         self
     }
 }

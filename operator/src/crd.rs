@@ -532,6 +532,67 @@ pub struct CanarySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
     pub max_duration: Option<String>,
+    /// HTTP gates, as Flagger's webhooks: the operator POSTs the rollout's state as JSON
+    /// and goes by the answer (2xx or not). `pre-rollout`: the canary gets no traffic until
+    /// every one answers 2xx (a refusal or a timeout counts as a failed check, so
+    /// `failureLimit` of them in a row roll back); `confirm-promotion`: a canary that
+    /// passed its last step is promoted only once every one answers 2xx (it waits at its
+    /// last step, analyses go on); `rollback`: a 2xx answer rolls the canary back. Each
+    /// gate is called at most once per interval. Names are unique.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub webhooks: Vec<Webhook>,
+}
+
+/// When a gate is called and what its answer decides.
+#[derive(
+    Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum WebhookType {
+    /// Before the canary takes traffic: a non-2xx answer or a timeout holds it at 0 %
+    /// and counts as a failed check.
+    PreRollout,
+    /// Before a promotion: promotion waits until it answers 2xx.
+    ConfirmPromotion,
+    /// While the canary progresses or is paused: a 2xx answer rolls it back.
+    Rollback,
+}
+
+impl WebhookType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookType::PreRollout => "pre-rollout",
+            WebhookType::ConfirmPromotion => "confirm-promotion",
+            WebhookType::Rollback => "rollback",
+        }
+    }
+}
+
+/// One HTTP gate of a canary rollout.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    /// Name shown in the status and Events (unique).
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-zA-Z0-9]([-a-zA-Z0-9_. ]*[a-zA-Z0-9])?$")
+    )]
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_: WebhookType,
+    /// http(s) URL the operator POSTs to.
+    #[schemars(length(max = 2048), regex(pattern = r"^https?://[^\s/]+(/\S*)?$"))]
+    pub url: String,
+    /// Longest wait for the answer, a duration such as `5s` (default 10s, at most 1m); no
+    /// answer in time counts as a refusal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    pub timeout: Option<String>,
+    /// Sent as `metadata` in the JSON body, as is.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// Traffic routing of a canary.
@@ -751,7 +812,8 @@ pub struct RolloutStatus {
     /// Index of the current step in `rollout.canary.steps` (Progressing, Paused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<u32>,
-    /// Canary traffic weight in percent.
+    /// Canary traffic weight in percent of the current step (the canary takes none while
+    /// `awaitingPreRollout`; `status.canaryWeight` is what it takes now).
     #[serde(default)]
     pub weight: i32,
     /// Revision serving the stable traffic.
@@ -781,6 +843,31 @@ pub struct RolloutStatus {
     /// The latest manual command (`hermes.logos.dev/rollout` annotation) and its outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_command: Option<CommandStatus>,
+    /// The canary waits for its `pre-rollout` gates: no traffic yet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_pre_rollout: bool,
+    /// The last call of each gate (`rollout.canary.webhooks`) for the canary revision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<GateStatus>,
+}
+
+/// The last call of one gate.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GateStatus {
+    /// The webhook's name.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_: WebhookType,
+    /// Canary revision it was called for.
+    pub revision: String,
+    /// `Passed` (2xx), `Refused` (another status), `TimedOut` or `Unreachable`.
+    pub result: String,
+    /// The HTTP status, the start of the answer's body, or why there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When it was called.
+    pub time: Time,
 }
 
 /// A manual rollout command as the operator took it.

@@ -8,7 +8,8 @@
 //! turned into steps) -> `execute` (the one executor; `apply` and `traffic` are its write
 //! primitives) -> `status` (pure, one status write) + `events`. `reconcile` strings the
 //! stages together (`own_writes` keeps it from acting on a cached copy older than its own
-//! last write); `context` (Context, the error, timings) is at the bottom; `controller`
+//! last write); `context` (Context, the error, timings) is at the bottom; `gates` calls a
+//! canary's HTTP gates (webhooks) behind a trait; `controller`
 //! runs it for every resource; `leader` makes sure only one operator replica acts;
 //! `metrics` and `server` expose /metrics, /healthz, /readyz; `slo_metrics` exports the
 //! declared SLOs there for the chart's alert rules. `cli` holds the subcommands: `render`
@@ -53,6 +54,7 @@ pub mod controller;
 pub mod crd;
 pub mod events;
 pub mod execute;
+pub mod gates;
 pub mod leader;
 pub mod metrics;
 pub mod own_writes;

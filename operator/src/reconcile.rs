@@ -286,6 +286,10 @@ async fn reconcile_one(hd: &HermesDeployment, ctx: &Context) -> Result<Action, R
                 state: &d.state,
                 last_analysis: d.last_analysis.clone(),
                 last_command: d.last_command.clone(),
+                gates: d.gates.clone(),
+                waiting_for: v.canary.as_ref().and_then(|c| {
+                    crate::rollout::gates::waiting_for(&d.state, &d.gates, &c.policy)
+                }),
             }),
             autoscaler: desired.hpa.as_ref().map(|_| name.as_str()),
         },

@@ -3,7 +3,9 @@
 //! times. Equal in, equal out, so an unchanged world writes nothing (and cannot loop on
 //! its own status patches). The reconcile writes what this computes, once.
 
-use crate::crd::{AnalysisStatus, CommandStatus, HermesDeploymentStatus, MemoryStatus, Phase};
+use crate::crd::{
+    AnalysisStatus, CommandStatus, GateStatus, HermesDeploymentStatus, MemoryStatus, Phase,
+};
 use crate::rollout::persist::to_status;
 use crate::rollout::{RolloutPhase, RolloutState};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -21,6 +23,10 @@ pub struct Rollout<'a> {
     pub state: &'a RolloutState,
     pub last_analysis: Option<AnalysisStatus>,
     pub last_command: Option<CommandStatus>,
+    /// The last call of each gate for the canary revision.
+    pub gates: Vec<GateStatus>,
+    /// What the canary waits for (its gates), for the Progressing condition.
+    pub waiting_for: Option<String>,
 }
 
 /// What the reconcile knows when it writes status.
@@ -276,6 +282,7 @@ fn rollout_overlay(
     status.canary_weight = Some(state.canary_weight());
     let mut rollout_status = to_status(state, rollout.last_analysis.clone());
     rollout_status.last_command = rollout.last_command.clone();
+    rollout_status.gates = rollout.gates.clone();
     status.rollout = Some(rollout_status);
     let (rolled_back, reason, message) = match &state.phase {
         RolloutPhase::RolledBack { reason } => (true, "AnalysisFailed", reason.clone()),
@@ -285,7 +292,7 @@ fn rollout_overlay(
     let mut phase = phase;
     if phase != Phase::Degraded {
         match &state.phase {
-            RolloutPhase::Progressing { step, weight } | RolloutPhase::Paused { step, weight } => {
+            RolloutPhase::Progressing { step, .. } | RolloutPhase::Paused { step, .. } => {
                 phase = Phase::Progressing;
                 let paused = matches!(state.phase, RolloutPhase::Paused { .. });
                 set(
@@ -293,16 +300,22 @@ fn rollout_overlay(
                     Cond {
                         type_: PROGRESSING,
                         status: true,
-                        reason: if paused {
-                            "CanaryPaused"
-                        } else {
-                            "CanaryAnalysis"
+                        reason: match (paused, &rollout.waiting_for) {
+                            (true, _) => "CanaryPaused",
+                            (false, Some(_)) => "CanaryGate",
+                            (false, None) => "CanaryAnalysis",
                         },
                         message: format!(
-                            "canary revision {} at {weight}% (step {}){}",
+                            "canary revision {} at {}% (step {}){}{}",
                             state.canary_revision.as_deref().unwrap_or("-"),
+                            state.canary_weight(),
                             step + 1,
-                            if paused { ", paused" } else { "" }
+                            if paused { ", paused" } else { "" },
+                            rollout
+                                .waiting_for
+                                .as_deref()
+                                .map(|w| format!(", {w}"))
+                                .unwrap_or_default()
                         ),
                     },
                 );

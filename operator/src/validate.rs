@@ -53,6 +53,8 @@ pub struct Canary {
     pub interval: Duration,
     /// `rollout.traffic.httpRoute.name`: weights through that route instead of replicas.
     pub http_route: Option<String>,
+    /// `rollout.canary.webhooks`: the rollout's HTTP gates.
+    pub webhooks: Vec<crate::crd::Webhook>,
 }
 
 /// A HermesDeployment that passed validation. Sizing, build and the canary read the
@@ -96,6 +98,7 @@ pub fn validate<'a>(
             .and_then(|r| r.traffic.as_ref())
             .and_then(|t| t.http_route.as_ref())
             .map(|r| r.name.clone()),
+        webhooks: c.webhooks.clone(),
     });
     Ok(Validated {
         id,
@@ -360,8 +363,37 @@ fn check_rollout(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
     if canary.failure_limit == Some(0) {
         problems.push("rollout.canary.failureLimit must be at least 1".into());
     }
+    check_webhooks(&canary.webhooks, problems);
     if let Some(analysis) = spec.rollout.as_ref().and_then(|r| r.analysis.as_ref()) {
         crate::analysis::plan::validate(analysis, problems);
+    }
+}
+
+/// The gates: unique names, http(s) URLs, timeouts within bounds. (Their types are an
+/// enum: an unknown one is refused when the resource is read.)
+fn check_webhooks(hooks: &[crate::crd::Webhook], problems: &mut Vec<String>) {
+    use crate::rollout::gates::MAX_TIMEOUT;
+    let mut names = BTreeSet::new();
+    for (i, h) in hooks.iter().enumerate() {
+        let at = format!("rollout.canary.webhooks[{i}]");
+        if h.name.trim().is_empty() {
+            problems.push(format!("{at}.name must not be empty"));
+        } else if !names.insert(h.name.as_str()) {
+            problems.push(format!("{at}: webhook {:?} is declared twice", h.name));
+        }
+        if !is_http_url(&h.url) {
+            problems.push(format!("{at}.url {:?} is not an http(s) URL", h.url));
+        }
+        if let Some(t) = &h.timeout {
+            match parse_duration(t) {
+                Err(e) => problems.push(format!("{at}.timeout: {e}")),
+                Ok(d) if d.is_zero() || d > MAX_TIMEOUT => problems.push(format!(
+                    "{at}.timeout {t:?} must be above 0 and at most {}s",
+                    MAX_TIMEOUT.as_secs()
+                )),
+                Ok(_) => {}
+            }
+        }
     }
 }
 

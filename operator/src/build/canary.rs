@@ -133,7 +133,16 @@ pub fn objects(v: &Validated<'_>, desired: &Desired, state: &RolloutState) -> Ca
     let revision = desired.revision.as_str();
     let stable =
         (state.stable_revision.as_deref() == Some(revision)).then(|| desired.deployment.clone());
+    let http_route = v.canary.as_ref().and_then(|c| c.http_route.clone());
     let weight = match &state.phase {
+        // Waiting for the pre-rollout gates: no traffic. Behind an HTTPRoute the canary
+        // runs at its step's size with route weight 0 (reachable as `<name>-canary` for
+        // the gates' tests); by replica ratio its pods would take traffic, so it has none.
+        RolloutPhase::Progressing { .. } | RolloutPhase::Paused { .. }
+            if state.awaiting_pre_rollout && http_route.is_none() =>
+        {
+            Some(0)
+        }
         RolloutPhase::Progressing { weight, .. } | RolloutPhase::Paused { weight, .. } => {
             Some(*weight)
         }
@@ -148,31 +157,27 @@ pub fn objects(v: &Validated<'_>, desired: &Desired, state: &RolloutState) -> Ca
             CanaryTarget::Run {
                 deployment: deployment(&desired.deployment, base, replicas),
                 replicas,
-                weight,
+                weight: state.canary_weight(),
             }
         }
         Some(_) => CanaryTarget::Keep,
         None => CanaryTarget::Absent,
     };
-    let route = v
-        .canary
-        .as_ref()
-        .and_then(|c| c.http_route.clone())
-        .map(|route| {
-            let stable_revision = state.stable_revision.as_deref().unwrap_or(revision);
-            RouteTarget {
-                route,
-                services: [
-                    backend_service(
-                        &desired.service,
-                        stable_service_name(base),
-                        stable_selector(base, stable_revision),
-                    ),
-                    backend_service(&desired.service, name(base), canary_selector(base)),
-                ],
-                canary_weight: state.canary_weight(),
-            }
-        });
+    let route = http_route.map(|route| {
+        let stable_revision = state.stable_revision.as_deref().unwrap_or(revision);
+        RouteTarget {
+            route,
+            services: [
+                backend_service(
+                    &desired.service,
+                    stable_service_name(base),
+                    stable_selector(base, stable_revision),
+                ),
+                backend_service(&desired.service, name(base), canary_selector(base)),
+            ],
+            canary_weight: state.canary_weight(),
+        }
+    });
     CanaryObjects {
         stable,
         canary,

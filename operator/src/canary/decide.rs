@@ -4,11 +4,13 @@
 //! analysed?) and Prometheus.
 
 use super::analyse::{analyse, dry_run_notices, failure_note};
+use super::gates::{notices as gate_notices, round};
 use crate::apply;
 use crate::build::canary as build_canary;
 use crate::context::{Context, PROGRESS_CHECK, RESYNC, ReconcileError};
-use crate::crd::{AnalysisStatus, CommandStatus, HermesDeploymentStatus};
+use crate::crd::{AnalysisStatus, CommandStatus, GateStatus, HermesDeploymentStatus, WebhookType};
 use crate::events::Notice;
+use crate::rollout::gates::{self, GateCall};
 use crate::rollout::persist::{from_status, from_time, to_time};
 use crate::rollout::{
     Action, CanaryPolicy, RolloutEvent, RolloutPhase, RolloutState, command, next,
@@ -33,6 +35,8 @@ pub struct Decision {
     pub last_analysis: Option<AnalysisStatus>,
     /// The latest manual command and its outcome (this reconcile's, else the status's).
     pub last_command: Option<CommandStatus>,
+    /// The last call of each gate for the canary revision.
+    pub gates: Vec<GateStatus>,
     pub requeue: Duration,
     /// A manual command annotation was read (and must be removed).
     pub command_seen: bool,
@@ -133,6 +137,13 @@ impl Machine<'_> {
     fn progressing(&self) -> bool {
         matches!(self.state.phase, RolloutPhase::Progressing { .. })
     }
+
+    fn live(&self) -> bool {
+        matches!(
+            self.state.phase,
+            RolloutPhase::Progressing { .. } | RolloutPhase::Paused { .. }
+        )
+    }
 }
 
 /// What the rollout of `v` (its canary knobs `canary`, the spec's `revision`) does now,
@@ -218,12 +229,50 @@ pub async fn decide(
         });
     }
 
-    // 3. The analysis, when one is due.
+    // 2b. The rollback gates of a live canary, once per interval: a 2xx rolls it back.
     let interval = canary.interval;
+    let hooks = canary.webhooks.as_slice();
+    let records: Vec<GateStatus> = status
+        .and_then(|s| s.rollout.as_ref())
+        .map(|r| r.gates.clone())
+        .unwrap_or_default();
+    let mut calls: Vec<GateCall> = Vec::new();
     let mut requeue = RESYNC;
+    let has = |t: WebhookType| !gates::of_type(hooks, t).is_empty();
+    if m.live() && has(WebhookType::Rollback) {
+        let revision = m.state.canary_revision.clone().unwrap_or_default();
+        match gates::due(&records, WebhookType::Rollback, &revision, interval, now) {
+            Some(wait) => requeue = wait,
+            None => {
+                let answers = round(ctx, v, hooks, &m.state, WebhookType::Rollback).await;
+                notices.extend(gate_notices(&answers, &revision));
+                if let Some(event) = gates::rollback_event(&answers) {
+                    m.feed(event);
+                }
+                calls.extend(answers);
+                requeue = interval;
+            }
+        }
+    }
+
+    // 3. The analysis, when one is due (the pre-rollout gates first).
     if m.progressing() {
         if m.state.max_duration_exceeded(m.policy, now) {
             m.feed(RolloutEvent::MaxDurationExceeded);
+        } else if m.state.awaiting_pre_rollout {
+            let revision = m.state.canary_revision.clone().unwrap_or_default();
+            match gates::due(&records, WebhookType::PreRollout, &revision, interval, now) {
+                Some(wait) => requeue = requeue.min(wait),
+                None => {
+                    let answers = round(ctx, v, hooks, &m.state, WebhookType::PreRollout).await;
+                    notices.extend(gate_notices(&answers, &revision));
+                    m.feed(gates::pre_rollout_event(&answers));
+                    calls.extend(answers);
+                    // Passed: the canary's pods come up and are analysed an interval on;
+                    // refused: the next try an interval on.
+                    requeue = requeue.min(interval.min(PROGRESS_CHECK));
+                }
+            }
         } else {
             match analysis_due(&m.state, last_analysis.as_ref(), interval, now) {
                 Some(wait) => requeue = wait,
@@ -259,7 +308,18 @@ pub async fn decide(
                             }
                             notices.extend(dry_run_notices(&record));
                             last_analysis = Some(record);
-                            Some(event)
+                            Some(
+                                confirm_promotion(
+                                    ctx,
+                                    v,
+                                    hooks,
+                                    &m,
+                                    event,
+                                    &mut notices,
+                                    &mut calls,
+                                )
+                                .await,
+                            )
                         }
                         // Not ready yet: its pods' changes trigger the next reconcile.
                         _ => None,
@@ -279,6 +339,16 @@ pub async fn decide(
             requeue = interval;
         }
     }
+    if m.live() && has(WebhookType::Rollback) {
+        // A paused canary's rollback gates are asked too.
+        requeue = requeue.min(interval);
+    }
+    let gates = match m.state.canary_revision.as_deref() {
+        Some(revision) => to_time(now).map_or_else(Vec::new, |time| {
+            gates::record(&records, hooks, revision, &calls, &time)
+        }),
+        None => Vec::new(),
+    };
 
     // 4. A promotion of the spec's revision completes in this reconcile: the objects of
     // the promoted state are exactly its writes (the stable takes the template, the
@@ -306,9 +376,39 @@ pub async fn decide(
         notices,
         last_analysis,
         last_command,
+        gates,
         requeue,
         command_seen: command.is_some(),
     })
+}
+
+/// `event` as the machine gets it: an analysis that would promote asks the
+/// confirm-promotion gates first, and one that has not said yes holds the canary at its
+/// last step (`PromotionHeld`).
+async fn confirm_promotion(
+    ctx: &Context,
+    v: &Validated<'_>,
+    hooks: &[crate::crd::Webhook],
+    m: &Machine<'_>,
+    event: RolloutEvent,
+    notices: &mut Vec<Notice>,
+    calls: &mut Vec<GateCall>,
+) -> RolloutEvent {
+    if gates::of_type(hooks, WebhookType::ConfirmPromotion).is_empty()
+        || !gates::promotes(&m.state, &event, m.policy, m.now)
+    {
+        return event;
+    }
+    let revision = m.state.canary_revision.clone().unwrap_or_default();
+    let answers = round(ctx, v, hooks, &m.state, WebhookType::ConfirmPromotion).await;
+    notices.extend(gate_notices(&answers, &revision));
+    let held = gates::promotion_refused(&answers).is_some();
+    calls.extend(answers);
+    if held {
+        RolloutEvent::PromotionHeld
+    } else {
+        event
+    }
 }
 
 /// `hermes_operator_rollouts_total` and the canary weight gauge after a reconcile that

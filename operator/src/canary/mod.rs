@@ -11,11 +11,14 @@
 //!   rollback or abort, deleted once promoted or reverted;
 //! - with `traffic.httpRoute`: the two backend Services and the route's weights.
 //!
+//! `gates` calls the rollout's HTTP gates (`rollout.canary.webhooks`) for `decide`.
+//!
 //! The state (with the last analysis) goes to `status.rollout` through the one status
 //! writer of the reconcile.
 
 pub mod analyse;
 pub mod decide;
+pub mod gates;
 pub mod steps;
 
 pub use decide::{Decision, decide};

@@ -51,6 +51,9 @@ pub struct RolloutState {
     /// When the phase last changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition: Option<DateTime<Utc>>,
+    /// The canary waits for its pre-rollout gates: it takes no traffic and is not analysed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub awaiting_pre_rollout: bool,
 }
 
 impl Default for RolloutState {
@@ -63,16 +66,22 @@ impl Default for RolloutState {
             last_failure: None,
             started_at: None,
             last_transition: None,
+            awaiting_pre_rollout: false,
         }
     }
 }
 
 impl RolloutState {
-    /// Traffic weight of the canary in percent (0 when there is no live canary).
+    /// Traffic weight of the canary in percent (0 when there is no live canary, or while
+    /// it waits for its pre-rollout gates).
     pub fn canary_weight(&self) -> i32 {
         match self.phase {
             RolloutPhase::Progressing { weight, .. } | RolloutPhase::Paused { weight, .. } => {
-                weight
+                if self.awaiting_pre_rollout {
+                    0
+                } else {
+                    weight
+                }
             }
             RolloutPhase::Promoting => 100,
             _ => 0,
@@ -126,6 +135,21 @@ pub enum RolloutEvent {
     MaxDurationExceeded,
     /// The caller applied a `Promote`: the stable runs the canary's template.
     PromotionComplete,
+    /// Every pre-rollout gate answered 2xx: the canary takes its step's traffic.
+    PreRolloutPassed,
+    /// A pre-rollout gate refused or did not answer: a failed check.
+    GateFailed {
+        gate: String,
+        error: String,
+    },
+    /// The analysis passed the last step but a confirm-promotion gate has not said yes:
+    /// the canary stays at its last step (failures cleared: the analysis passed).
+    PromotionHeld,
+    /// A rollback gate answered 2xx.
+    RollbackRequested {
+        gate: String,
+        answer: String,
+    },
 }
 
 /// What the caller must do to the cluster.
@@ -172,6 +196,51 @@ pub fn next(
     let unchanged = || (state.clone(), Vec::new());
     match (&state.phase, ev) {
         (_, E::NewRevision(rev)) => new_revision(state, rev, policy, now),
+
+        // Waiting for the pre-rollout gates: no traffic, so no analysis result counts.
+        (
+            P::Progressing { .. },
+            E::CheckPassed | E::CheckFailed { .. } | E::CheckErrored { .. } | E::NoData { .. },
+        ) if state.awaiting_pre_rollout => unchanged(),
+        (P::Progressing { step, weight }, E::PreRolloutPassed) if state.awaiting_pre_rollout => {
+            let s = transition(
+                state,
+                P::Progressing {
+                    step: *step,
+                    weight: *weight,
+                },
+                now,
+            );
+            let msg = format!("pre-rollout gates passed; canary to {weight}%");
+            (
+                s,
+                vec![
+                    Action::SetWeight { weight: *weight },
+                    event("PreRolloutPassed", msg, false),
+                ],
+            )
+        }
+        (P::Progressing { .. }, E::GateFailed { gate, error }) if state.awaiting_pre_rollout => {
+            check_failed(
+                state,
+                format!("pre-rollout gate {gate} failed: {error}"),
+                policy,
+                now,
+            )
+        }
+        (P::Progressing { .. }, E::PromotionHeld) => {
+            let mut s = state.clone();
+            s.consecutive_failures = 0;
+            s.last_failure = None;
+            (s, Vec::new())
+        }
+        (P::Progressing { .. } | P::Paused { .. }, E::RollbackRequested { gate, answer }) => stop(
+            state,
+            P::RolledBack {
+                reason: format!("rollback gate {gate} asked for a rollback ({answer})"),
+            },
+            now,
+        ),
 
         (P::Progressing { step, .. }, E::CheckPassed) => step_passed(state, *step, policy, now),
         (
@@ -264,6 +333,7 @@ fn hold(state: &RolloutState, phase: RolloutPhase, now: DateTime<Utc>) -> Rollou
     let mut s = transition(state, phase, now);
     s.consecutive_failures = state.consecutive_failures;
     s.last_failure = state.last_failure.clone();
+    s.awaiting_pre_rollout = state.awaiting_pre_rollout;
     s
 }
 
@@ -273,6 +343,7 @@ fn transition(state: &RolloutState, phase: RolloutPhase, now: DateTime<Utc>) -> 
         consecutive_failures: 0,
         last_failure: None,
         last_transition: Some(now),
+        awaiting_pre_rollout: false,
         ..state.clone()
     }
 }
@@ -339,7 +410,12 @@ fn start_canary(
     let mut s = transition(state, RolloutPhase::Progressing { step: 0, weight }, now);
     s.canary_revision = Some(rev.clone());
     s.started_at = Some(now);
-    let msg = format!("canary revision {rev} at {weight}%");
+    s.awaiting_pre_rollout = policy.pre_rollout_gates;
+    let msg = if s.awaiting_pre_rollout {
+        format!("canary revision {rev} waits for its pre-rollout gates before taking {weight}%")
+    } else {
+        format!("canary revision {rev} at {weight}%")
+    };
     let actions = vec![
         Action::DeployCanary {
             revision: rev,

@@ -18,6 +18,7 @@ fn state(phase: P, failures: u32) -> RolloutState {
         last_failure: None,
         started_at: Some(t(0)),
         last_transition: Some(t(0)),
+        awaiting_pre_rollout: false,
     }
 }
 

@@ -35,7 +35,13 @@ pub fn to_status(state: &RolloutState, last_analysis: Option<AnalysisStatus>) ->
     RolloutStatus {
         phase,
         step: step.and_then(|s| u32::try_from(s).ok()),
-        weight: state.canary_weight(),
+        // The step's weight (what the canary takes once its pre-rollout gates pass).
+        weight: match state.phase {
+            RolloutPhase::Progressing { weight, .. } | RolloutPhase::Paused { weight, .. } => {
+                weight
+            }
+            _ => state.canary_weight(),
+        },
         stable_revision: state.stable_revision.clone(),
         canary_revision: state.canary_revision.clone(),
         consecutive_failures: state.consecutive_failures,
@@ -45,6 +51,12 @@ pub fn to_status(state: &RolloutState, last_analysis: Option<AnalysisStatus>) ->
         last_transition: state.last_transition.and_then(to_time),
         last_analysis,
         last_command: None,
+        awaiting_pre_rollout: state.awaiting_pre_rollout
+            && matches!(
+                state.phase,
+                RolloutPhase::Progressing { .. } | RolloutPhase::Paused { .. }
+            ),
+        gates: Vec::new(),
     }
 }
 
@@ -69,6 +81,7 @@ pub fn from_status(status: &RolloutStatus) -> RolloutState {
         last_failure: status.last_failure.clone(),
         started_at: status.started_at.as_ref().and_then(from_time),
         last_transition: status.last_transition.as_ref().and_then(from_time),
+        awaiting_pre_rollout: status.awaiting_pre_rollout,
     }
 }
 
@@ -99,6 +112,7 @@ mod tests {
             },
         ];
         for phase in phases {
+            let phase_of_test = phase.clone();
             let state = RolloutState {
                 phase,
                 stable_revision: Some("aaa".into()),
@@ -107,6 +121,10 @@ mod tests {
                 last_failure: Some("check x failed: no data".into()),
                 started_at: t(0),
                 last_transition: t(30),
+                awaiting_pre_rollout: matches!(
+                    phase_of_test,
+                    RolloutPhase::Progressing { .. } | RolloutPhase::Paused { .. }
+                ),
             };
             let json = serde_json::to_value(to_status(&state, None)).expect("json");
             let back: RolloutStatus = serde_json::from_value(json).expect("status");

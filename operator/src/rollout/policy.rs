@@ -25,6 +25,9 @@ pub struct CanaryPolicy {
     pub no_data_policy: NoDataPolicy,
     /// Longest a rollout may run before it is rolled back, in seconds.
     pub max_duration_seconds: Option<i64>,
+    /// The canary has `pre-rollout` gates: it starts without traffic until they pass.
+    #[serde(default)]
+    pub pre_rollout_gates: bool,
 }
 
 impl Default for CanaryPolicy {
@@ -34,6 +37,7 @@ impl Default for CanaryPolicy {
             failure_limit: DEFAULT_FAILURE_LIMIT,
             no_data_policy: NoDataPolicy::default(),
             max_duration_seconds: None,
+            pre_rollout_gates: false,
         }
     }
 }
@@ -60,6 +64,10 @@ impl CanaryPolicy {
             .as_deref()
             .and_then(|d| parse_duration(d).ok())
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        policy.pre_rollout_gates = spec
+            .webhooks
+            .iter()
+            .any(|w| w.type_ == crate::crd::WebhookType::PreRollout);
         policy
     }
 

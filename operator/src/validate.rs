@@ -605,6 +605,57 @@ mod tests {
     }
 
     #[test]
+    fn gates_need_unique_names_http_urls_and_bounded_timeouts() {
+        let mut s = base();
+        let hook = |name: &str, url: &str, timeout: Option<&str>| Webhook {
+            name: name.into(),
+            type_: WebhookType::PreRollout,
+            url: url.into(),
+            timeout: timeout.map(Into::into),
+            metadata: Default::default(),
+        };
+        s.rollout = Some(RolloutSpec {
+            canary: Some(CanarySpec {
+                webhooks: vec![
+                    hook("smoke", "http://tester.test/smoke", Some("30s")),
+                    hook("cab", "https://cab.example.com/approve", None),
+                ],
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert_eq!(messages(&s), Vec::<String>::new());
+        if let Some(c) = s.rollout.as_mut().and_then(|r| r.canary.as_mut()) {
+            c.webhooks = vec![
+                hook("smoke", "ftp://tester.test/smoke", Some("2m")),
+                hook("smoke", "tester.test", Some("0s")),
+                hook("late", "http://tester.test", Some("soon")),
+            ];
+        }
+        assert_eq!(
+            messages(&s),
+            [
+                "rollout.canary.webhooks[0].url \"ftp://tester.test/smoke\" is not an http(s) URL",
+                "rollout.canary.webhooks[0].timeout \"2m\" must be above 0 and at most 60s",
+                "rollout.canary.webhooks[1]: webhook \"smoke\" is declared twice",
+                "rollout.canary.webhooks[1].url \"tester.test\" is not an http(s) URL",
+                "rollout.canary.webhooks[1].timeout \"0s\" must be above 0 and at most 60s",
+                "rollout.canary.webhooks[2].timeout: \"soon\" is not a duration (expected e.g. 250ms, 2s, 1m30s)",
+            ]
+        );
+        // An unknown type cannot be read at all (the API server's schema says the same).
+        let unknown = serde_json::from_value::<Webhook>(serde_json::json!({
+            "name": "x", "type": "post-rollout", "url": "http://x.test"
+        }))
+        .expect_err("unknown type")
+        .to_string();
+        assert!(
+            unknown.contains("unknown variant `post-rollout`, expected one of `pre-rollout`, `confirm-promotion`, `rollback`"),
+            "{unknown}"
+        );
+    }
+
+    #[test]
     fn runtime_urls_and_local_llm() {
         let mut s = base();
         s.runtime = Some(RuntimeSettings {

@@ -6,14 +6,17 @@
 //! second with `namespace`/`revision` labels. A load generator drives the first two;
 //! the operator's own analysis (plan -> Prometheus -> decision) feeds its own state
 //! machine every interval, exactly as the controller does, and `hermes-operator analyze`
-//! runs against the same Prometheus. One test so the processes start once; the whole of
-//! it is bounded.
+//! runs against the same Prometheus. Two more play canaries of their own: `sparse`
+//! (HERMES_FAULT_5XX_RATE=0.5, a handful of requests: too little traffic must not roll it
+//! back) and `llm` (the local LLM, streamed chat completions: the `ttftP95` SLO read from
+//! the runtime's time-to-first-token histogram). One test so the processes start once;
+//! the whole of it is bounded.
 
 use chrono::Utc;
 use hermes_integration_tests::load::Load;
 use hermes_integration_tests::prometheus::{Prometheus, SCRAPE_INTERVAL, Target};
 use hermes_integration_tests::runtime::Runtime;
-use hermes_integration_tests::{scratch_dir, workspace_binary};
+use hermes_integration_tests::{free_port, scratch_dir, workspace_binary};
 use hermes_operator::analysis::plan::{self, Target as PlanTarget};
 use hermes_operator::analysis::prometheus::Prometheus as PromClient;
 use hermes_operator::analysis::run::{self, CheckResult, Outcome};
@@ -22,6 +25,7 @@ use hermes_operator::rollout::{
     CanaryPolicy, NoDataPolicy, RolloutEvent, RolloutPhase, RolloutState, next,
 };
 use serde_json::{Value, json};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -31,7 +35,9 @@ const NS: &str = "canary-it";
 const INTERVAL: Duration = Duration::from_secs(2);
 const FAILURE_LIMIT: u32 = 2;
 /// The whole test, processes included.
-const TEST_BOUND: Duration = Duration::from_secs(110);
+const TEST_BOUND: Duration = Duration::from_secs(150);
+/// The local LLM of the catalog (`make models` installs it).
+const LLM_ID: &str = "smollm2-135m-instruct";
 
 fn resource(no_data_policy: &str, steps: &[i32]) -> HermesDeployment {
     serde_json::from_value(json!({
@@ -62,6 +68,119 @@ fn resource(no_data_policy: &str, steps: &[i32]) -> HermesDeployment {
         },
     }))
     .expect("HermesDeployment")
+}
+
+/// A canary of its own (`steps` 50, 100, interval 2 s, failureLimit 2) with the SLO
+/// `slo`, `noDataPolicy` and `analysis`.
+fn own_canary(
+    models: Value,
+    slo: Value,
+    no_data_policy: &str,
+    analysis: Value,
+) -> HermesDeployment {
+    serde_json::from_value(json!({
+        "apiVersion": "hermes.logos.dev/v1alpha1",
+        "kind": "HermesDeployment",
+        "metadata": {"name": "hermes", "namespace": NS},
+        "spec": {
+            "image": "hermes-runtime:test",
+            "models": models,
+            "slos": [slo],
+            "rollout": {
+                "canary": {
+                    "steps": [50, 100],
+                    "interval": "2s",
+                    "failureLimit": FAILURE_LIMIT,
+                    "noDataPolicy": no_data_policy,
+                },
+                "analysis": analysis,
+            },
+        },
+    }))
+    .expect("HermesDeployment")
+}
+
+fn policy_of(hd: &HermesDeployment) -> CanaryPolicy {
+    CanaryPolicy::from_spec(hd.spec.rollout.as_ref().and_then(|r| r.canary.as_ref()))
+}
+
+/// Where `make models` put the models (`HERMES_MODEL_DIR`, else the workspace's).
+fn model_dir() -> PathBuf {
+    let dir = std::env::var_os("HERMES_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"));
+    assert!(
+        dir.join(LLM_ID).is_dir(),
+        "{} has no {LLM_ID}: run `make models`",
+        dir.display()
+    );
+    dir
+}
+
+/// Requests to the runtime Prometheus knows as `revision`, in two bursts with scrapes
+/// before, between and after: a series is created by its first increment, which `rate()`
+/// cannot see; the second burst is what it measures. (Prometheus scrapes a new target
+/// only some seconds after it starts.)
+async fn in_two_bursts<F, Fut>(prom: &PromClient, revision: &str, per_burst: usize, send: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let up = format!("up{{namespace=\"{NS}\",revision=\"{revision}\"}} == 1");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !matches!(prom.query(&up).await, Ok(Some(_))) {
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never scraped {revision}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let scrapes = SCRAPE_INTERVAL * 2 + Duration::from_millis(500);
+    for _ in 0..2 {
+        for _ in 0..per_burst {
+            send().await;
+        }
+        tokio::time::sleep(scrapes).await;
+    }
+}
+
+/// Four GETs to `sparse`, two of them failing (HERMES_FAULT_5XX_RATE=0.5 fails every
+/// second request).
+async fn sparse_traffic(prom: PromClient, base: String) {
+    let client = reqwest::Client::new();
+    let url = format!("{base}/");
+    in_two_bursts(&prom, "sparse", 2, || async {
+        client.get(&url).send().await.expect("GET /");
+    })
+    .await;
+}
+
+/// The local LLM on `port` (Prometheus scrapes it from the start), then two streamed chat
+/// completions, one per burst; returns the runtime (alive until the test ends).
+async fn llm_with_streamed_chats(prom: PromClient, port: u16) -> Runtime {
+    let models = model_dir();
+    let models = models.to_string_lossy();
+    let port = port.to_string();
+    let env = [
+        ("HERMES_MODEL_DIR", &*models),
+        ("HERMES_MODELS", LLM_ID),
+        ("HERMES_PORT", &*port),
+    ];
+    let llm = Runtime::start("llm", &env).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/chat/completions", llm.base);
+    let body = json!({
+        "model": LLM_ID, "stream": true, "temperature": 0, "max_tokens": 4,
+        "messages": [{"role": "user", "content": "Say hello."}],
+    });
+    in_two_bursts(&prom, "llm", 1, || async {
+        let r = client.post(&url).json(&body).send().await.expect("POST");
+        assert_eq!(r.status(), 200);
+        let text = r.text().await.expect("stream");
+        assert!(text.contains("data: [DONE]"), "{text}");
+    })
+    .await;
+    llm
 }
 
 /// One analysis of `revision`, as the controller runs it.
@@ -150,6 +269,8 @@ async fn scenario() {
     )
     .await;
     let idle = Runtime::start("idle", &[]).await;
+    let sparse = Runtime::start("sparse", &[("HERMES_FAULT_5XX_RATE", "0.5")]).await;
+    let llm_port = free_port();
 
     // The testing aid announces itself in /health, and only where it is on.
     let health = |r: &Runtime| {
@@ -184,9 +305,22 @@ async fn scenario() {
             namespace: NS,
             revision: "idle",
         },
+        Target {
+            addr: sparse.addr(),
+            namespace: NS,
+            revision: "sparse",
+        },
+        Target {
+            addr: format!("127.0.0.1:{llm_port}"),
+            namespace: NS,
+            revision: "llm",
+        },
     ])
     .await;
     let prom = PromClient::standalone(&prometheus.url).expect("client");
+    let sparse_done = tokio::spawn(sparse_traffic(prom.clone(), sparse.base.clone()));
+    // The LLM loads its model and serves its requests while the first canaries run.
+    let llm = tokio::spawn(llm_with_streamed_chats(prom.clone(), llm_port));
 
     // Load on both; the faults start with the first request to `faulty`.
     let healthy_load = Load::start(format!("{}/", healthy.base), 2, Duration::from_millis(10));
@@ -257,6 +391,9 @@ async fn scenario() {
         SCRAPE_INTERVAL.as_secs(),
         expected.as_secs_f64()
     );
+
+    // The LLM's work is done before the healthy canary is judged on its latency.
+    let llm = llm.await.expect("the LLM runtime and its requests");
 
     // --- healthy: every check passes at every step, then it is promoted.
     let mut state = state_with_canary("healthy", &policy);
@@ -378,4 +515,96 @@ async fn scenario() {
 
     drop(healthy_load);
     drop(faulty_load);
+
+    sparse_done.await.expect("the sparse canary's requests");
+    low_traffic_does_not_roll_back(&prom).await;
+    ttft_slo_on_the_local_llm(&prom).await;
+    drop((sparse, llm));
+}
+
+/// The `sparse` canary's four requests (`sparse_traffic`), two of them failing: an
+/// error rate of 0.5 that fails the SLO, unless `minRequests` says it is too little
+/// traffic to judge; then `noDataPolicy: wait` holds the step, analysis after analysis.
+async fn low_traffic_does_not_roll_back(prom: &PromClient) {
+    let slo = json!({"route": "/", "latencyP95": "400ms", "maxErrorRate": 0.05});
+    let models = json!([{"name": "all-minilm-l6-v2", "task": "embedding"}]);
+    let window = json!({"window": "2m"});
+
+    // Without minRequests: two failures in four requests read as a 50 % error rate.
+    let judged = own_canary(models.clone(), slo.clone(), "wait", window.clone());
+    let (event, results) = analyse(&judged, prom, "sparse", "idle").await;
+    let error_rate = check(&results, "error-rate /");
+    assert_eq!(error_rate.result(), "fail", "{results:#?}");
+    let value = error_rate.value.expect("a value");
+    assert!((0.3..=0.7).contains(&value), "about 0.5: {value}");
+    assert!(
+        matches!(event, RolloutEvent::CheckFailed { .. }),
+        "{event:?}"
+    );
+
+    // With minRequests 50: no data, and the canary keeps its step.
+    let gated = own_canary(
+        models,
+        slo,
+        "wait",
+        json!({"window": "2m", "minRequests": 50}),
+    );
+    let policy = policy_of(&gated);
+    let mut state = state_with_canary("sparse", &policy);
+    let start = state.phase.clone();
+    for _ in 0..FAILURE_LIMIT + 1 {
+        let (event, results) = analyse(&gated, prom, "sparse", "idle").await;
+        assert_eq!(
+            event,
+            RolloutEvent::NoData {
+                metric: "error-rate /".into()
+            }
+        );
+        let error_rate = check(&results, "error-rate /");
+        assert_eq!(error_rate.result(), "noData");
+        let note = error_rate.note.as_deref().unwrap_or_default();
+        assert!(
+            note.ends_with("requests in the window, below minRequests 50")
+                && !note.starts_with("0 "),
+            "{note}"
+        );
+        state = next(&state, event, &policy, Utc::now()).0;
+        assert_eq!(state.phase, start, "held, never rolled back");
+        assert_eq!(state.consecutive_failures, 0);
+    }
+}
+
+/// The local LLM's streamed chat completions (`llm_with_streamed_chats`): the `ttftP95` check from the real
+/// histogram: a reachable objective passes (with the error rate and latency), an
+/// impossible one (1 ms) fails with the measured p95.
+async fn ttft_slo_on_the_local_llm(prom: &PromClient) {
+    let models = json!([{"name": LLM_ID, "task": "llm"}]);
+    let slo = |ttft: &str| {
+        json!({"route": "/v1/chat/completions", "latencyP95": "30s", "ttftP95": ttft,
+               "maxErrorRate": 0.05})
+    };
+    let window = json!({"window": "2m"});
+
+    let reachable = own_canary(models.clone(), slo("30s"), "fail", window.clone());
+    let (event, results) = analyse(&reachable, prom, "llm", "idle").await;
+    let ttft = check(&results, "ttft-p95 /v1/chat/completions");
+    assert_eq!(ttft.result(), "pass", "{results:#?}");
+    let p95 = ttft.value.expect("a measured p95");
+    assert!(p95 > 0.0 && p95 <= 30.0, "{p95}");
+    assert_eq!(event, RolloutEvent::CheckPassed, "{results:#?}");
+
+    let impossible = own_canary(models, slo("1ms"), "fail", window);
+    let (event, results) = analyse(&impossible, prom, "llm", "idle").await;
+    let ttft = check(&results, "ttft-p95 /v1/chat/completions");
+    assert_eq!(ttft.result(), "fail", "{results:#?}");
+    assert_eq!(ttft.outcome, Outcome::Fail { threshold: 0.001 });
+    assert_eq!(
+        event,
+        RolloutEvent::CheckFailed {
+            metric: "ttft-p95 /v1/chat/completions".into(),
+            value: ttft.value.expect("value"),
+            threshold: 0.001,
+        }
+    );
+    println!("MEASURED ttft p95 of the local LLM (max_tokens 4, streamed): {p95:.3} s");
 }

@@ -77,6 +77,41 @@ fn render_reads_stdin_and_fails_with_the_reason() {
 }
 
 #[test]
+fn render_refuses_a_gate_that_is_not_an_http_url_and_an_unknown_gate_type() {
+    let render = |spec: &str| {
+        let mut child = Command::new(BIN)
+            .args(["render", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let doc = format!(
+            "apiVersion: hermes.logos.dev/v1alpha1\nkind: HermesDeployment\nmetadata: {{name: x}}\nspec:\n  image: i:1\n  models: [{{name: all-minilm-l6-v2, task: embedding}}]\n  rollout:\n    canary:\n      webhooks: [{spec}]\n"
+        );
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(doc.as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("wait");
+        assert!(!out.status.success(), "{spec}");
+        assert!(out.stdout.is_empty());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = render("{name: smoke, type: pre-rollout, url: \"tester:8080/smoke\"}");
+    assert!(
+        err.starts_with(
+            "hermes-operator render: default/x: invalid spec: rollout.canary.webhooks[0].url \"tester:8080/smoke\" is not an http(s) URL"
+        ),
+        "{err}"
+    );
+    let err = render("{name: smoke, type: post-rollout, url: \"http://tester/smoke\"}");
+    assert!(err.contains("unknown variant `post-rollout`"), "{err}");
+}
+
+#[test]
 fn render_of_a_missing_file_names_it() {
     let out = Command::new(BIN)
         .args(["render", "-f", "/nonexistent/hd.yaml"])

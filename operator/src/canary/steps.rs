@@ -376,4 +376,43 @@ mod tests {
             "the stable backend selects the stable revision's pods"
         );
     }
+
+    #[test]
+    fn a_canary_waiting_for_its_pre_rollout_gates_takes_no_traffic() {
+        // By replica ratio its pods would take traffic from the one Service: none yet.
+        let new = resource("i:2", false);
+        let new_rev = validated(&new).1.revision;
+        let waiting = RolloutState {
+            awaiting_pre_rollout: true,
+            ..progressing(0, 50, "old", &new_rev)
+        };
+        assert_eq!(
+            describe(&plan(&new, &waiting, &[])),
+            ["apply chat-canary x0"]
+        );
+        // Behind an HTTPRoute it runs its step's pods (reachable as chat-canary for the
+        // gates' tests) at route weight 0.
+        let routed = resource("i:2", true);
+        assert_eq!(
+            describe(&plan(&routed, &waiting, &[])),
+            [
+                "apply chat-canary x2",
+                "apply chat-stable",
+                "apply chat-canary",
+                "route web 0%"
+            ]
+        );
+        // Once they pass, the step's weight.
+        let policy = CanaryPolicy {
+            steps: vec![50, 100],
+            pre_rollout_gates: true,
+            ..CanaryPolicy::default()
+        };
+        let now = Utc.timestamp_opt(1_800_000_000, 0).single().expect("now");
+        let (passed, actions) = next(&waiting, RolloutEvent::PreRolloutPassed, &policy, now);
+        assert_eq!(
+            describe(&plan(&new, &passed, &actions)),
+            ["apply chat-canary x2", "event PreRolloutPassed"]
+        );
+    }
 }

@@ -573,6 +573,10 @@ impl WebhookType {
 /// One HTTP gate of a canary rollout.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "!has(self.timeout) || (duration(self.timeout) > duration('0s') && duration(self.timeout) <= duration('1m'))",
+     "message": "a webhook's timeout must be above 0 and at most 1m"}
+]))]
 pub struct Webhook {
     /// Name shown in the status and Events (unique).
     #[schemars(

@@ -425,6 +425,32 @@ async fn scenario_invalid(c: &Cluster) {
             "a custom metric needs min or max",
         ),
         (
+            "autoscaling min above max",
+            base(
+                "  autoscaling: {minReplicas: 5, maxReplicas: 2, targetCPUUtilizationPercent: 70}\n",
+            ),
+            "autoscaling.minReplicas must not exceed autoscaling.maxReplicas",
+        ),
+        (
+            "autoscaling without a target",
+            base("  autoscaling: {minReplicas: 1, maxReplicas: 2}\n"),
+            "autoscaling needs targetCPUUtilizationPercent or targetInFlightPerPod",
+        ),
+        (
+            "gate timeout above 1m",
+            base(
+                "  rollout:\n    canary:\n      webhooks:\n        - {name: qa, type: pre-rollout, url: 'http://qa.example/gate', timeout: 5m}\n",
+            ),
+            "a webhook's timeout must be above 0 and at most 1m",
+        ),
+        (
+            "gate of an unknown type",
+            base(
+                "  rollout:\n    canary:\n      webhooks:\n        - {name: qa, type: post-rollout, url: 'http://qa.example/gate'}\n",
+            ),
+            "Unsupported value: \"post-rollout\"",
+        ),
+        (
             "unknown task",
             base("").replace("task: embedding", "task: dance"),
             "Unsupported value: \"dance\"",

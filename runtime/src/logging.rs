@@ -26,7 +26,8 @@ use crate::telemetry::propagation::TraceId;
 const NATIVE_TARGETS: &[&str] = &["whisper_rs", "ort"];
 
 /// `RUST_LOG` (default `info`), with the native libraries held at `warn` unless the
-/// filter asks for `debug`/`trace` or names them.
+/// filter asks for `debug`/`trace` or names them, and the trace-only spans
+/// ([`hermes_engine::TRACE_TARGET`]) off unless named.
 pub fn filter(rust_log: Option<&str>) -> EnvFilter {
     let spec = rust_log
         .map(str::trim)
@@ -34,6 +35,12 @@ pub fn filter(rust_log: Option<&str>) -> EnvFilter {
         .unwrap_or("info");
     let mut filter = EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new("info"));
     let verbose = spec.contains("debug") || spec.contains("trace");
+    // The spans made for the OpenTelemetry export only stay out of the lines.
+    if !spec.contains(hermes_engine::TRACE_TARGET)
+        && let Ok(directive) = format!("{}=off", hermes_engine::TRACE_TARGET).parse()
+    {
+        filter = filter.add_directive(directive);
+    }
     for target in NATIVE_TARGETS {
         if verbose || spec.contains(target) {
             continue;
@@ -158,6 +165,15 @@ mod tests {
         );
         let named = filter(Some("info,whisper_rs=info")).to_string();
         assert!(!named.contains("whisper_rs=warn"), "{named}");
+    }
+
+    #[test]
+    fn trace_only_spans_stay_out_of_the_lines_unless_named() {
+        for spec in [None, Some("trace")] {
+            assert!(filter(spec).to_string().contains("hermes::trace=off"));
+        }
+        let named = filter(Some("info,hermes::trace=info")).to_string();
+        assert!(!named.contains("hermes::trace=off"), "{named}");
     }
 
     #[test]

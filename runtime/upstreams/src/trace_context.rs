@@ -33,6 +33,7 @@ pub fn headers() -> HeaderMap {
 /// [`record_status`] or [`record_error`].
 pub fn client_span(dependency: &'static str, operation: &str, url: &str) -> tracing::Span {
     tracing::info_span!(
+        target: hermes_engine::TRACE_TARGET,
         "outbound",
         otel.name = %format_args!("{dependency} {operation}"),
         otel.kind = "client",

@@ -24,6 +24,7 @@ use hermes_interface::Task;
 /// embedding [`batcher::Batcher`].
 pub fn inference_span(model: &'static str) -> tracing::Span {
     tracing::info_span!(
+        target: crate::TRACE_TARGET,
         "inference",
         model,
         queue_ms = tracing::field::Empty,

@@ -3,9 +3,10 @@
 //! audio upload sent with a W3C `traceparent`: the request span is the client
 //! span's child, the model inferences (Whisper, then the embedder) and the call to
 //! the test Sophia are the request's children, Sophia saw our `traceparent`, and
-//! the request's log lines name the trace; readiness probes are not exported. The
-//! export happens at SIGTERM (the
-//! batch delay is set far beyond the test), so the test also proves the flush.
+//! the request's log lines name the trace; readiness probes are not exported. A
+//! chat completion through the `openai` provider to a second traced runtime shows
+//! the trace crossing the LLM upstream call. The export happens at SIGTERM (the
+//! batch delay is set far beyond the test), so the tests also prove the flush.
 
 mod common;
 
@@ -67,6 +68,33 @@ async fn start_receiver() -> Receiver {
     }
 }
 
+/// The variables that send a runtime's spans to `receiver` as `service`; nothing
+/// is exported before SIGTERM (the spans arrive by the shutdown flush).
+fn traced(receiver: &Receiver, service: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{}", receiver.port),
+        ),
+        ("OTEL_SERVICE_NAME", service.to_owned()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "600000".to_owned()),
+    ]
+}
+
+async fn start(envs: &[(&'static str, String)]) -> Server {
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Server::start_ready(&envs).await
+}
+
+async fn stop(s: &mut Server) {
+    s.signal(libc::SIGTERM);
+    assert!(
+        s.wait_exit(Duration::from_secs(30)).await.success(),
+        "{}",
+        s.logs()
+    );
+}
+
 fn read_spans(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -120,30 +148,17 @@ async fn spans_reach_an_otlp_receiver_with_the_clients_trace() {
     common::installed_model_dir(STT_MODEL, "ggml-model.bin");
     let receiver = start_receiver().await;
     let sophia = Sophia::start().await;
-    let endpoint = format!("http://127.0.0.1:{}", receiver.port);
-    let models = format!("{},{STT_MODEL}", common::MODEL_ID);
-    let mut envs: Vec<(&str, String)> = sophia.envs();
-    envs.extend([
-        ("HERMES_MODELS", models),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
-        ("OTEL_SERVICE_NAME", SERVICE.to_owned()),
-        // Nothing is exported before SIGTERM: the spans arrive by the shutdown flush.
-        ("OTEL_BSP_SCHEDULE_DELAY", "600000".to_owned()),
-    ]);
-    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut s = Server::start_ready(&envs).await;
+    let mut envs = sophia.envs();
+    envs.extend(traced(&receiver, SERVICE));
+    envs.push(("HERMES_MODELS", format!("{},{STT_MODEL}", common::MODEL_ID)));
+    let mut s = start(&envs).await;
 
     let (trace_id, client_span) = client_ids();
     let (status, body) = upload_audio(&s, &format!("00-{trace_id}-{client_span}-01")).await;
     assert_eq!(status, 200, "{body}\n{}", s.logs());
     let untraced = s.get("/health").await.status();
 
-    s.signal(libc::SIGTERM);
-    assert!(
-        s.wait_exit(Duration::from_secs(30)).await.success(),
-        "{}",
-        s.logs()
-    );
+    stop(&mut s).await;
     let spans = read_spans(&receiver.spans);
     let dump = || serde_json::to_string_pretty(&spans).unwrap_or_default();
     assert!(
@@ -220,4 +235,53 @@ async fn spans_reach_an_otlp_receiver_with_the_clients_trace() {
         .find(|l| l["message"] == "request finished" && l["span"]["route"] == "/ingest/media")
         .unwrap_or_else(|| panic!("no access log line:\n{logs}"));
     assert_eq!(finished["trace_id"], trace_id.as_str(), "{finished}");
+}
+
+#[tokio::test]
+async fn the_llm_upstream_call_carries_the_trace_to_the_upstream() {
+    let receiver = start_receiver().await;
+    let mut upstream_envs = traced(&receiver, "hermes-upstream");
+    upstream_envs.push(("HERMES_LLM_PROVIDER", "echo".to_owned()));
+    let mut upstream = start(&upstream_envs).await;
+    let mut front_envs = traced(&receiver, "hermes-front");
+    front_envs.extend([
+        ("HERMES_LLM_PROVIDER", "openai".to_owned()),
+        ("HERMES_LLM_BASE_URL", upstream.url("/v1")),
+    ]);
+    let mut front = start(&front_envs).await;
+
+    let (trace_id, client_span) = client_ids();
+    let r = front
+        .client
+        .post(front.url("/v1/chat/completions"))
+        .header("traceparent", format!("00-{trace_id}-{client_span}-01"))
+        .json(&serde_json::json!({"messages": [{"role": "user", "content": "hello"}]}))
+        .send()
+        .await
+        .expect("POST /v1/chat/completions");
+    assert_eq!(r.status(), 200, "{}", front.logs());
+
+    stop(&mut front).await;
+    stop(&mut upstream).await;
+    let spans = read_spans(&receiver.spans);
+    let dump = || serde_json::to_string_pretty(&spans).unwrap_or_default();
+    let find = |service: &str, name: &str| {
+        spans
+            .iter()
+            .find(|s| {
+                s["service_name"] == service
+                    && s["name"] == name
+                    && s["trace_id"] == trace_id.as_str()
+            })
+            .unwrap_or_else(|| panic!("no {service} span {name:?} in the trace: {}", dump()))
+    };
+    let request = find("hermes-front", "POST /v1/chat/completions");
+    assert_eq!(request["parent_span_id"], client_span.as_str());
+    let call = find("hermes-front", "llm_upstream POST chat/completions");
+    assert_eq!(call["parent_span_id"], request["span_id"], "{}", dump());
+    assert_eq!(call["kind"], 3, "a client span");
+    assert_eq!(call["attributes"]["http.response.status_code"], 200);
+    // The upstream's request span is the child of our client span.
+    let served = find("hermes-upstream", "POST /v1/chat/completions");
+    assert_eq!(served["parent_span_id"], call["span_id"], "{}", dump());
 }

@@ -24,6 +24,8 @@ JSONSCHEMA_PKG=jsonschema==4.26.0
 OPENAI_PKG=openai==3.57.0
 # The API fuzzer run against the runtime's /openapi.json (runtime/tests/schemathesis.rs).
 SCHEMATHESIS_PKG=schemathesis==4.32.5
+# Decodes the runtime's OTLP/HTTP span exports in the tracing test (runtime/tests/otlp_receiver.py).
+OPENTELEMETRY_PROTO_PKG=opentelemetry-proto==1.45.2
 MILVUS_LITE_PKG=milvus-lite==2.5.1 # the Milvus-local C++ server (gRPC on one port) for the persistence tests
 
 # up_to_date NAME VALUE: true when the stamp of NAME records VALUE.
@@ -95,6 +97,10 @@ install_openai_client() {
 
 install_schemathesis() {
   pip_tool "$SCHEMATHESIS_PKG"
+}
+
+install_opentelemetry_proto() {
+  pip_tool "$OPENTELEMETRY_PROTO_PKG"
 }
 
 # The Milvus server the runtime tests start: milvus-lite 2.5.1 ships the
@@ -212,6 +218,7 @@ install_kubernetes_validate
 install_jsonschema
 install_openai_client
 install_schemathesis
+install_opentelemetry_proto
 install_espeak_ng
 install_build_deps
 install_sox

@@ -138,6 +138,13 @@ pub const TTS_NOISE_W: &str = "HERMES_TTS_NOISE_W";
 /// `RUST_LOG`: the log filter (tracing-subscriber's syntax).
 pub const RUST_LOG: &str = "RUST_LOG";
 
+/// OpenTelemetry's standard variables: traces go over OTLP/HTTP to this endpoint
+/// (`/v1/traces` appended), or to the traces endpoint as given; unset = no tracing.
+pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+pub const OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+/// `service.name` of the exported spans.
+pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+
 /// One variable the runtime reads: its name, default and meaning. [`VARS`] is the
 /// one table `hermes-runtime --help` prints and `docs/configuration.md` is generated
 /// from; a test of the runtime's config checks that it reads exactly these.
@@ -543,6 +550,24 @@ pub const VARS: &[EnvVar] = &[
         TTS_NOISE_W,
         "the voice's",
         "override of the voice's phoneme-width noise (0..=10)",
+    ),
+    var(
+        "tracing",
+        OTEL_EXPORTER_OTLP_ENDPOINT,
+        "unset: no tracing",
+        "OTLP/HTTP collector base URL (`http://collector:4318`); spans go to `<url>/v1/traces` as protobuf. Other `OTEL_EXPORTER_OTLP_*` variables (headers, timeout) are honoured",
+    ),
+    var(
+        "tracing",
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+        "unset",
+        "full OTLP/HTTP traces URL, used as given; wins over `OTEL_EXPORTER_OTLP_ENDPOINT`",
+    ),
+    var(
+        "tracing",
+        OTEL_SERVICE_NAME,
+        "hermes-runtime",
+        "`service.name` of the exported spans",
     ),
     var(
         "testing",

@@ -7,7 +7,7 @@
 //!
 //! Here, bottom up: [`config`] (env -> the typed [`config::Config`] holding each
 //! crate's plain settings, validated once); [`fault`] (a testing aid, off by
-//! default); [`metrics`] (with [`embedding_metrics`] and [`llm_metrics`]), [`logging`], [`request_id`]; [`protection`] (API keys, rate and input limits, JSON errors, log hygiene); [`gateway`] (the LLM
+//! default); [`metrics`] (with [`embedding_metrics`] and [`llm_metrics`]), [`telemetry`] (OpenTelemetry export and W3C trace context), [`logging`], [`request_id`]; [`protection`] (API keys, rate and input limits, JSON errors, log hygiene); [`gateway`] (the LLM
 //! gateway, built once); [`state`] (what handlers share, built complete);
 //! [`error`] and [`extract`] (FastAPI-compatible errors and body parsing);
 //! [`usecases`] (embed and store, answer and propose, feedback); [`api`] (routes
@@ -34,4 +34,5 @@ pub mod request_id;
 pub mod server;
 pub mod shutdown;
 pub mod state;
+pub mod telemetry;
 pub mod usecases;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use hermes_runtime::cli::{self, Command};
 use hermes_runtime::config::Config;
-use hermes_runtime::{logging, memory_budget, server};
+use hermes_runtime::{logging, memory_budget, server, telemetry};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,7 +47,20 @@ fn main() -> ExitCode {
         print!("{}", cli::check_report(&config));
         return ExitCode::SUCCESS;
     }
-    logging::init(config.log_format);
+    let traces = match telemetry::start(&config.tracing) {
+        Ok(traces) => traces,
+        Err(e) => {
+            eprintln!("hermes-runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    logging::init(
+        config.log_format,
+        traces.as_ref().map(telemetry::Tracing::tracer),
+    );
+    if let Some(traces) = &traces {
+        tracing::info!(endpoint = traces.endpoint(), service_name = %config.tracing.service_name, "exporting traces over OTLP/HTTP");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -61,6 +74,10 @@ fn main() -> ExitCode {
     let result = runtime.block_on(server::run(config));
     // A model still loading on a blocking thread must not hold the exit.
     runtime.shutdown_timeout(Duration::from_millis(200));
+    // The spans of the last requests (the drain included) are still buffered.
+    if let Some(traces) = traces {
+        traces.shutdown();
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

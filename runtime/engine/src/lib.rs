@@ -9,6 +9,12 @@
 //! answer types of the LLM gateway, its `echo` and `local` providers) and
 //! [`services`] (embedding, speech-to-text, text-to-speech).
 
+/// The `tracing` target of the spans made for tracing only (model inferences,
+/// outbound calls): the OpenTelemetry export records them, the log lines do not
+/// (the binary's log filter turns this target off, so a line inside one still
+/// shows the request span, and with tracing off they cost nothing).
+pub const TRACE_TARGET: &str = "hermes::trace";
+
 pub mod audio;
 pub mod config;
 pub mod llm;

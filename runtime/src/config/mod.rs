@@ -23,6 +23,7 @@ use hermes_upstreams::secret::Secret;
 
 pub use self::error::ConfigError;
 pub use self::llm::LlmConfig;
+pub use self::otel::{DEFAULT_SERVICE_NAME, TracingConfig};
 pub use self::protection::{DEFAULT_OPEN_PATHS, ProtectionConfig};
 use crate::fault::FaultConfig;
 
@@ -31,6 +32,7 @@ mod embedding;
 mod error;
 mod fault;
 mod llm;
+mod otel;
 mod protection;
 mod stt;
 mod tts;
@@ -77,6 +79,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// Testing aid, off by default (`HERMES_FAULT_*`).
     pub fault: FaultConfig,
+    /// OpenTelemetry export (`OTEL_*`), off by default.
+    pub tracing: TracingConfig,
 }
 
 pub const DEFAULT_HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -223,6 +227,7 @@ impl Config {
             embedding,
             delivery: delivery::from_lookup(get)?,
             fault: fault::from_lookup(&lookup)?,
+            tracing: otel::from_lookup(get)?,
         })
     }
 }

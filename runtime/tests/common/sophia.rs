@@ -3,7 +3,7 @@
 //! 201). It records what it received, honours `Idempotency-Key` (a redelivered
 //! proposal is acknowledged but stored once), can answer a chosen error status,
 //! and can be switched down (port closed, open connections answer 503) and up
-//! again on the same port.
+//! again on the same port. It keeps the W3C `traceparent` header of each ingest.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -45,6 +45,8 @@ struct Shared {
     /// Every proposal POST, redeliveries included.
     proposal_posts: Mutex<Vec<String>>,
     keys: Mutex<HashSet<String>>,
+    /// The `traceparent` of every ingest that carried one, in arrival order.
+    traceparents: Mutex<Vec<String>>,
 }
 
 pub struct Sophia {
@@ -61,6 +63,13 @@ fn authorized(headers: &HeaderMap) -> bool {
 }
 
 fn refuse(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+    if let Some(traceparent) = headers.get("traceparent").and_then(|v| v.to_str().ok()) {
+        shared
+            .traceparents
+            .lock()
+            .unwrap()
+            .push(traceparent.to_owned());
+    }
     if !shared.up.load(Ordering::SeqCst) {
         return Some(
             (
@@ -237,6 +246,10 @@ impl Sophia {
 
     pub fn proposals(&self) -> Vec<Value> {
         self.shared.proposals.lock().unwrap().clone()
+    }
+
+    pub fn traceparents(&self) -> Vec<String> {
+        self.shared.traceparents.lock().unwrap().clone()
     }
 
     pub fn proposal_posts(&self) -> usize {

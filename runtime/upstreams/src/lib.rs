@@ -8,7 +8,8 @@
 //! dependency); [`persistence`] (Milvus) and [`sophia`] (media forwarding and LLM
 //! proposals), both through the outbox; [`deliveries`] starts and drains them;
 //! [`llm_upstream`] (the OpenAI-compatible provider, guarded by a breaker and a
-//! retry budget).
+//! retry budget); [`trace_context`] (client spans of outbound calls and the W3C
+//! trace headers they carry).
 
 pub mod config;
 pub mod deliveries;
@@ -19,3 +20,4 @@ pub mod persistence;
 pub mod resilience;
 pub mod secret;
 pub mod sophia;
+pub mod trace_context;

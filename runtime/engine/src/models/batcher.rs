@@ -16,6 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use super::embedding_cache::EmbeddingCache;
 
@@ -103,7 +104,37 @@ pub trait BatchObserver: Send + Sync + 'static {
 
 impl BatchObserver for () {}
 
-type Reply = oneshot::Sender<Result<Vec<f32>, BatchError>>;
+/// A request's answer and how it was served (for its inference span).
+struct Served {
+    vector: Result<Vec<f32>, BatchError>,
+    /// Time in the queue before its forward pass started.
+    queued: Duration,
+    /// Texts in that forward pass.
+    batch_size: usize,
+}
+
+type Reply = oneshot::Sender<Served>;
+type Waiting = oneshot::Receiver<Served>;
+
+/// The longest queue wait and largest pass among a call's texts, for its span.
+#[derive(Default)]
+struct Waits(Option<(Duration, usize)>);
+
+impl Waits {
+    fn add(&mut self, queued: Duration, batch_size: usize) {
+        let (q, b) = self.0.get_or_insert((queued, batch_size));
+        *q = (*q).max(queued);
+        *b = (*b).max(batch_size);
+    }
+
+    fn record(&self, span: &tracing::Span) {
+        if let Some((queued, batch_size)) = self.0 {
+            super::record_queue_time(span, queued);
+            // Signed: tracing's unsigned values reach OpenTelemetry as strings.
+            span.record("batch_size", i64::try_from(batch_size).unwrap_or(i64::MAX));
+        }
+    }
+}
 
 struct Entry {
     ids: Vec<u32>,
@@ -211,13 +242,22 @@ impl<M: BatchModel> Batcher<M> {
         self.waiting() + self.shared.in_pass.load(Ordering::Acquire)
     }
 
-    /// The vector of `text`: from the cache, else from a batched forward pass.
+    /// The vector of `text`: from the cache, else from a batched forward pass (in
+    /// an [`super::inference_span`]).
     pub async fn embed(&self, text: &str) -> Result<Arc<[f32]>, BatchError> {
         if let Some(hit) = self.cache.get(self.shared.name, text) {
             return Ok(hit);
         }
-        let reply = self.submit(self.tokenize(text)?)?;
-        let vector = self.receive(reply).await?;
+        let span = super::inference_span(self.shared.name);
+        let vector = async {
+            let reply = self.submit(self.tokenize(text)?)?;
+            let mut waits = Waits::default();
+            let vector = self.receive(reply, &mut waits).await;
+            waits.record(&span);
+            vector
+        }
+        .instrument(span.clone())
+        .await?;
         self.cache
             .insert(self.shared.name, text, Arc::clone(&vector));
         Ok(vector)
@@ -225,10 +265,23 @@ impl<M: BatchModel> Batcher<M> {
 
     /// The vectors of `texts`, each with its own result: all are queued before any is
     /// awaited, so they share forward passes with each other and with other callers.
+    /// Texts not in the cache run in one [`super::inference_span`] (its queue time
+    /// is the longest any of them waited).
     pub async fn embed_many(&self, texts: &[&str]) -> Vec<Result<Arc<[f32]>, BatchError>> {
+        let span = super::inference_span(self.shared.name);
+        self.embed_many_in(texts, &span)
+            .instrument(span.clone())
+            .await
+    }
+
+    async fn embed_many_in(
+        &self,
+        texts: &[&str],
+        span: &tracing::Span,
+    ) -> Vec<Result<Arc<[f32]>, BatchError>> {
         enum Pending {
             Done(Result<Arc<[f32]>, BatchError>),
-            Waiting(oneshot::Receiver<Result<Vec<f32>, BatchError>>),
+            Waiting(Waiting),
         }
         let pending: Vec<Pending> = texts
             .iter()
@@ -241,11 +294,12 @@ impl<M: BatchModel> Batcher<M> {
             })
             .collect();
         let mut out = Vec::with_capacity(pending.len());
+        let mut waits = Waits::default();
         for (text, pending) in texts.iter().zip(pending) {
             out.push(match pending {
                 Pending::Done(result) => result,
                 Pending::Waiting(reply) => {
-                    let result = self.receive(reply).await;
+                    let result = self.receive(reply, &mut waits).await;
                     if let Ok(vector) = &result {
                         self.cache
                             .insert(self.shared.name, text, Arc::clone(vector));
@@ -254,13 +308,22 @@ impl<M: BatchModel> Batcher<M> {
                 }
             });
         }
+        waits.record(span);
         out
     }
 
     /// The vector of a token id sequence given by the caller (no cache).
     pub async fn embed_tokens(&self, ids: Vec<u32>) -> Result<Arc<[f32]>, BatchError> {
-        let reply = self.submit(ids)?;
-        self.receive(reply).await
+        let span = super::inference_span(self.shared.name);
+        async {
+            let reply = self.submit(ids)?;
+            let mut waits = Waits::default();
+            let vector = self.receive(reply, &mut waits).await;
+            waits.record(&span);
+            vector
+        }
+        .instrument(span.clone())
+        .await
     }
 
     fn tokenize(&self, text: &str) -> Result<Vec<u32>, BatchError> {
@@ -273,10 +336,7 @@ impl<M: BatchModel> Batcher<M> {
             })
     }
 
-    fn submit(
-        &self,
-        ids: Vec<u32>,
-    ) -> Result<oneshot::Receiver<Result<Vec<f32>, BatchError>>, BatchError> {
+    fn submit(&self, ids: Vec<u32>) -> Result<Waiting, BatchError> {
         let shared = &self.shared;
         let max = shared.model.max_tokens_per_text();
         if ids.len() > max {
@@ -309,12 +369,12 @@ impl<M: BatchModel> Batcher<M> {
         Ok(receiver)
     }
 
-    async fn receive(
-        &self,
-        reply: oneshot::Receiver<Result<Vec<f32>, BatchError>>,
-    ) -> Result<Arc<[f32]>, BatchError> {
+    async fn receive(&self, reply: Waiting, waits: &mut Waits) -> Result<Arc<[f32]>, BatchError> {
         match reply.await {
-            Ok(result) => result.map(Arc::from),
+            Ok(served) => {
+                waits.add(served.queued, served.batch_size);
+                served.vector.map(Arc::from)
+            }
             Err(_) => Err(BatchError::Stopped {
                 model: self.shared.name,
             }),
@@ -481,9 +541,14 @@ fn run<M: BatchModel>(shared: &Shared<M>, worker: usize, batch: Vec<Entry>) {
     };
     // Recorded before answering, so a caller that got its vector sees its pass counted.
     shared.observer.batch(shared.name, &record);
-    for (entry, answer) in batch.into_iter().zip(answers) {
+    let batch_size = batch.len();
+    for ((entry, answer), queued) in batch.into_iter().zip(answers).zip(record.queue_times) {
         // The caller may have gone away; nothing to do then.
-        let _ = entry.reply.send(answer);
+        let _ = entry.reply.send(Served {
+            vector: answer,
+            queued,
+            batch_size,
+        });
     }
 }
 

@@ -13,7 +13,29 @@ pub mod registry;
 pub mod whisper;
 pub mod worker;
 
+use std::time::Duration;
+
 use hermes_interface::Task;
+
+/// The `tracing` span of one model inference (the binary exports it to
+/// OpenTelemetry when tracing is on): `model`, then `queue_ms` (time waiting for
+/// a worker slot or a batch) and, for batched models, `batch_size` (texts in the
+/// forward pass) once known. Created by [`worker::ModelWorker::run`] and the
+/// embedding [`batcher::Batcher`].
+pub fn inference_span(model: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        target: crate::TRACE_TARGET,
+        "inference",
+        model,
+        queue_ms = tracing::field::Empty,
+        batch_size = tracing::field::Empty
+    )
+}
+
+/// Records on an [`inference_span`] how long the job waited before it ran.
+pub fn record_queue_time(span: &tracing::Span, waited: Duration) {
+    span.record("queue_ms", waited.as_secs_f64() * 1000.0);
+}
 
 /// Tasks this build can serve; a declared model of another task is a config error.
 pub const SERVED_TASKS: &[Task] = &[Task::Embedding, Task::Llm, Task::Tts, Task::Stt, Task::Nlp];

@@ -8,8 +8,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 /// How much of a model's work may run and wait at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,13 +116,25 @@ impl<M: Send + Sync + 'static> ModelWorker<M> {
 
     /// Runs `job` on the blocking pool once a slot is free; refuses at once when the
     /// queue is full. If the caller goes away, a job already running finishes (and
-    /// keeps its slot until then) and its result is dropped.
+    /// keeps its slot until then) and its result is dropped. The wait and the job run
+    /// in an `inference` span ([`crate::models::inference_span`]) whose `queue_ms` is
+    /// the time spent waiting for a slot.
     pub async fn run<T, F>(&self, job: F) -> Result<T, WorkerError>
     where
         F: FnOnce(&M) -> T + Send + 'static,
         T: Send + 'static,
     {
+        let span = super::inference_span(self.name);
+        self.run_in(job, span.clone()).instrument(span).await
+    }
+
+    async fn run_in<T, F>(&self, job: F, span: tracing::Span) -> Result<T, WorkerError>
+    where
+        F: FnOnce(&M) -> T + Send + 'static,
+        T: Send + 'static,
+    {
         let _admission = self.admit()?;
+        let queued = Instant::now();
         let permit =
             self.running
                 .clone()
@@ -130,9 +144,11 @@ impl<M: Send + Sync + 'static> ModelWorker<M> {
                     model: self.name,
                     reason: "worker closed",
                 })?;
+        super::record_queue_time(&span, queued.elapsed());
         let model = Arc::clone(&self.model);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            let _in_span = span.enter();
             job(&model)
         })
         .await

@@ -9,6 +9,7 @@
 use futures::StreamExt;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{Map, Value, json};
+use tracing::Instrument;
 
 use hermes_engine::llm::error::GatewayError;
 use hermes_engine::llm::types::{
@@ -16,10 +17,11 @@ use hermes_engine::llm::types::{
 };
 use hermes_engine::models::llm::Role;
 
-use super::guard::UpstreamGuard;
+use super::guard::{DEPENDENCY, UpstreamGuard};
 use super::wire::{NAME, parse_usage, upstream_error_message};
 use super::{openai_stream, retry};
 use crate::config::OpenAiUpstream;
+use crate::trace_context;
 
 /// Most characters of an upstream error body quoted back to the client.
 const MAX_DETAIL_CHARS: usize = 500;
@@ -78,15 +80,23 @@ impl OpenAi<'_> {
                     url: url.clone(),
                     detail: format!("{rejected} after repeated upstream failures"),
                 })?;
+            // One client span per attempt, carrying its trace headers.
+            let span = trace_context::client_span(DEPENDENCY, "POST chat/completions", &url);
             let mut call = self
                 .http
                 .post(&url)
+                .headers(span.in_scope(trace_context::headers))
                 .timeout(self.upstream.timeout)
                 .json(body);
             if let Some(key) = &self.upstream.api_key {
                 call = call.bearer_auth(key.expose());
             }
-            let (wait, error) = match call.send().await {
+            let sent = call.send().instrument(span.clone()).await;
+            match &sent {
+                Ok(answer) => trace_context::record_status(&span, answer.status().as_u16()),
+                Err(e) => trace_context::record_error(&span, &error_chain(e)),
+            }
+            let (wait, error) = match sent {
                 Ok(answer) if answer.status().is_success() => {
                     self.guard.answered();
                     return Ok(answer);
@@ -216,17 +226,28 @@ impl OpenAi<'_> {
     /// Whether the upstream answers at all (`GET /models`), for `/health`: `Ok`
     /// with its status, or why it could not be reached.
     pub async fn probe(&self, timeout: std::time::Duration) -> Result<u16, String> {
+        let url = self.upstream.endpoint("models");
+        let span = trace_context::client_span(DEPENDENCY, "GET models", &url);
         let mut call = self
             .http
-            .get(self.upstream.endpoint("models"))
+            .get(&url)
+            .headers(span.in_scope(trace_context::headers))
             .timeout(timeout);
         if let Some(key) = &self.upstream.api_key {
             call = call.bearer_auth(key.expose());
         }
-        call.send()
-            .await
-            .map(|r| r.status().as_u16())
-            .map_err(|e| error_chain(&e))
+        let answer = call.send().instrument(span.clone()).await;
+        match answer {
+            Ok(r) => {
+                trace_context::record_status(&span, r.status().as_u16());
+                Ok(r.status().as_u16())
+            }
+            Err(e) => {
+                let detail = error_chain(&e);
+                trace_context::record_error(&span, &detail);
+                Err(detail)
+            }
+        }
     }
 }
 

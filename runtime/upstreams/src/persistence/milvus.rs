@@ -17,12 +17,14 @@ use milvus::v2::prelude::{
 };
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
+use tracing::Instrument;
 
 use super::schema::{self, SchemaProblem};
 use crate::config::MilvusConfig;
 use crate::resilience::backoff::Backoff;
 use crate::resilience::breaker::{BreakerConfig, CircuitState, Rejected, SharedBreaker};
 use crate::resilience::metrics::DeliveryMetrics;
+use crate::trace_context;
 
 pub const DEPENDENCY: &str = "milvus";
 /// How often a collection with the wrong schema is checked again.
@@ -218,7 +220,16 @@ impl MilvusStore {
         self.breaker
             .try_acquire()
             .map_err(WriteError::CircuitOpen)?;
-        let result = self.send_upsert(&client, rows).await;
+        // The SDK's gRPC client takes no per-call metadata, so this span is not
+        // propagated to Milvus (no `traceparent`): it times the call on our side.
+        let span = trace_context::client_span(DEPENDENCY, "upsert", &self.endpoint());
+        let result = self
+            .send_upsert(&client, rows)
+            .instrument(span.clone())
+            .await;
+        if let Err(e) = &result {
+            trace_context::record_error(&span, e);
+        }
         match &result {
             Ok(()) => self.breaker.on_success(),
             Err(_) => {
@@ -365,8 +376,13 @@ impl MilvusStore {
         Some(self.ensure(&client, dimension).await.map(|()| dimension))
     }
 
+    /// Where Milvus is reached (its gRPC endpoint).
+    fn endpoint(&self) -> String {
+        format!("http://{}:{}", self.settings.host, self.settings.port)
+    }
+
     async fn connect(&self) -> Result<ClientV2, String> {
-        let uri = format!("http://{}:{}", self.settings.host, self.settings.port);
+        let uri = self.endpoint();
         let mut config = ConnectConfig::new()
             .uri(uri)
             .connect_timeout(self.timeout)

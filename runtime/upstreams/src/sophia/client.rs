@@ -4,12 +4,14 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use tracing::Instrument;
 use url::Url;
 
 use crate::config::SophiaConfig;
 use crate::resilience::breaker::{BreakerConfig, Rejected, SharedBreaker};
 use crate::resilience::metrics::DeliveryMetrics;
 use crate::secret::Secret;
+use crate::trace_context;
 
 pub const DEPENDENCY: &str = "sophia";
 
@@ -120,17 +122,36 @@ impl SophiaClient {
         .await
     }
 
+    /// One POST in its client span ([`trace_context::client_span`]), carrying
+    /// the span's trace headers.
     async fn send(
         &self,
         path: &str,
+        build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<Value, SophiaError> {
+        let url = self.url(path);
+        let span = trace_context::client_span(DEPENDENCY, &format!("POST {path}"), &url);
+        let result = self.send_in_span(url, build).instrument(span.clone()).await;
+        // An answer's status is recorded where it arrives; this is for the rest.
+        if let Err(e) = &result
+            && !matches!(e, SophiaError::Status { .. })
+        {
+            trace_context::record_error(&span, e);
+        }
+        result
+    }
+
+    async fn send_in_span(
+        &self,
+        url: String,
         build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<Value, SophiaError> {
         let token = self.token.as_ref().ok_or(SophiaError::NoToken)?;
         self.breaker
             .try_acquire()
             .map_err(SophiaError::CircuitOpen)?;
-        let url = self.url(path);
         let request = build(self.http.post(&url))
+            .headers(trace_context::headers())
             .bearer_auth(token.expose())
             .timeout(self.timeout);
         let response = match request.send().await {
@@ -148,6 +169,7 @@ impl SophiaClient {
             }
         };
         let status = response.status().as_u16();
+        trace_context::record_status(&tracing::Span::current(), status);
         let body = response.bytes().await;
         // 5xx and broken bodies count against Sophia; 4xx are the caller's problem.
         if status >= 500 || body.is_err() {

@@ -88,8 +88,17 @@ async fn a_start_with_every_model_logs_no_native_library_lines() {
         );
     }
     let server = Server::start_ready(&[("HERMES_MODELS", models), ("RUST_LOG", "info")]).await;
+    // `/readyz` turns 200 a moment before the ready line is printed: wait for it (bounded).
+    let stderr_path = server.log.with_extension("stderr");
+    let mut err = String::new();
+    for _ in 0..100 {
+        err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        if err.contains("ready on") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let out = std::fs::read_to_string(&server.log).expect("stdout log");
-    let err = std::fs::read_to_string(server.log.with_extension("stderr")).unwrap_or_default();
     let mut ready = 0;
     for line in out.lines() {
         let entry: serde_json::Value = serde_json::from_str(line)

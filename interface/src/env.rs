@@ -57,6 +57,12 @@ pub const HEADER_READ_TIMEOUT_MS: &str = "HERMES_HEADER_READ_TIMEOUT_MS";
 pub const BODY_READ_TIMEOUT_MS: &str = "HERMES_BODY_READ_TIMEOUT_MS";
 /// Connections served at the same time; one more is answered 503 and closed.
 pub const MAX_CONNECTIONS: &str = "HERMES_MAX_CONNECTIONS";
+/// Milliseconds a request may run before its response starts; then 504 (routes without their own).
+pub const REQUEST_TIMEOUT_MS: &str = "HERMES_REQUEST_TIMEOUT_MS";
+/// Per-route request timeouts, `route=ms,...`; 0 = none.
+pub const ROUTE_TIMEOUTS_MS: &str = "HERMES_ROUTE_TIMEOUTS_MS";
+/// Capabilities and deliveries turned off: `stt,tts,embeddings,nlp,llm,milvus,sophia`.
+pub const FEATURES_DISABLED: &str = "HERMES_FEATURES_DISABLED";
 
 /// `/stt`: largest upload in bytes (default 25 MiB); larger -> 413.
 pub const STT_MAX_BYTES: &str = "HERMES_STT_MAX_BYTES";
@@ -299,6 +305,24 @@ pub const VARS: &[EnvVar] = &[
         MAX_CONNECTIONS,
         "1024",
         "connections served at the same time; one more is answered 503 with `Retry-After` and closed",
+    ),
+    var(
+        "protection",
+        REQUEST_TIMEOUT_MS,
+        "60000",
+        "milliseconds a request may run until its response starts (a stream then runs on); past it 504 with a JSON `detail`; 0 = none",
+    ),
+    var(
+        "protection",
+        ROUTE_TIMEOUTS_MS,
+        "stt=300000,ingest=300000,tts=120000,llm=300000",
+        "per-route request timeouts in ms (`embed_text`, `stt`, `tts`, `ingest`, `feedback`, `simple_nlp`, `llm`; the OpenAI routes follow their Hermes counterparts); 0 = none",
+    ),
+    var(
+        "features",
+        FEATURES_DISABLED,
+        "unset (all on)",
+        "features turned off, comma-separated: `stt`, `tts`, `embeddings`, `nlp`, `llm` (their routes answer 503, their models are not loaded), `milvus` (embeddings are not persisted), `sophia` (no forwarding to Sophia); reported in `/health`",
     ),
     var("milvus", MILVUS_HOST, "localhost", "Milvus host"),
     var("milvus", MILVUS_PORT, "17530", "Milvus port"),

@@ -3,7 +3,8 @@
 //! counted from when the connection waits for a request, so it also closes a
 //! keep-alive connection idle that long) and a cap on connections served at once
 //! (`HERMES_MAX_CONNECTIONS`); a connection over the cap is answered 503 with a JSON
-//! `detail` and `Retry-After`, then closed. The body deadline is a middleware
+//! `detail` and `Retry-After`, then closed. hyper's own answers to requests it cannot
+//! parse get a JSON body (`protection::hyper_errors`). The body deadline is a middleware
 //! (`protection::body_deadline`). Stopping closes the listener and lets open
 //! connections finish the request they are in.
 
@@ -21,6 +22,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
+
+use crate::protection::hyper_errors::JsonErrorIo;
 
 /// What each connection may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +70,9 @@ pub async fn serve(
             req.extensions_mut().insert(ConnectInfo(peer));
             app.clone().oneshot(req.map(Body::new))
         });
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        // hyper's own 400/414/431 answers get a JSON body on their way out.
+        let io = TokioIo::new(JsonErrorIo::new(stream));
+        let connection = graceful.watch(builder.serve_connection(io, service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, peer = %peer, "connection closed with an error");

@@ -30,6 +30,20 @@ fn unparsable_ports_are_rejected() {
 }
 
 #[test]
+fn unknown_features_and_malformed_route_timeouts_are_rejected() {
+    assert_rejected(
+        &[("HERMES_FEATURES_DISABLED", "tts,speech")],
+        "HERMES_FEATURES_DISABLED",
+        "unknown feature \"speech\"",
+    );
+    assert_rejected(
+        &[("HERMES_ROUTE_TIMEOUTS_MS", "stt=soon")],
+        "HERMES_ROUTE_TIMEOUTS_MS",
+        "invalid timeout",
+    );
+}
+
+#[test]
 fn unknown_models_are_rejected() {
     assert_rejected(
         &[("HERMES_MODELS", "gpt-17")],

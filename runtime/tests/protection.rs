@@ -540,3 +540,148 @@ async fn a_connection_over_the_cap_gets_a_json_503_and_served_ones_continue() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(s.get("/livez").await.status(), 200);
 }
+
+/// One response read off a raw connection: (status line, lower-cased head, body),
+/// the body by its `content-length`; `None` when the connection closed first.
+async fn read_response(
+    stream: &mut tokio::net::TcpStream,
+) -> Option<(String, String, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("answered in time")
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        got.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&got[..head_end]).to_ascii_lowercase();
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no content-length: {head}"));
+    let mut body = got[head_end..].to_vec();
+    while body.len() < length {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("body in time")
+            .ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(body.len(), length, "{head}");
+    Some((status, head, body))
+}
+
+/// The JSON `detail` of a raw answer, checking its content type.
+fn json_detail(head: &str, body: &[u8]) -> String {
+    assert!(head.contains("content-type: application/json"), "{head}");
+    let value: Value = serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)));
+    value["detail"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no detail: {value}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_http_layer_s_own_errors_have_json_bodies() {
+    use tokio::io::AsyncWriteExt;
+    let s = Server::start_ready(&[]).await;
+    let connect = || tokio::net::TcpStream::connect(("127.0.0.1", s.port));
+    let huge_uri = format!(
+        "GET /embed_text?q={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
+    let many_headers = format!(
+        "GET /livez HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        (0..120).map(|i| format!("X-H{i}: v\r\n")).collect::<String>()
+    );
+    for (what, request, status, says) in [
+        ("a 64 KB URL", huge_uri.as_str(), "414", "uri too long"),
+        ("120 header fields", many_headers.as_str(), "431", "header fields too large"),
+        ("a garbage request line", "\u{1}\u{2} garbage\r\n\r\n", "400", "malformed"),
+        ("a bad header line", "GET /livez HTTP/1.1\r\nHost x\r\n\r\n", "400", "malformed"),
+    ] {
+        let mut stream = connect().await.expect("connect");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let (line, head, body) = read_response(&mut stream)
+            .await
+            .unwrap_or_else(|| panic!("{what}: closed without an answer"));
+        assert!(line.starts_with(&format!("http/1.1 {status}")), "{what}: {line}");
+        let detail = json_detail(&head, &body);
+        assert!(detail.to_ascii_lowercase().contains(says), "{what}: {detail}");
+        // hyper closes the connection after its own error.
+        assert!(read_response(&mut stream).await.is_none(), "{what}");
+    }
+
+    // Normal requests on one keep-alive connection are unaffected, an error the
+    // router emits keeps its own JSON body, and a malformed request after them is
+    // answered in JSON too.
+    let mut stream = connect().await.expect("connect");
+    for _ in 0..2 {
+        stream
+            .write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let (line, _, body) = read_response(&mut stream).await.expect("livez");
+        assert!(line.starts_with("http/1.1 200"), "{line}");
+        assert!(String::from_utf8_lossy(&body).contains("alive"));
+        stream
+            .write_all(b"GET /no/such/path HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let (line, head, body) = read_response(&mut stream).await.expect("404");
+        assert!(line.starts_with("http/1.1 404"), "{line}");
+        json_detail(&head, &body);
+    }
+    stream
+        .write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+        .await
+        .expect("write");
+    let (line, head, body) = read_response(&mut stream).await.expect("400");
+    assert!(line.starts_with("http/1.1 400"), "{line}");
+    json_detail(&head, &body);
+}
+
+#[tokio::test]
+async fn a_request_past_its_route_s_timeout_is_a_json_504() {
+    // Every API request is delayed 1.5 s (the fault-injection testing aid);
+    // /embed_text may take 300 ms, /feedback 20 s.
+    let s = Server::start_ready(&[
+        ("HERMES_FAULT_LATENCY_MS", "1500"),
+        ("HERMES_ROUTE_TIMEOUTS_MS", "embed_text=300,feedback=20000"),
+    ])
+    .await;
+    let (status, _, value) = body(s.post_json("/embed_text", &embed_body()).await).await;
+    assert_eq!(status, 504, "{value}");
+    let detail = value["detail"].as_str().expect("detail");
+    assert!(detail.contains("limit of 300 ms"), "{detail}");
+    // The OpenAI route answers in OpenAI's shape.
+    let (status, _, value) = body(
+        s.post_json(
+            "/v1/embeddings",
+            &json!({"input": "hello", "model": "all-minilm-l6-v2"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 504, "{value}");
+    assert_eq!(value["error"]["type"], "server_error", "{value}");
+    // A route with a longer limit answers (here its 422) after the delay.
+    let (status, _, value) = body(s.post_json("/feedback", &json!({})).await).await;
+    assert_eq!(status, 422, "{value}");
+    let logs = s.logs();
+    assert!(logs.contains("request timed out"), "{logs}");
+}

@@ -1,5 +1,6 @@
 //! `GET /health` (and HEAD): the contract's health document, plus per-model load
-//! details. Each dependency reports its own truth (connected, target, reason).
+//! details. Each dependency reports its own truth (connected, target, reason);
+//! `features` says which capabilities and deliveries are on (`HERMES_FEATURES_DISABLED`).
 
 use axum::Json;
 use axum::extract::State;
@@ -21,13 +22,15 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
     let registry = &state.registry;
     let config = &state.config;
     let capability = |task: Task| {
-        if registry.task_available(task) {
+        if config.features.task_on(task) && registry.task_available(task) {
             "available"
         } else {
             "unavailable"
         }
     };
-    let status = if registry.all_ready() && state.deliveries.embeddings.healthy() {
+    // Milvus turned off is no degradation: nothing is meant to reach it.
+    let milvus_ok = !config.features.milvus || state.deliveries.embeddings.healthy();
+    let status = if registry.all_ready() && milvus_ok {
         "healthy"
     } else {
         "degraded"
@@ -50,6 +53,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
             "embeddings": capability(Task::Embedding),
             "llm": capability(Task::Llm),
         },
+        "features": config.features.health(),
         "served_tasks": SERVED_TASKS,
         "models": registry.reports(),
     });

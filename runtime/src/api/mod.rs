@@ -4,11 +4,13 @@
 //! probes and metrics only at the root. Layers, innermost first: metrics (needs
 //! the matched route), CORS, request id (outermost, so every response carries
 //! it). Protection: JSON errors and `Retry-After` just inside CORS (so they see
-//! every error, metrics' included), then metrics, the JSON body limit, API keys
-//! and rate limits (inside metrics, so 401s and 429s are counted).
+//! every error, metrics' included), then metrics, the JSON body limit, API keys,
+//! rate limits (inside metrics, so 401s and 429s are counted) and the per-route
+//! request timeout (504).
 
 mod chat_completions;
 mod embed;
+mod features;
 mod feedback;
 #[cfg(test)]
 mod fuzz_json;
@@ -86,6 +88,16 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             crate::fault::Injector::new(state.config.fault),
             crate::fault::middleware,
+        ))
+        // A capability turned off by HERMES_FEATURES_DISABLED: 503 naming the switch.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            features::middleware,
+        ))
+        // Outside the fault injection, so injected latency counts against the limit.
+        .layer(middleware::from_fn_with_state(
+            protection.clone(),
+            protect::timeout::middleware,
         ))
         .layer(middleware::from_fn_with_state(
             protection.clone(),

@@ -22,6 +22,7 @@ use hermes_upstreams::config::{
 use hermes_upstreams::secret::Secret;
 
 pub use self::error::ConfigError;
+pub use self::features::Features;
 pub use self::llm::LlmConfig;
 pub use self::otel::{DEFAULT_SERVICE_NAME, TracingConfig};
 pub use self::protection::{DEFAULT_OPEN_PATHS, ProtectionConfig};
@@ -31,6 +32,7 @@ mod delivery;
 mod embedding;
 mod error;
 mod fault;
+mod features;
 mod llm;
 mod otel;
 mod protection;
@@ -56,7 +58,7 @@ pub struct Config {
     pub host: IpAddr,
     pub port: u16,
     pub model_dir: PathBuf,
-    /// Models to preload, in declaration order, each once.
+    /// Models to preload, in declaration order, each once (none of a disabled capability).
     pub models: Vec<&'static ModelEntry>,
     /// Installed models left out by default because this build cannot serve their task.
     pub skipped_models: Vec<&'static ModelEntry>,
@@ -81,6 +83,8 @@ pub struct Config {
     pub fault: FaultConfig,
     /// OpenTelemetry export (`OTEL_*`), off by default.
     pub tracing: TracingConfig,
+    /// Capabilities and deliveries turned off (`HERMES_FEATURES_DISABLED`).
+    pub features: Features,
 }
 
 pub const DEFAULT_HOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -113,7 +117,14 @@ impl Config {
         };
         let model_dir =
             PathBuf::from(get(env::MODEL_DIR).unwrap_or_else(|| DEFAULT_MODEL_DIR.into()));
-        let (models, skipped_models) = select_models(&model_dir, get(env::MODELS).as_deref())?;
+        let features = match get(env::FEATURES_DISABLED) {
+            None => Features::default(),
+            Some(v) => Features::parse(&v).map_err(|p| ConfigError::new(env::FEATURES_DISABLED, p))?,
+        };
+        let (mut models, skipped_models) =
+            select_models(&model_dir, get(env::MODELS).as_deref())?;
+        // A disabled capability's models are not loaded (no memory, no load time).
+        models.retain(|m| features.task_on(m.task));
         let cors_origins = match get(env::CORS_ORIGINS) {
             None => CorsOrigins::Any,
             Some(v) => parse_cors(&v).map_err(|p| ConfigError::new(env::CORS_ORIGINS, p))?,
@@ -228,6 +239,7 @@ impl Config {
             delivery: delivery::from_lookup(get)?,
             fault: fault::from_lookup(&lookup)?,
             tracing: otel::from_lookup(get)?,
+            features,
         })
     }
 }

@@ -9,6 +9,7 @@ use hermes_interface::env;
 use super::error::{ConfigError, whole_number};
 use crate::protection::keys::{ApiKey, parse_key_list};
 use crate::protection::ratelimit::{Costs, RateLimits};
+use crate::protection::timeout::{DEFAULT_ROUTE_TIMEOUTS, DEFAULT_TIMEOUT_MS, RequestTimeouts};
 
 /// Everything the protection layers need, validated once.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct ProtectionConfig {
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
     pub max_connections: usize,
+    /// Per-route limits until a response starts (504 past them).
+    pub request_timeouts: RequestTimeouts,
 }
 
 pub const DEFAULT_OPEN_PATHS: &str = "/livez,/readyz,/health,/v1/health,/metrics,/openapi.json";
@@ -104,6 +107,17 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ProtectionCon
         10..=3_600_000,
     )?);
     let max_connections = whole_number(&get, env::MAX_CONNECTIONS, 1024, 1..=1_000_000)? as usize;
+    let default_timeout_ms = whole_number(
+        &get,
+        env::REQUEST_TIMEOUT_MS,
+        DEFAULT_TIMEOUT_MS,
+        0..=86_400_000,
+    )?;
+    let request_timeouts = RequestTimeouts::parse(
+        default_timeout_ms,
+        &get(env::ROUTE_TIMEOUTS_MS).unwrap_or_else(|| DEFAULT_ROUTE_TIMEOUTS.into()),
+    )
+    .map_err(|p| ConfigError::new(env::ROUTE_TIMEOUTS_MS, p))?;
     Ok(ProtectionConfig {
         api_keys,
         api_keys_file,
@@ -120,6 +134,7 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ProtectionCon
         header_read_timeout,
         body_read_timeout,
         max_connections,
+        request_timeouts,
     })
 }
 
@@ -159,6 +174,8 @@ mod tests {
             (env::AUTH_OPEN_PATHS, "health"),
             (env::API_KEYS_FILE, "/nonexistent/keys"),
             (env::API_KEYS, "alice:"),
+            (env::ROUTE_TIMEOUTS_MS, "stt=soon"),
+            (env::REQUEST_TIMEOUT_MS, "-5"),
         ] {
             let err = load(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{var}={value}: {err}");

@@ -1,18 +1,21 @@
 //! Protection of the HTTP surface (issue 15): API keys ([`auth`]), rate limits
 //! ([`throttle`] over the token buckets of [`ratelimit`]), input limits
-//! ([`input`]), JSON bodies and `Retry-After` on every error ([`json_errors`]),
+//! ([`input`]), per-route request timeouts ([`timeout`]), JSON bodies and `Retry-After` on every error ([`json_errors`]),
 //! the body-read deadline ([`body_deadline`]) and log hygiene ([`redact`]). The
-//! connection limits live in the accept loop (`listener`).
+//! connection limits live in the accept loop (`listener`), which also wraps each
+//! socket so that hyper's own error answers get a JSON body ([`hyper_errors`]).
 
 pub mod auth;
 pub mod body_deadline;
 pub mod excerpt;
+pub mod hyper_errors;
 pub mod input;
 pub mod json_errors;
 pub mod keys;
 pub mod ratelimit;
 pub mod redact;
 pub mod throttle;
+pub mod timeout;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +35,7 @@ pub struct Protection {
     pub limits: ratelimit::RateLimits,
     pub buckets: ratelimit::Buckets,
     pub retry_after: Duration,
+    pub timeouts: timeout::RequestTimeouts,
     pub metrics: Arc<Metrics>,
 }
 
@@ -52,6 +56,7 @@ impl Protection {
             limits: config.rate_limits.clone(),
             buckets: ratelimit::Buckets::default(),
             retry_after: config.retry_after,
+            timeouts: config.request_timeouts.clone(),
             metrics,
         })
     }

@@ -74,34 +74,40 @@ pub struct Charge {
 impl RateLimits {
     /// The charge for `path`, or `None` for unlimited paths (probes, metrics, meta).
     pub fn charge(&self, path: &str) -> Option<Charge> {
-        let path = path
-            .strip_prefix("/v1")
-            .filter(|p| !p.is_empty())
-            .unwrap_or(path);
-        let path = path.trim_end_matches('/');
-        if path == "/llm" || path == "/chat/completions" {
+        let route = route_of(path)?;
+        if route == "llm" {
             return (self.llm_per_minute > 0).then_some(Charge {
                 policy: "llm",
                 cost: 1,
                 per_minute: self.llm_per_minute,
             });
         }
-        let route = match path {
-            // The OpenAI routes cost what their Hermes counterparts cost.
-            "/embed_text" | "/embeddings" => "embed_text",
-            "/stt" | "/audio/transcriptions" => "stt",
-            "/tts" | "/audio/speech" => "tts",
-            "/ingest/media" => "ingest",
-            "/feedback" => "feedback",
-            "/simple_nlp" => "simple_nlp",
-            _ => return None,
-        };
         (self.per_minute > 0).then(|| Charge {
             policy: "api",
             cost: self.costs.of(route),
             per_minute: self.per_minute,
         })
     }
+}
+
+/// The API route `path` belongs to, by the names of [`ROUTES`] (plus `llm`), with or
+/// without `/v1`; the OpenAI routes belong to their Hermes counterparts. `None`:
+/// probes, metrics and meta paths.
+pub fn route_of(path: &str) -> Option<&'static str> {
+    let path = path
+        .strip_prefix("/v1")
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    Some(match path.trim_end_matches('/') {
+        "/llm" | "/chat/completions" => "llm",
+        "/embed_text" | "/embeddings" => "embed_text",
+        "/stt" | "/audio/transcriptions" => "stt",
+        "/tts" | "/audio/speech" => "tts",
+        "/ingest/media" => "ingest",
+        "/feedback" => "feedback",
+        "/simple_nlp" => "simple_nlp",
+        _ => return None,
+    })
 }
 
 /// The outcome of one charge, with what the headers report.

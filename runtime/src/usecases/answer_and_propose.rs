@@ -1,6 +1,7 @@
 //! The seam after each completed `/llm` answer: logs that an answer went out
 //! (never its text) and queues the Sophia proposal (`POST /ingest/hermes_proposal`)
-//! in the durable outbox, so the answer never waits for Sophia.
+//! in the durable outbox, so the answer never waits for Sophia. With Sophia
+//! forwarding turned off (`HERMES_FEATURES_DISABLED=sophia`) no proposal is made.
 
 use hermes_upstreams::outbox::OutboxError;
 use hermes_upstreams::sophia::proposals::CompletedLlm;
@@ -10,6 +11,9 @@ use crate::state::AppState;
 /// Whether the answer's proposal could be kept: `Err` (the `/llm` request gets a
 /// 503 before any work) when a Sophia token is set and its outbox is full.
 pub fn check_room(state: &AppState) -> Result<(), OutboxError> {
+    if !state.config.features.sophia {
+        return Ok(());
+    }
     state.deliveries.check_proposal_room()
 }
 
@@ -36,6 +40,9 @@ pub fn completion_answered(state: &AppState, answered: AnsweredCompletion) {
         text_chars = answered.text.chars().count(),
         "llm answer completed"
     );
+    if !state.config.features.sophia {
+        return;
+    }
     // Queued in the background into the durable Sophia outbox (when a token is set).
     state.deliveries.propose(CompletedLlm {
         request_id: answered.request_id,

@@ -1,5 +1,9 @@
 //! Embed a text, then store it (Milvus, else the durable outbox): the one
-//! sequence that `/embed_text` and `/ingest/media` (a transcription) share.
+//! sequence that `/embed_text` and `/ingest/media` (a transcription) share. The
+//! write runs detached, so a request cancelled meanwhile (its timeout, a client
+//! gone) still ends with the row in Milvus or the outbox. With Milvus persistence
+//! turned off (`HERMES_FEATURES_DISABLED=milvus`) nothing is written and the
+//! answer says so (`persisted: false` and a warning).
 
 use hermes_engine::services::embedding::{self, EmbedError, Embedding};
 use hermes_upstreams::outbox::OutboxError;
@@ -25,8 +29,21 @@ pub enum EmbedAndStoreError {
     Embed(#[from] EmbedError),
     /// Embedded, but stored nowhere: no id may be handed out.
     #[error(transparent)]
-    Store(#[from] OutboxError),
+    Store(#[from] StoreError),
 }
+
+/// The row is stored nowhere.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    /// The detached write did not finish (the runtime is shutting down).
+    #[error("the write was interrupted: {0}")]
+    Interrupted(String),
+}
+
+/// The warning of an answer whose embedding is not persisted by choice.
+pub const PERSISTENCE_OFF: &str = "Not persisted: Milvus persistence is turned off on this server (HERMES_FEATURES_DISABLED=milvus); the embedding is not stored anywhere";
 
 /// Embeds `text` with `model` (`default` or an id) and stores the row.
 pub async fn embed_and_store(
@@ -43,7 +60,14 @@ pub async fn store(
     state: &AppState,
     embedding: Embedding,
     text: String,
-) -> Result<Stored, OutboxError> {
+) -> Result<Stored, StoreError> {
+    if !state.config.features.milvus {
+        return Ok(Stored {
+            embedding,
+            persisted: false,
+            warning: Some(PERSISTENCE_OFF.to_owned()),
+        });
+    }
     let row = EmbeddingRow {
         embedding_id: embedding.embedding_id.clone(),
         embedding: embedding.vector.clone(),
@@ -51,7 +75,15 @@ pub async fn store(
         text,
         timestamp: chrono::Utc::now().timestamp_millis(),
     };
-    let report = persist_embedding(&state.deliveries.embeddings, row).await?;
+    let deliveries = std::sync::Arc::clone(&state.deliveries);
+    // Detached: dropping this future (a request timeout) does not drop the write.
+    let write =
+        tokio::spawn(async move { persist_embedding(&deliveries.embeddings, row).await });
+    let report = match write.await {
+        Ok(report) => report?,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => return Err(StoreError::Interrupted(e.to_string())),
+    };
     Ok(Stored {
         embedding,
         persisted: report.persisted,

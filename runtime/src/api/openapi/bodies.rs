@@ -71,6 +71,20 @@ pub struct Capabilities {
     llm: Availability,
 }
 
+/// Which features are on (`HERMES_FEATURES_DISABLED` turns them off).
+#[derive(ToSchema)]
+pub struct FeatureFlags {
+    stt: bool,
+    tts: bool,
+    embeddings: bool,
+    nlp: bool,
+    llm: bool,
+    /// Embeddings are persisted to Milvus.
+    milvus: bool,
+    /// Media and LLM proposals are forwarded to Sophia.
+    sophia: bool,
+}
+
 #[derive(ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelState {
@@ -107,6 +121,7 @@ pub struct Health {
     uptime_seconds: f64,
     dependencies: Dependencies,
     capabilities: Capabilities,
+    features: FeatureFlags,
     served_tasks: Vec<String>,
     models: Vec<ModelReport>,
     /// Present only while fault injection (a testing aid) is on.

@@ -30,7 +30,10 @@ async fn disabled_features_are_reported_refused_and_never_claimed() {
         "{health}"
     );
     assert_eq!(health["capabilities"]["tts"], "unavailable", "{health}");
-    assert_eq!(health["capabilities"]["embeddings"], "available", "{health}");
+    assert_eq!(
+        health["capabilities"]["embeddings"], "available",
+        "{health}"
+    );
     // Milvus is not running here, but it is off: no degradation.
     assert_eq!(health["status"], "healthy", "{health}");
 

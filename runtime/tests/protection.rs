@@ -543,9 +543,7 @@ async fn a_connection_over_the_cap_gets_a_json_503_and_served_ones_continue() {
 
 /// One response read off a raw connection: (status line, lower-cased head, body),
 /// the body by its `content-length`; `None` when the connection closed first.
-async fn read_response(
-    stream: &mut tokio::net::TcpStream,
-) -> Option<(String, String, Vec<u8>)> {
+async fn read_response(stream: &mut tokio::net::TcpStream) -> Option<(String, String, Vec<u8>)> {
     use tokio::io::AsyncReadExt;
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
@@ -606,22 +604,45 @@ async fn the_http_layer_s_own_errors_have_json_bodies() {
     );
     let many_headers = format!(
         "GET /livez HTTP/1.1\r\nHost: x\r\n{}\r\n",
-        (0..120).map(|i| format!("X-H{i}: v\r\n")).collect::<String>()
+        (0..120)
+            .map(|i| format!("X-H{i}: v\r\n"))
+            .collect::<String>()
     );
     for (what, request, status, says) in [
         ("a 64 KB URL", huge_uri.as_str(), "414", "uri too long"),
-        ("120 header fields", many_headers.as_str(), "431", "header fields too large"),
-        ("a garbage request line", "\u{1}\u{2} garbage\r\n\r\n", "400", "malformed"),
-        ("a bad header line", "GET /livez HTTP/1.1\r\nHost x\r\n\r\n", "400", "malformed"),
+        (
+            "120 header fields",
+            many_headers.as_str(),
+            "431",
+            "header fields too large",
+        ),
+        (
+            "a garbage request line",
+            "\u{1}\u{2} garbage\r\n\r\n",
+            "400",
+            "malformed",
+        ),
+        (
+            "a bad header line",
+            "GET /livez HTTP/1.1\r\nHost x\r\n\r\n",
+            "400",
+            "malformed",
+        ),
     ] {
         let mut stream = connect().await.expect("connect");
         stream.write_all(request.as_bytes()).await.expect("write");
         let (line, head, body) = read_response(&mut stream)
             .await
             .unwrap_or_else(|| panic!("{what}: closed without an answer"));
-        assert!(line.starts_with(&format!("http/1.1 {status}")), "{what}: {line}");
+        assert!(
+            line.starts_with(&format!("http/1.1 {status}")),
+            "{what}: {line}"
+        );
         let detail = json_detail(&head, &body);
-        assert!(detail.to_ascii_lowercase().contains(says), "{what}: {detail}");
+        assert!(
+            detail.to_ascii_lowercase().contains(says),
+            "{what}: {detail}"
+        );
         // hyper closes the connection after its own error.
         assert!(read_response(&mut stream).await.is_none(), "{what}");
     }

@@ -37,7 +37,11 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
         "The {name} feature is turned off on this server (HERMES_FEATURES_DISABLED={name})"
     );
     let status = StatusCode::SERVICE_UNAVAILABLE;
-    (status, Json(error_body(is_openai_path(path), status, &message))).into_response()
+    (
+        status,
+        Json(error_body(is_openai_path(path), status, &message)),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -119,10 +119,11 @@ impl Config {
             PathBuf::from(get(env::MODEL_DIR).unwrap_or_else(|| DEFAULT_MODEL_DIR.into()));
         let features = match get(env::FEATURES_DISABLED) {
             None => Features::default(),
-            Some(v) => Features::parse(&v).map_err(|p| ConfigError::new(env::FEATURES_DISABLED, p))?,
+            Some(v) => {
+                Features::parse(&v).map_err(|p| ConfigError::new(env::FEATURES_DISABLED, p))?
+            }
         };
-        let (mut models, skipped_models) =
-            select_models(&model_dir, get(env::MODELS).as_deref())?;
+        let (mut models, skipped_models) = select_models(&model_dir, get(env::MODELS).as_deref())?;
         // A disabled capability's models are not loaded (no memory, no load time).
         models.retain(|m| features.task_on(m.task));
         let cors_origins = match get(env::CORS_ORIGINS) {

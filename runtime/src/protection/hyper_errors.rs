@@ -46,8 +46,7 @@ pub fn rewrite(buf: &[u8]) -> Option<(usize, Vec<u8>)> {
             if !empty {
                 return None;
             }
-        } else if lower.starts_with(b"content-type:") || lower.starts_with(b"transfer-encoding:")
-        {
+        } else if lower.starts_with(b"content-type:") || lower.starts_with(b"transfer-encoding:") {
             return None;
         } else if !lower.starts_with(b"connection:") {
             kept.push(line);
@@ -242,7 +241,9 @@ mod tests {
         let all = reader.await.unwrap().unwrap();
         let (first, rest) = all.split_at(ok.len());
         assert_eq!(first, ok);
-        let rest = rest.strip_suffix(b"tail").expect("the tail follows the answer");
+        let rest = rest
+            .strip_suffix(b"tail")
+            .expect("the tail follows the answer");
         let (head, body) = split(rest);
         assert!(head.starts_with("HTTP/1.1 414"), "{head}");
         assert!(body["detail"].is_string());

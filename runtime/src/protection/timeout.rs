@@ -80,7 +80,12 @@ impl RequestTimeouts {
 
 fn is_probe(path: &str) -> bool {
     use hermes_interface::probes as paths;
-    [paths::LIVENESS_PATH, paths::READINESS_PATH, paths::METRICS_PATH].contains(&path)
+    [
+        paths::LIVENESS_PATH,
+        paths::READINESS_PATH,
+        paths::METRICS_PATH,
+    ]
+    .contains(&path)
 }
 
 /// How a limit reads in a message: `250 ms`, `30 s`, `2.5 s`.

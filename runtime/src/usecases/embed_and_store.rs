@@ -77,8 +77,7 @@ pub async fn store(
     };
     let deliveries = std::sync::Arc::clone(&state.deliveries);
     // Detached: dropping this future (a request timeout) does not drop the write.
-    let write =
-        tokio::spawn(async move { persist_embedding(&deliveries.embeddings, row).await });
+    let write = tokio::spawn(async move { persist_embedding(&deliveries.embeddings, row).await });
     let report = match write.await {
         Ok(report) => report?,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),

@@ -9,7 +9,9 @@ use hermes_interface::env;
 use super::error::{ConfigError, whole_number};
 use crate::protection::keys::{ApiKey, parse_key_list};
 use crate::protection::ratelimit::{Costs, RateLimits};
-use crate::protection::timeout::{DEFAULT_ROUTE_TIMEOUTS, DEFAULT_TIMEOUT_MS, RequestTimeouts};
+use crate::protection::route_timeouts::{
+    DEFAULT_ROUTE_TIMEOUTS, DEFAULT_TIMEOUT_MS, RequestTimeouts,
+};
 
 /// Everything the protection layers need, validated once.
 #[derive(Debug, Clone)]

@@ -1,7 +1,9 @@
 //! Protection of the HTTP surface (issue 15): API keys ([`auth`]), rate limits
 //! ([`throttle`] over the token buckets of [`ratelimit`]), input limits
-//! ([`input`]), per-route request timeouts ([`timeout`]), JSON bodies and `Retry-After` on every error ([`json_errors`]),
-//! the body-read deadline ([`body_deadline`]) and log hygiene ([`redact`]). The
+//! ([`input`]), per-route request timeouts ([`timeout`], limits in
+//! [`route_timeouts`]), JSON bodies and `Retry-After` on every error
+//! ([`json_errors`]), the body-read deadline ([`body_deadline`]) and log hygiene
+//! ([`redact`]). The
 //! connection limits live in the accept loop (`listener`), which also wraps each
 //! socket so that hyper's own error answers get a JSON body ([`hyper_errors`]).
 
@@ -14,6 +16,7 @@ pub mod json_errors;
 pub mod keys;
 pub mod ratelimit;
 pub mod redact;
+pub mod route_timeouts;
 pub mod throttle;
 pub mod timeout;
 
@@ -35,7 +38,7 @@ pub struct Protection {
     pub limits: ratelimit::RateLimits,
     pub buckets: ratelimit::Buckets,
     pub retry_after: Duration,
-    pub timeouts: timeout::RequestTimeouts,
+    pub timeouts: route_timeouts::RequestTimeouts,
     pub metrics: Arc<Metrics>,
 }
 

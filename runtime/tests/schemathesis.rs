@@ -5,8 +5,10 @@
 //! model list): no 5xx and no response that violates the documented schema or
 //! content type. `/llm` and `/v1/chat/completions` over the `echo` provider: no response
 //! that violates the schema (their 503 for an unknown provider is the contract's).
-//! Synthesis (seconds of model time per request on CPU) and media ingestion (needs
-//! Sophia) are left out. A fixed seed keeps the run reproducible
+//! Synthesis (`/tts`, `/v1/audio/speech`) and media ingestion (`/ingest/media`, with
+//! the test Sophia) run in a second server with texts capped at 40 characters
+//! (`HERMES_TTS_MAX_CHARS`: longer is the documented 413), so that each synthesis
+//! stays short, and fewer examples. A fixed seed keeps the run reproducible
 //! (`HERMES_SCHEMATHESIS_SEED` picks another); it takes well under a minute.
 
 mod common;
@@ -16,9 +18,12 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::Server;
+use common::sophia::Sophia;
 
 /// The cheap routes, at both prefixes where the canonical API has them.
 const CHEAP_PATHS: &str = "^(/v1)?(/|/health|/embed_text|/simple_nlp|/feedback|/stt)?$|^/(livez|readyz|metrics|openapi.json)$|^/v1/(embeddings|models|audio/transcriptions)$";
+/// Synthesis and media ingestion, at both prefixes.
+const SLOW_PATHS: &str = "^(/v1)?/(tts|ingest/media)$|^/v1/audio/speech$";
 /// The LLM routes, over the `echo` provider.
 const LLM_PATHS: &str = "^(/v1)?/llm$|^/v1/chat/completions$";
 const DEFAULT_SEED: &str = "15";
@@ -115,6 +120,31 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
     )
     .await;
     assert!(selected(&llm) == Some(3), "{llm}");
+}
+
+#[tokio::test]
+async fn schemathesis_on_synthesis_and_media_ingestion_finds_no_server_error() {
+    schemathesis();
+    let sophia = Sophia::start().await;
+    let envs = sophia.envs();
+    let mut envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // Audio ingestion transcribes first: the STT model too (generated uploads are
+    // rarely audio, so it is mostly the 400 of undecodable audio).
+    envs.push((
+        "HERMES_MODELS",
+        "all-minilm-l6-v2,piper-en-us-joe-medium,whisper-tiny-en",
+    ));
+    envs.push(("HERMES_TTS_MAX_CHARS", "40"));
+    let s = Server::start_ready(&envs).await;
+    let report = fuzz(
+        &s,
+        SLOW_PATHS,
+        "not_a_server_error,response_schema_conformance,content_type_conformance",
+        "25",
+    )
+    .await;
+    // `/tts` and `/ingest/media` at both prefixes, and `/v1/audio/speech`.
+    assert!(selected(&report) == Some(5), "{report}");
 }
 
 /// The operations a run selected, from its "Operations: N selected / M total" line.

@@ -1,14 +1,19 @@
 //! Embeddings land in a real Milvus: the contract's collection is created with
 //! the model's dimension, `persisted: true` means the row is there, and an
 //! existing collection with another dimension is reported and left untouched; a
-//! repeated text comes from the embedding cache yet is its own row.
+//! repeated text comes from the embedding cache yet is its own row; a request
+//! cancelled by its timeout while its row is being written still gets the row
+//! stored (the write runs detached: outbox, then Milvus).
 
 mod common;
 
 use std::time::Duration;
 
 use common::Server;
-use common::milvus::{MilvusServer, count_ids, milvus_health, wait_milvus_healthy};
+use common::milvus::{
+    MilvusServer, count_ids, eventually, ids_with_text, milvus_health, wait_milvus_healthy,
+    wait_outbox_drained,
+};
 use milvus::v2::prelude::{
     CollectionSchema, CreateCollectionRequest, CreateIndexRequest, DataType,
     DescribeCollectionRequest, DescribeIndexRequest, FieldSchema, IndexParam, IndexType,
@@ -234,4 +239,43 @@ async fn a_collection_with_another_dimension_is_reported_and_never_written() {
         s.logs().contains("dimension 8"),
         "the logs name the problem"
     );
+}
+
+#[tokio::test]
+async fn a_request_timed_out_during_its_write_still_gets_its_row_stored() {
+    let milvus = MilvusServer::start().await;
+    let envs = milvus.envs();
+    let mut envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // /embed_text may take 1.5 s; a Milvus call gives up after 4 s.
+    envs.push(("HERMES_ROUTE_TIMEOUTS_MS", "embed_text=1500"));
+    envs.push(("HERMES_MILVUS_TIMEOUT_MS", "4000"));
+    let s = Server::start_ready(&envs).await;
+    wait_milvus_healthy(&s, Duration::from_secs(60)).await;
+
+    // Milvus frozen: the write hangs, the request times out meanwhile.
+    milvus.signal(libc::SIGSTOP);
+    let text = "Cancelled requests keep their rows.";
+    let r = s.post_json("/embed_text", &json!({ "text": text })).await;
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    if status != 504 {
+        milvus.signal(libc::SIGCONT);
+    }
+    assert_eq!(status, 504, "{body}");
+    // The detached write gives up on Milvus and queues the row durably...
+    eventually(
+        "the cancelled row in the outbox",
+        Duration::from_secs(30),
+        || async {
+            let m = milvus_health(&s).await;
+            (m["details"]["outbox_depth"] == 1).then_some(())
+        },
+    )
+    .await;
+    // ...and it reaches Milvus once Milvus is back.
+    milvus.signal(libc::SIGCONT);
+    wait_outbox_drained(&s, Duration::from_secs(60)).await;
+    let client = milvus.client().await;
+    let ids = ids_with_text(&client, COLLECTION, text).await;
+    assert_eq!(ids.len(), 1, "{ids:?}");
 }

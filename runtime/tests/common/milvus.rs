@@ -110,6 +110,16 @@ impl MilvusServer {
         self.child = Some(child);
     }
 
+    /// Sends `signal` to the server (SIGSTOP freezes it: calls hang until their timeout).
+    pub fn signal(&self, signal: i32) {
+        if let Some(child) = &self.child {
+            // SAFETY: kill(2) on the pid of a child this struct owns.
+            unsafe {
+                libc::kill(child.id() as i32, signal);
+            }
+        }
+    }
+
     /// SIGKILL, and wait for the process to be gone.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -145,6 +155,32 @@ impl Drop for MilvusServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The ids of the rows of `collection` whose text is `text` (strong consistency).
+pub async fn ids_with_text(client: &ClientV2, collection: &str, text: &str) -> Vec<String> {
+    let response = client
+        .query(
+            QueryRequest::builder()
+                .collection_name(collection)
+                .filter(format!("text == {}", serde_json::json!(text)))
+                .output_fields(["embedding_id"])
+                .limit(100)
+                .consistency_level(ConsistencyLevel::Strong)
+                .build()
+                .expect("query request"),
+        )
+        .await
+        .expect("query");
+    let mut ids = Vec::new();
+    for row in response.results().rows().expect("rows") {
+        ids.push(
+            row.get_str("embedding_id")
+                .expect("embedding_id")
+                .to_owned(),
+        );
+    }
+    ids
 }
 
 /// How many rows of `collection` carry each of `ids` (strong consistency), as

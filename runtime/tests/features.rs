@@ -81,6 +81,12 @@ async fn disabled_features_are_reported_refused_and_never_claimed() {
         "{value}"
     );
     assert_eq!(value["embedding"].as_array().map(Vec::len), Some(384));
+    // Nor queued for later: the outbox stays empty.
+    let (_, health) = answer(s.get("/health").await).await;
+    assert_eq!(
+        health["dependencies"]["milvus"]["details"]["outbox_depth"], 0,
+        "{health}"
+    );
 
     // Sophia forwarding off: the upload is refused, not silently dropped.
     let part = reqwest::multipart::Part::bytes(b"\x89PNG....".to_vec())

@@ -19,13 +19,14 @@ async fn answer(r: reqwest::Response) -> (u16, Value) {
 
 #[tokio::test]
 async fn disabled_features_are_reported_refused_and_never_claimed() {
-    let s = Server::start_ready(&[("HERMES_FEATURES_DISABLED", "tts, llm,milvus,sophia")]).await;
+    let s =
+        Server::start_ready(&[("HERMES_FEATURES_DISABLED", "tts, llm,milvus,sophia,STT")]).await;
 
     let (status, health) = answer(s.get("/health").await).await;
     assert_eq!(status, 200);
     assert_eq!(
         health["features"],
-        json!({"stt": true, "tts": false, "embeddings": true, "nlp": true, "llm": false,
+        json!({"stt": false, "tts": false, "embeddings": true, "nlp": true, "llm": false,
                "milvus": false, "sophia": false}),
         "{health}"
     );
@@ -63,6 +64,27 @@ async fn disabled_features_are_reported_refused_and_never_claimed() {
         value["error"]["message"]
             .as_str()
             .is_some_and(|m| m.contains("tts feature is turned off")),
+        "{value}"
+    );
+
+    // A large upload to a disabled route gets its answer (read first, not reset).
+    let part = reqwest::multipart::Part::bytes(vec![0u8; 4 * 1024 * 1024])
+        .file_name("long.wav")
+        .mime_str("audio/wav")
+        .unwrap();
+    let r = s
+        .client
+        .post(s.url("/v1/audio/transcriptions"))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .expect("an answer, not a reset");
+    let (status, value) = answer(r).await;
+    assert_eq!(status, 503, "{value}");
+    assert!(
+        value["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("HERMES_FEATURES_DISABLED=stt")),
         "{value}"
     );
 

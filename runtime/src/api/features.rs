@@ -14,6 +14,10 @@ use crate::protection::json_errors::{error_body, is_openai_path};
 use crate::protection::ratelimit::route_of;
 use crate::state::AppState;
 
+/// An upload up to this size is read before the refusal, for at most [`DRAIN_TIMEOUT`].
+const DRAIN_LIMIT_BYTES: usize = 32 * 1024 * 1024;
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The disabled feature a request to `path` needs, if any.
 pub fn disabled_for(features: &Features, path: &str) -> Option<&'static str> {
     let (name, on) = match route_of(path)? {
@@ -29,19 +33,22 @@ pub fn disabled_for(features: &Features, path: &str) -> Option<&'static str> {
 }
 
 pub async fn middleware(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let Some(name) = disabled_for(&state.config.features, path) else {
+    let Some(name) = disabled_for(&state.config.features, req.uri().path()) else {
         return next.run(req).await;
     };
+    let openai = is_openai_path(req.uri().path());
+    // Read (and drop) a modest upload first: answering while the client still sends
+    // would reset the connection under it and lose the answer.
+    let _ = tokio::time::timeout(
+        DRAIN_TIMEOUT,
+        axum::body::to_bytes(req.into_body(), DRAIN_LIMIT_BYTES),
+    )
+    .await;
     let message = format!(
         "The {name} feature is turned off on this server (HERMES_FEATURES_DISABLED={name})"
     );
     let status = StatusCode::SERVICE_UNAVAILABLE;
-    (
-        status,
-        Json(error_body(is_openai_path(path), status, &message)),
-    )
-        .into_response()
+    (status, Json(error_body(openai, status, &message))).into_response()
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 //! the matched route), CORS, request id (outermost, so every response carries
 //! it). Protection: JSON errors and `Retry-After` just inside CORS (so they see
 //! every error, metrics' included), then metrics, the JSON body limit, API keys,
-//! rate limits (inside metrics, so 401s and 429s are counted) and the per-route
-//! request timeout (504).
+//! the feature flags' 503, rate limits (inside metrics, so 401s and 429s are
+//! counted) and the per-route request timeout (504).
 
 mod chat_completions;
 mod embed;
@@ -89,11 +89,6 @@ pub fn router(state: AppState) -> Router {
             crate::fault::Injector::new(state.config.fault),
             crate::fault::middleware,
         ))
-        // A capability turned off by HERMES_FEATURES_DISABLED: 503 naming the switch.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            features::middleware,
-        ))
         // Outside the fault injection, so injected latency counts against the limit.
         .layer(middleware::from_fn_with_state(
             protection.clone(),
@@ -102,6 +97,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             protection.clone(),
             protect::throttle::middleware,
+        ))
+        // A capability turned off by HERMES_FEATURES_DISABLED: 503 naming the switch
+        // (after the API key check, before any rate-limit token is spent).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            features::middleware,
         ))
         .layer(middleware::from_fn_with_state(
             protection.clone(),

@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use super::Protection;
 use super::json_errors::{error_body, is_openai_path};
 
-fn is_probe(path: &str) -> bool {
+/// The probes and `/metrics`: never timed out.
+pub fn untimed(path: &str) -> bool {
     use hermes_interface::probes as paths;
     [
         paths::LIVENESS_PATH,
@@ -42,7 +43,7 @@ pub async fn middleware(
 ) -> Response {
     let path = req.uri().path().to_owned();
     let limit = match protection.timeouts.of(&path) {
-        Some(limit) if !is_probe(&path) => limit,
+        Some(limit) if !untimed(&path) => limit,
         _ => return next.run(req).await,
     };
     match tokio::time::timeout(limit, next.run(req)).await {
@@ -75,6 +76,6 @@ mod tests {
     fn limits_read_in_the_unit_that_fits() {
         assert_eq!(human(Duration::from_millis(250)), "250 ms");
         assert_eq!(human(Duration::from_millis(2500)), "2.5 s");
-        assert!(is_probe("/livez") && !is_probe("/embed_text"));
+        assert!(untimed("/livez") && !untimed("/embed_text"));
     }
 }

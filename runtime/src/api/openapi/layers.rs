@@ -1,13 +1,15 @@
 //! The responses the layers around every handler may answer (see `api::router`):
 //! 401 (API keys, on the routes not open by default), 429 (rate limits, on the
 //! model routes), 408 and 413 (body read deadline and size limit, on routes with a
-//! body), 500, and 503 with `Retry-After` (connection cap, load). 401 and 429
-//! carry `{"detail"}` everywhere; the others OpenAI's error on the OpenAI routes.
+//! body), 500, 503 with `Retry-After` (connection cap, load, a feature turned off)
+//! and 504 (the route's request timeout; not on the probes and `/metrics`). 401 and
+//! 429 carry `{"detail"}` everywhere; the others OpenAI's error on the OpenAI routes.
 
 use serde_json::{Map, Value, json};
 
 use crate::config::DEFAULT_OPEN_PATHS;
 use crate::protection::json_errors::is_openai_path;
+use crate::protection::timeout::untimed;
 
 fn error_ref(openai: bool) -> Value {
     let name = if openai { "OpenAiError" } else { "ErrorDetail" };
@@ -95,11 +97,21 @@ pub fn add_layer_responses(doc: &mut Value) {
             add(
                 "503",
                 response(
-                    "Overloaded or a dependency is unavailable",
+                    "Overloaded, a dependency is unavailable, or the feature is turned off",
                     error_ref(openai),
                     true,
                 ),
             );
+            if !untimed(path) {
+                add(
+                    "504",
+                    response(
+                        "The response did not start within the route's request timeout",
+                        error_ref(openai),
+                        false,
+                    ),
+                );
+            }
             sort_responses(responses);
         }
     }

@@ -10,7 +10,9 @@ mod llm_support;
 use std::time::Duration;
 
 use common::{MODEL_ID, Server, scratch_dir};
-use llm_support::{ScriptedUpstream, check_framing, read_sse, streamed_text};
+use llm_support::{
+    SLOW_CHUNK, SLOW_TEXT, ScriptedUpstream, check_framing, read_sse, streamed_text,
+};
 use serde_json::{Value, json};
 
 const LLM_ID: &str = "smollm2-135m-instruct";
@@ -256,4 +258,46 @@ async fn a_failing_upstream_opens_its_circuit_and_is_answered_for_at_once() {
     );
     let health = s.get("/health").await.text().await.unwrap();
     assert!(health.contains(r#""circuit":"open""#), "{health}");
+}
+
+#[tokio::test]
+async fn a_slow_upstream_meets_the_llm_timeout_but_a_started_stream_runs_on() {
+    let upstream = ScriptedUpstream::start().await;
+    let s = front(
+        &upstream.url("slow"),
+        &[
+            ("HERMES_ROUTE_TIMEOUTS_MS", "llm=1000"),
+            ("HERMES_LLM_MAX_RETRIES", "0"),
+        ],
+    )
+    .await;
+    // The answer takes 3 s: cut at 1 s, a 504 with `detail` on /llm...
+    let (status, answer) = post(&s, &json!({"prompt": "hi"})).await;
+    assert_eq!(status, 504, "{answer}");
+    assert!(
+        answer["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("limit of 1 s")),
+        "{answer}"
+    );
+    // ...and OpenAI's error on /v1/chat/completions.
+    let chat = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+    let r = s.post_json("/v1/chat/completions", &chat).await;
+    assert_eq!(r.status(), 504);
+    let answer: Value = r.json().await.expect("json");
+    assert_eq!(answer["error"]["type"], "server_error", "{answer}");
+
+    // A streamed answer starts at once and then takes about 2 s: it runs to its end.
+    let mut streamed = chat.clone();
+    streamed["stream"] = json!(true);
+    let started = std::time::Instant::now();
+    let r = s.post_json("/v1/chat/completions", &streamed).await;
+    assert_eq!(r.status(), 200);
+    let events = read_sse(r).await;
+    assert!(
+        started.elapsed() >= SLOW_CHUNK * 3,
+        "the stream outlived the limit"
+    );
+    assert_eq!(check_framing(&events), "stop");
+    assert_eq!(streamed_text(&events), SLOW_TEXT);
 }

@@ -1,6 +1,6 @@
 //! Shared by the LLM gateway tests: reading Server-Sent Events as they arrive,
 //! and a scripted OpenAI-compatible upstream for the failure cases a real server
-//! cannot be made to produce on demand (500s, 429 with Retry-After).
+//! cannot be made to produce on demand (500s, 429 with Retry-After, slow answers).
 
 #![allow(dead_code)]
 
@@ -127,7 +127,9 @@ pub struct Calls {
 /// An OpenAI-compatible upstream on 127.0.0.1 whose answers depend on the first
 /// path segment: `/fail500/v1/...` always answers 500; `/ratelimited/v1/...`
 /// answers 429 with `Retry-After: 1` on the first call, then a completion;
-/// `/flaky/v1/...` answers 503 to calls 1, 4, 7, ... and a completion otherwise.
+/// `/flaky/v1/...` answers 503 to calls 1, 4, 7, ... and a completion otherwise;
+/// `/slow/v1/...` answers after [`SLOW_ANSWER`], or, streamed, starts at once and
+/// sends three words [`SLOW_CHUNK`] apart.
 pub struct ScriptedUpstream {
     pub base: String,
     pub calls: Arc<Mutex<Calls>>,
@@ -138,6 +140,44 @@ impl Drop for ScriptedUpstream {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// How long `/slow/...` takes to answer a request that is not streamed.
+pub const SLOW_ANSWER: Duration = Duration::from_secs(3);
+/// The pause before each word of `/slow/...`'s streamed answer.
+pub const SLOW_CHUNK: Duration = Duration::from_millis(700);
+/// The text `/slow/...` streams.
+pub const SLOW_TEXT: &str = "Slow streamed answer.";
+
+/// `/slow/...` streamed: the role chunk at once, then a word every [`SLOW_CHUNK`].
+fn slow_stream(model: Value) -> Response {
+    let chunk = move |delta: Value, finish: Value| {
+        let chunk = json!({
+            "id": "chatcmpl-slow", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": model.clone(),
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
+        });
+        format!("data: {chunk}\n\n")
+    };
+    let words: Vec<String> = SLOW_TEXT
+        .split_inclusive(' ')
+        .map(|w| chunk(json!({"content": w}), Value::Null))
+        .collect();
+    let first = chunk(json!({"role": "assistant", "content": ""}), Value::Null);
+    let last = chunk(json!({}), json!("stop")) + "data: [DONE]\n\n";
+    let paced = futures::stream::iter(words).then(|w| async move {
+        tokio::time::sleep(SLOW_CHUNK).await;
+        w
+    });
+    let all = futures::stream::once(async move { first })
+        .chain(paced)
+        .chain(futures::stream::once(async move { last }))
+        .map(|s| Ok::<_, std::convert::Infallible>(bytes::Bytes::from(s)));
+    (
+        [("content-type", "text/event-stream")],
+        axum::body::Body::from_stream(all),
+    )
+        .into_response()
 }
 
 async fn chat(
@@ -158,6 +198,17 @@ async fn chat(
         calls.at.len()
     };
     match (script.as_str(), n) {
+        ("slow", _) if body.0["stream"] == json!(true) => slow_stream(body.0["model"].clone()),
+        ("slow", _) => {
+            tokio::time::sleep(SLOW_ANSWER).await;
+            axum::Json(json!({
+                "id": "chatcmpl-slow", "object": "chat.completion", "created": 1700000000,
+                "model": body.0["model"],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": SLOW_TEXT},
+                             "finish_reason": "stop"}],
+            }))
+            .into_response()
+        }
         ("fail500", _) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             axum::Json(json!({"error": {"message": "model exploded", "type": "server_error"}})),

@@ -143,9 +143,9 @@ impl Drop for ScriptedUpstream {
 }
 
 /// How long `/slow/...` takes to answer a request that is not streamed.
-pub const SLOW_ANSWER: Duration = Duration::from_secs(3);
+pub const SLOW_ANSWER: Duration = Duration::from_secs(5);
 /// The pause before each word of `/slow/...`'s streamed answer.
-pub const SLOW_CHUNK: Duration = Duration::from_millis(700);
+pub const SLOW_CHUNK: Duration = Duration::from_millis(800);
 /// The text `/slow/...` streams.
 pub const SLOW_TEXT: &str = "Slow streamed answer.";
 

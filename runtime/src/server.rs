@@ -83,6 +83,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
 
     let http = hermes_upstreams::outbound::build_client()?;
     let (deliveries, background) = deliveries::start(
+        config.features.milvus,
         &config.milvus,
         &config.sophia,
         &config.delivery,

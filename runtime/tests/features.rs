@@ -109,6 +109,10 @@ async fn disabled_features_are_reported_refused_and_never_claimed() {
         health["dependencies"]["milvus"]["details"]["outbox_depth"], 0,
         "{health}"
     );
+    assert_eq!(
+        health["dependencies"]["milvus"]["status"], "disabled",
+        "{health}"
+    );
 
     // Sophia forwarding off: the upload is refused, not silently dropped.
     let part = reqwest::multipart::Part::bytes(b"\x89PNG....".to_vec())
@@ -130,4 +134,12 @@ async fn disabled_features_are_reported_refused_and_never_claimed() {
             .is_some_and(|d| d.contains("HERMES_FEATURES_DISABLED=sophia")),
         "{value}"
     );
+
+    // Milvus off: the runtime does not even try to reach it (no "unreachable" warnings).
+    let logs = s.logs();
+    assert!(
+        logs.contains("Milvus persistence is switched off"),
+        "{logs}"
+    );
+    assert!(!logs.contains("milvus unreachable"), "{logs}");
 }

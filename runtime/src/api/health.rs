@@ -57,6 +57,14 @@ pub async fn health(State(state): State<AppState>) -> Json<Value> {
         "served_tasks": SERVED_TASKS,
         "models": registry.reports(),
     });
+    if !config.features.milvus {
+        // Nothing connects to it: say so instead of a stale "connecting".
+        let milvus = &mut body["dependencies"]["milvus"];
+        milvus["status"] = json!("disabled");
+        milvus["connected"] = json!(false);
+        milvus["details"]["reason"] =
+            json!("Milvus persistence is switched off (HERMES_FEATURES_DISABLED=milvus)");
+    }
     if let Some(fault) = config.fault.health() {
         body["fault_injection"] = fault;
     }

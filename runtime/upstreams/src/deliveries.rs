@@ -51,8 +51,11 @@ impl Background {
     }
 }
 
-/// Opens the outboxes below `config.delivery.outbox_dir` and starts the tasks.
+/// Opens the outboxes below `config.delivery.outbox_dir` and starts the tasks. With
+/// `milvus_enabled` false (persistence switched off) nothing connects to Milvus and its
+/// outbox is not replayed: records an earlier run queued stay there for a later one.
 pub fn start(
+    milvus_enabled: bool,
     milvus: &MilvusConfig,
     sophia: &SophiaConfig,
     delivery: &DeliveryConfig,
@@ -88,22 +91,22 @@ pub fn start(
         Arc::clone(&wakers.recovered),
         Arc::clone(&sophia_wakers.recovered),
     ];
-    let tasks = vec![
-        tokio::spawn(replay::run(
-            sophia_outbox,
-            Arc::new(ProposalDeliverer {
-                client: sophia.clone(),
-            }),
-            Arc::new(ReplayMetrics {
-                dependency: SOPHIA,
-                metrics: metrics.clone(),
-            }),
-            sophia_wakers,
-            backoff,
-            stop_rx.clone(),
-        )),
-        tokio::spawn(Arc::clone(&store).supervise(stop_rx.clone())),
-        tokio::spawn(replay::run(
+    let mut tasks = vec![tokio::spawn(replay::run(
+        sophia_outbox,
+        Arc::new(ProposalDeliverer {
+            client: sophia.clone(),
+        }),
+        Arc::new(ReplayMetrics {
+            dependency: SOPHIA,
+            metrics: metrics.clone(),
+        }),
+        sophia_wakers,
+        backoff,
+        stop_rx.clone(),
+    ))];
+    if milvus_enabled {
+        tasks.push(tokio::spawn(Arc::clone(&store).supervise(stop_rx.clone())));
+        tasks.push(tokio::spawn(replay::run(
             milvus_outbox,
             Arc::new(MilvusDeliverer { store }),
             Arc::new(ReplayMetrics {
@@ -113,8 +116,14 @@ pub fn start(
             wakers,
             backoff,
             stop_rx,
-        )),
-    ];
+        )));
+    } else {
+        tracing::info!(
+            pending = milvus_outbox.depth().records,
+            "Milvus persistence is switched off (HERMES_FEATURES_DISABLED): not connecting; \
+             records queued by an earlier run stay in its outbox"
+        );
+    }
     let deliveries = Deliveries {
         embeddings,
         sophia,

@@ -83,9 +83,9 @@ pub const EMBEDDING_BATCH_TOKENS: &str = "HERMES_EMBEDDING_BATCH_TOKENS";
 pub const EMBEDDING_MAX_WAIT_MS: &str = "HERMES_EMBEDDING_MAX_WAIT_MS";
 /// `/embed_text`: requests one model keeps waiting before it answers 503 (default 1024).
 pub const EMBEDDING_QUEUE: &str = "HERMES_EMBEDDING_QUEUE";
-/// `/embed_text`: ONNX Runtime sessions (worker threads, passes at once) per model (default 1).
+/// `/embed_text`: ONNX Runtime sessions (worker threads, passes at once) per model (default 2).
 pub const EMBEDDING_SESSIONS: &str = "HERMES_EMBEDDING_SESSIONS";
-/// `/embed_text`: ONNX Runtime intra-op threads of each session (default: the cores).
+/// `/embed_text`: ONNX Runtime intra-op threads of the primary session (default: the cores).
 pub const EMBEDDING_THREADS: &str = "HERMES_EMBEDDING_THREADS";
 /// `/embed_text`: bytes of the embedding cache (model + exact text); 0 turns it off.
 pub const EMBEDDING_CACHE_BYTES: &str = "HERMES_EMBEDDING_CACHE_BYTES";
@@ -506,14 +506,14 @@ pub const VARS: &[EnvVar] = &[
     var(
         "embedding",
         EMBEDDING_SESSIONS,
-        "1",
-        "ONNX Runtime sessions per embedding model, each with its own worker thread: forward passes at once (1..=64)",
+        "2 (1 on one core)",
+        "ONNX Runtime sessions per embedding model, each with its own worker thread: forward passes at once (1..=64); session 0, the primary, serves alone while the others are idle, the others (one intra-op thread each) join in under load; each session adds ~80 MiB",
     ),
     var(
         "embedding",
         EMBEDDING_THREADS,
         "the cores",
-        "ONNX Runtime intra-op threads of each embedding session (1..=256)",
+        "ONNX Runtime intra-op threads of the primary embedding session (1..=256); the other sessions use one each",
     ),
     var(
         "embedding",

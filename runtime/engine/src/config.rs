@@ -74,7 +74,8 @@ pub struct EmbeddingConfig {
     pub queue: usize,
     /// ONNX Runtime sessions, each with its own worker thread: forward passes at once.
     pub sessions: usize,
-    /// ONNX Runtime intra-op threads of each session.
+    /// ONNX Runtime intra-op threads of the primary session (session 0, which serves
+    /// alone while the others are idle); the other sessions get one thread each.
     pub intra_threads: usize,
     /// Bytes of the process-wide cache; 0 turns it off.
     pub cache_bytes: usize,
@@ -84,16 +85,19 @@ pub struct EmbeddingConfig {
 }
 
 impl Default for EmbeddingConfig {
-    /// One session using every core: on a few cores one pass at a time over a
-    /// larger batch beats several smaller passes competing for the same cores.
+    /// Two sessions (one on a single core): the primary with every core (one request
+    /// alone gets them all), a helper with one thread joining in under load (measured:
+    /// docs/embeddings.md). Not one per core: each session holds its own arenas
+    /// (~80 MiB), which the model's catalog footprint counts for two.
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
             batch_size: DEFAULT_EMBEDDING_BATCH_SIZE,
             batch_tokens: DEFAULT_EMBEDDING_BATCH_TOKENS,
             max_wait: DEFAULT_EMBEDDING_MAX_WAIT,
             queue: DEFAULT_EMBEDDING_QUEUE,
-            sessions: 1,
-            intra_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            sessions: cores.min(2),
+            intra_threads: cores,
             cache_bytes: DEFAULT_EMBEDDING_CACHE_BYTES,
             ort_lib: None,
         }

@@ -75,7 +75,7 @@ mod tests {
         let d = parse(&[]).unwrap();
         assert_eq!((d.batch_size, d.batch_tokens, d.queue), (8, 8192, 1024));
         assert_eq!(d.max_wait, Duration::ZERO);
-        assert_eq!(d.sessions, 1);
+        assert!((1..=2).contains(&d.sessions));
         assert!(d.intra_threads >= 1);
         assert_eq!(d.cache_bytes, 32 * 1024 * 1024);
         let c = parse(&[

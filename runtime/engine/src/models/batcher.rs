@@ -11,7 +11,7 @@
 //! A bounded byte cache ([`EmbeddingCache`]) answers repeated texts without a pass.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -157,6 +157,9 @@ struct Shared<M> {
     wake: Condvar,
     /// Requests in the forward passes running now.
     in_pass: AtomicUsize,
+    /// Whether worker 0 (the primary: the fastest alone) is in a pass. The other
+    /// workers take a batch only while it is, or when more than a batch waits.
+    primary_busy: AtomicBool,
 }
 
 impl<M> Shared<M> {
@@ -213,6 +216,7 @@ impl<M: BatchModel> Batcher<M> {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             in_pass: AtomicUsize::new(0),
+            primary_busy: AtomicBool::new(false),
         });
         let batcher = Self { shared, cache };
         for worker in 0..batcher.shared.model.workers().max(1) {
@@ -365,7 +369,8 @@ impl<M: BatchModel> Batcher<M> {
             });
             shared.observer.queue_size(shared.name, queue.entries.len());
         }
-        shared.wake.notify_one();
+        // All: a helper worker woken alone would leave the work to the idle primary.
+        shared.wake.notify_all();
         Ok(receiver)
     }
 
@@ -384,16 +389,14 @@ impl<M: BatchModel> Batcher<M> {
 
 /// A worker thread: take a batch, run it, answer each request; until stopped.
 fn work<M: BatchModel>(shared: &Shared<M>, worker: usize) {
-    while let Some(batch) = next_batch(shared) {
-        let size = batch.len();
-        shared.in_pass.fetch_add(size, Ordering::AcqRel);
+    while let Some(batch) = next_batch(shared, worker) {
+        shared.in_pass.fetch_add(batch.len(), Ordering::AcqRel);
         run(shared, worker, batch);
-        shared.in_pass.fetch_sub(size, Ordering::AcqRel);
     }
 }
 
 /// Blocks until a batch is due; `None` once the batcher is stopped.
-fn next_batch<M>(shared: &Shared<M>) -> Option<Vec<Entry>> {
+fn next_batch<M>(shared: &Shared<M>, worker: usize) -> Option<Vec<Entry>> {
     let settings = &shared.settings;
     let mut queue = shared.lock();
     loop {
@@ -428,6 +431,15 @@ fn next_batch<M>(shared: &Shared<M>) -> Option<Vec<Entry>> {
                 .0;
             continue;
         }
+        if worker != 0 && !full && !shared.primary_busy.load(Ordering::Acquire) {
+            // The idle primary serves this faster alone; make sure it is awake.
+            shared.wake.notify_all();
+            queue = shared
+                .wake
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
+            continue;
+        }
         let lengths: Vec<usize> = queue.entries.iter().map(|e| e.ids.len()).collect();
         let mut chosen = vec![false; lengths.len()];
         for i in select(&lengths, settings.max_batch_size, settings.max_batch_tokens) {
@@ -444,9 +456,12 @@ fn next_batch<M>(shared: &Shared<M>) -> Option<Vec<Entry>> {
         }
         queue.entries = rest;
         shared.observer.queue_size(shared.name, queue.entries.len());
+        if worker == 0 {
+            shared.primary_busy.store(true, Ordering::Release);
+        }
         if !queue.entries.is_empty() {
-            // Another worker may take the rest now.
-            shared.wake.notify_one();
+            // Another worker may take the rest now (it is busy-gated: wake them all).
+            shared.wake.notify_all();
         }
         return Some(batch);
     }
@@ -539,8 +554,13 @@ fn run<M: BatchModel>(shared: &Shared<M>, worker: usize, batch: Vec<Entry>) {
         inference: started.elapsed(),
         failed,
     };
-    // Recorded before answering, so a caller that got its vector sees its pass counted.
+    // Recorded before answering, so a caller that got its vector sees its pass counted,
+    // and the primary free again (its next caller must not go to a helper).
     shared.observer.batch(shared.name, &record);
+    shared.in_pass.fetch_sub(batch.len(), Ordering::AcqRel);
+    if worker == 0 {
+        shared.primary_busy.store(false, Ordering::Release);
+    }
     let batch_size = batch.len();
     for ((entry, answer), queued) in batch.into_iter().zip(answers).zip(record.queue_times) {
         // The caller may have gone away; nothing to do then.
@@ -593,5 +613,75 @@ mod tests {
     fn a_full_batch_is_taken_when_everything_fits() {
         let lengths = vec![20; 100];
         assert_eq!(select(&lengths, 32, 8192).len(), 32);
+    }
+
+    /// Two workers; records which worker ran each pass. Worker 0's passes block while
+    /// `hold` is set, so a test can keep the primary busy.
+    struct TwoWorkers {
+        passes: Mutex<Vec<usize>>,
+        hold: std::sync::atomic::AtomicBool,
+    }
+
+    impl BatchModel for TwoWorkers {
+        type Error = String;
+        fn workers(&self) -> usize {
+            2
+        }
+        fn tokenize(&self, text: &str) -> Result<Vec<u32>, String> {
+            Ok(text.bytes().map(u32::from).collect())
+        }
+        fn max_tokens_per_text(&self) -> usize {
+            256
+        }
+        fn forward(&self, worker: usize, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, String> {
+            self.passes.lock().map_err(|e| e.to_string())?.push(worker);
+            let deadline = Instant::now() + std::time::Duration::from_secs(10);
+            while worker == 0 && self.hold.load(Ordering::Acquire) && Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Ok(batch.iter().map(|ids| vec![ids.len() as f32]).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_primary_serves_alone_and_the_helper_joins_only_while_it_is_busy() {
+        let model = Arc::new(TwoWorkers {
+            passes: Mutex::new(Vec::new()),
+            hold: std::sync::atomic::AtomicBool::new(false),
+        });
+        let batcher = Batcher::start(
+            "two",
+            Arc::clone(&model),
+            BatchSettings::default(),
+            Arc::new(EmbeddingCache::new(0)),
+            Arc::new(()),
+        )
+        .unwrap();
+        // One request at a time: every pass on the primary (worker 0, every core).
+        for i in 0..20 {
+            let v = batcher.embed(&"x".repeat(i + 1)).await.unwrap();
+            assert_eq!(v[0], (i + 1) as f32);
+        }
+        assert_eq!(*model.passes.lock().unwrap(), vec![0; 20]);
+
+        // The primary held in a pass: the next request goes to the helper.
+        model.hold.store(true, Ordering::Release);
+        let batcher = Arc::new(batcher);
+        let held = tokio::spawn({
+            let batcher = Arc::clone(&batcher);
+            async move { batcher.embed("held").await }
+        });
+        while batcher.shared.in_pass.load(Ordering::Acquire) == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let v = batcher.embed("helped").await.unwrap();
+        assert_eq!(v[0], 6.0);
+        assert_eq!(
+            model.passes.lock().unwrap().last(),
+            Some(&1),
+            "the helper ran it"
+        );
+        model.hold.store(false, Ordering::Release);
+        assert_eq!(held.await.unwrap().unwrap()[0], 4.0);
     }
 }

@@ -64,6 +64,28 @@ pub const ROUTE_TIMEOUTS_MS: &str = "HERMES_ROUTE_TIMEOUTS_MS";
 /// Capabilities and deliveries turned off: `stt,tts,embeddings,nlp,llm,milvus,sophia`.
 pub const FEATURES_DISABLED: &str = "HERMES_FEATURES_DISABLED";
 
+/// Route names `HERMES_RATE_LIMIT_COSTS` takes (the operator checks the CRD's against them).
+pub const RATE_LIMIT_ROUTES: [&str; 6] = [
+    "embed_text",
+    "stt",
+    "tts",
+    "ingest",
+    "feedback",
+    "simple_nlp",
+];
+/// Route names `HERMES_ROUTE_TIMEOUTS_MS` takes: the rate-limited ones and the LLM's.
+pub const TIMEOUT_ROUTES: [&str; 7] = [
+    "embed_text",
+    "stt",
+    "tts",
+    "ingest",
+    "feedback",
+    "simple_nlp",
+    "llm",
+];
+/// Names `HERMES_FEATURES_DISABLED` takes, in `/health`'s order.
+pub const FEATURES: [&str; 7] = ["stt", "tts", "embeddings", "nlp", "llm", "milvus", "sophia"];
+
 /// `/stt`: largest upload in bytes (default 25 MiB); larger -> 413.
 pub const STT_MAX_BYTES: &str = "HERMES_STT_MAX_BYTES";
 /// `/stt`: longest audio in seconds (default 3600); longer -> 413.

@@ -340,6 +340,49 @@ pub struct RuntimeSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 600))]
     pub shutdown_grace_seconds: Option<u32>,
+    /// Per-client rate limits (token buckets per API key, or per client address
+    /// without keys); unset fields keep the runtime's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<RateLimitSettings>,
+    /// Request timeouts (a 504 when a response has not started by then); unset fields
+    /// keep the runtime's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_timeouts: Option<RequestTimeoutSettings>,
+    /// Capabilities (`stt`, `tts`, `embeddings`, `nlp`, `llm`) and deliveries (`milvus`:
+    /// embedding persistence, `sophia`: forwarding) switched off
+    /// (`HERMES_FEATURES_DISABLED`); a capability switched off must not have models.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features_disabled: Vec<String>,
+}
+
+/// `spec.runtime.rateLimits`, rendered as `HERMES_RATE_LIMIT_*`.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitSettings {
+    /// Cost units per minute per client on the API routes; 0 = no limit (runtime default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_minute: Option<u32>,
+    /// Requests per minute per client on the LLM routes; 0 = no limit (runtime default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm_per_minute: Option<u32>,
+    /// Cost of each route in units of `perMinute` (`embed_text`, `stt`, `tts`, `ingest`,
+    /// `feedback`, `simple_nlp`); replaces the runtime's table, unlisted routes cost 1.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub costs: BTreeMap<String, u32>,
+}
+
+/// `spec.runtime.requestTimeouts`, rendered as `HERMES_REQUEST_TIMEOUT_MS` and
+/// `HERMES_ROUTE_TIMEOUTS_MS`.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestTimeoutSettings {
+    /// Milliseconds for routes without their own (runtime default 60000); 0 = none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_ms: Option<u64>,
+    /// Milliseconds per route (`embed_text`, `stt`, `tts`, `ingest`, `feedback`,
+    /// `simple_nlp`, `llm`); replaces the runtime's table; 0 = none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub routes_ms: BTreeMap<String, u64>,
 }
 
 /// Log output format.

@@ -62,6 +62,7 @@ pub mod quantity;
 pub mod reconcile;
 pub mod revision;
 pub mod rollout;
+pub mod runtime_protection;
 pub mod server;
 pub mod sizing;
 pub mod slo_metrics;

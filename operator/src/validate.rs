@@ -131,6 +131,7 @@ pub fn check(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<(), Inval
     check_memory(spec, &mut problems);
     check_cpu(spec, &mut problems);
     check_runtime(spec, &mut problems);
+    crate::runtime_protection::check(spec, &mut problems);
     check_slos(spec, &mut problems);
     check_rollout(spec, &mut problems);
     crate::autoscaling::check(spec, &mut problems);

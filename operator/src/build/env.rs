@@ -121,6 +121,9 @@ pub fn runtime_env(spec: &HermesDeploymentSpec) -> Vec<EnvVar> {
     if let Some(k) = &rt.api_keys_secret {
         vars.push(secret_ref(env::API_KEYS, k));
     }
+    for (name, v) in crate::runtime_protection::env_vars(&rt) {
+        vars.push(value(name, v));
+    }
     vars
 }
 

@@ -20,7 +20,7 @@ pub struct Features {
 }
 
 /// The names `HERMES_FEATURES_DISABLED` takes, in `/health`'s order.
-pub const NAMES: [&str; 7] = ["stt", "tts", "embeddings", "nlp", "llm", "milvus", "sophia"];
+pub const NAMES: [&str; 7] = hermes_interface::env::FEATURES;
 
 impl Default for Features {
     fn default() -> Self {

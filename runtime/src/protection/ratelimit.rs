@@ -8,14 +8,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 /// Routes with a cost, by the name `HERMES_RATE_LIMIT_COSTS` uses.
-pub const ROUTES: &[&str] = &[
-    "embed_text",
-    "stt",
-    "tts",
-    "ingest",
-    "feedback",
-    "simple_nlp",
-];
+pub const ROUTES: &[&str] = &hermes_interface::env::RATE_LIMIT_ROUTES;
 
 /// Cost of each API route (1 unless configured).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

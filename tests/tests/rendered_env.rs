@@ -1,0 +1,97 @@
+//! What the operator renders into the runtime's environment is what the runtime
+//! accepts: `spec.runtime.rateLimits`, `requestTimeouts` and `featuresDisabled` of a
+//! HermesDeployment, rendered by the operator's own stages (`hermes-operator render`),
+//! pass the runtime's `--check`, which parses every variable as a start does (and
+//! refuses a route name it does not know, as the operator's validation does).
+
+use hermes_integration_tests::workspace_binary;
+use hermes_operator::catalog::Catalog;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+const DEPLOYMENT: &str = r#"
+apiVersion: hermes.logos.dev/v1alpha1
+kind: HermesDeployment
+metadata: {name: guarded, namespace: env-it}
+spec:
+  image: hermes-runtime:test
+  models:
+    - {name: all-minilm-l6-v2, task: embedding}
+  runtime:
+    rateLimits: {perMinute: 120, llmPerMinute: 5, costs: {embed_text: 2, stt: 20}}
+    requestTimeouts: {defaultMs: 30000, routesMs: {embed_text: 5000, llm: 90000}}
+    featuresDisabled: [tts, sophia]
+"#;
+
+/// The runtime container's plain env values as rendered.
+fn rendered_env() -> Vec<(String, String)> {
+    let yaml = hermes_operator::cli::render::render(DEPLOYMENT, "env-it", &Catalog::builtin())
+        .expect("render");
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).expect("rendered YAML");
+    let deployment = docs
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("a Deployment");
+    deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            Some((
+                v["name"].as_str()?.to_owned(),
+                v["value"].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn rendered_protection_settings_pass_the_runtime_s_check() {
+    let env = rendered_env();
+    let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    assert_eq!(get("HERMES_RATE_LIMIT_PER_MINUTE"), Some("120"));
+    assert_eq!(get("HERMES_RATE_LIMIT_LLM_PER_MINUTE"), Some("5"));
+    assert_eq!(get("HERMES_RATE_LIMIT_COSTS"), Some("embed_text=2,stt=20"));
+    assert_eq!(get("HERMES_REQUEST_TIMEOUT_MS"), Some("30000"));
+    assert_eq!(
+        get("HERMES_ROUTE_TIMEOUTS_MS"),
+        Some("embed_text=5000,llm=90000")
+    );
+    assert_eq!(get("HERMES_FEATURES_DISABLED"), Some("tts,sophia"));
+
+    let models = std::env::var_os("HERMES_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"));
+    let check = |extra: &[(&str, &str)]| {
+        Command::new(workspace_binary("hermes-runtime"))
+            .arg("--check")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            // The pod's address and folders, here.
+            .env("HERMES_HOST", "127.0.0.1")
+            .env("HERMES_PORT", "0")
+            .env("HERMES_MODEL_DIR", &models)
+            .env(
+                "HERMES_OUTBOX_DIR",
+                std::env::temp_dir().join("hermes-it-rendered-env"),
+            )
+            .envs(extra.iter().copied())
+            .output()
+            .expect("run hermes-runtime --check")
+    };
+    let out = check(&[]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("configuration ok"), "{stdout}");
+
+    // The same check refuses a route the operator would refuse too.
+    let out = check(&[("HERMES_RATE_LIMIT_COSTS", "translate=3")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unknown route \"translate\""), "{stderr}");
+}

@@ -8,6 +8,7 @@ pub mod controlplane;
 pub mod load;
 pub mod process;
 pub mod prometheus;
+pub mod rendered;
 pub mod runtime;
 
 use std::path::PathBuf;

@@ -12,9 +12,8 @@
 use hermes_integration_tests::audio::{noise_wav_8k, silent_flac};
 use hermes_integration_tests::cgroup::MemoryCgroup;
 use hermes_integration_tests::process::Process;
+use hermes_integration_tests::rendered::RenderedRuntime;
 use hermes_integration_tests::{scratch_dir, workspace_binary};
-use hermes_operator::catalog::Catalog;
-use hermes_operator::quantity::parse_memory;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -192,30 +191,8 @@ async fn send(
 /// What `hermes-operator render` prints for [`DEPLOYMENT`]: the runtime container's
 /// memory limit and its plain env values.
 fn rendered() -> (u64, Vec<(String, String)>) {
-    let yaml = hermes_operator::cli::render::render(DEPLOYMENT, "memory-it", &Catalog::builtin())
-        .expect("render");
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).expect("rendered YAML");
-    let deployment = docs
-        .iter()
-        .find(|d| d["kind"] == "Deployment")
-        .expect("a Deployment");
-    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
-    let limit = container["resources"]["limits"]["memory"]
-        .as_str()
-        .and_then(|q| parse_memory(q).ok())
-        .expect("memory limit");
-    let env = container["env"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            Some((
-                v["name"].as_str()?.to_owned(),
-                v["value"].as_str()?.to_owned(),
-            ))
-        })
-        .collect();
-    (limit, env)
+    let r = RenderedRuntime::of(DEPLOYMENT, "memory-it");
+    (r.memory_limit.expect("memory limit"), r.env)
 }
 
 /// Each model's `resident_bytes` in `/readyz` is its own RSS growth, not the sum of

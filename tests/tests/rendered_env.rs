@@ -4,9 +4,8 @@
 //! pass the runtime's `--check`, which parses every variable as a start does (and
 //! refuses a route name it does not know, as the operator's validation does).
 
+use hermes_integration_tests::rendered::RenderedRuntime;
 use hermes_integration_tests::workspace_binary;
-use hermes_operator::catalog::Catalog;
-use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -24,32 +23,11 @@ spec:
     featuresDisabled: [tts, sophia]
 "#;
 
-/// The runtime container's plain env values as rendered.
-fn rendered_env() -> Vec<(String, String)> {
-    let yaml = hermes_operator::cli::render::render(DEPLOYMENT, "env-it", &Catalog::builtin())
-        .expect("render");
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&yaml).expect("rendered YAML");
-    let deployment = docs
-        .iter()
-        .find(|d| d["kind"] == "Deployment")
-        .expect("a Deployment");
-    deployment["spec"]["template"]["spec"]["containers"][0]["env"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            Some((
-                v["name"].as_str()?.to_owned(),
-                v["value"].as_str()?.to_owned(),
-            ))
-        })
-        .collect()
-}
-
 #[test]
 fn rendered_protection_settings_pass_the_runtime_s_check() {
-    let env = rendered_env();
-    let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let rendered = RenderedRuntime::of(DEPLOYMENT, "env-it");
+    let get = |name: &str| rendered.var(name);
+    let env = &rendered.env;
     assert_eq!(get("HERMES_RATE_LIMIT_PER_MINUTE"), Some("120"));
     assert_eq!(get("HERMES_RATE_LIMIT_LLM_PER_MINUTE"), Some("5"));
     assert_eq!(get("HERMES_RATE_LIMIT_COSTS"), Some("embed_text=2,stt=20"));

@@ -31,7 +31,7 @@ pub async fn enqueue_json<T: Serialize>(
     let payload = serde_json::to_vec(record)
         .map_err(|e| io_error("cannot encode a record for", Box::new(e)))?;
     let appender = Arc::clone(outbox);
-    let appended = tokio::task::spawn_blocking(move || appender.append(&payload))
+    let appended = tokio::task::spawn_blocking(move || appender.append(payload))
         .await
         .map_err(|e| io_error("append task failed for", Box::new(e)))?;
     match appended {

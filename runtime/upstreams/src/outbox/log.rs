@@ -319,7 +319,9 @@ impl Outbox {
 
     /// Appends one record durably (fsync'd before returning); returns its seq.
     /// Concurrent appends are group-committed: written together, one `fdatasync`.
-    pub fn append(&self, payload: &[u8]) -> Result<u64, OutboxError> {
+    /// Takes the payload by value: it is handed to the group commit as it is.
+    pub fn append(&self, payload: impl Into<Vec<u8>>) -> Result<u64, OutboxError> {
+        let payload = payload.into();
         u32::try_from(payload.len())
             .ok()
             .filter(|&l| l <= MAX_PAYLOAD)
@@ -328,7 +330,7 @@ impl Outbox {
                 len: payload.len(),
             })?;
         self.commits
-            .submit(payload.to_vec(), |batch| self.append_batch(batch))
+            .submit(payload, |batch| self.append_batch(batch))
             .unwrap_or_else(|| {
                 Err(self.io_err(
                     "lost an append (its group commit failed) to",
@@ -671,10 +673,10 @@ mod tests {
             max_records: 100,
         };
         let (outbox, _) = Outbox::open("t", &d, limits).unwrap();
-        outbox.append(&[0; 10]).unwrap();
-        outbox.append(&[0; 10]).unwrap();
+        outbox.append([0; 10]).unwrap();
+        outbox.append([0; 10]).unwrap();
         assert!(matches!(
-            outbox.append(&[0; 1]),
+            outbox.append([0; 1]),
             Err(OutboxError::Full { .. })
         ));
         assert_eq!(

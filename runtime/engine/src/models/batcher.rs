@@ -432,8 +432,7 @@ fn next_batch<M>(shared: &Shared<M>, worker: usize) -> Option<Vec<Entry>> {
             continue;
         }
         if worker != 0 && !full && !shared.primary_busy.load(Ordering::Acquire) {
-            // The idle primary serves this faster alone; make sure it is awake.
-            shared.wake.notify_all();
+            // The idle primary serves this faster alone (`submit` woke it too).
             queue = shared
                 .wake
                 .wait(queue)

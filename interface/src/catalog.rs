@@ -34,6 +34,14 @@ impl Task {
         }
     }
 
+    /// The capability's name in `HERMES_FEATURES_DISABLED` (`embeddings`, plural).
+    pub fn feature(self) -> &'static str {
+        match self {
+            Task::Embedding => "embeddings",
+            other => other.as_str(),
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Task> {
         Task::ALL.into_iter().find(|t| t.as_str() == s)
     }

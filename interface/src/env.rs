@@ -644,6 +644,13 @@ pub fn find(name: &str) -> Option<&'static EnvVar> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_task_s_capability_is_a_feature_name() {
+        for task in crate::Task::ALL {
+            assert!(FEATURES.contains(&task.feature()), "{task:?}");
+        }
+    }
+
     /// Every `pub const NAME: &str = "..."` of this file is in [`VARS`], once.
     #[test]
     fn every_name_declared_here_is_in_the_table_once() {

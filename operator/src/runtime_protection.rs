@@ -3,20 +3,9 @@
 //! `hermes_interface::env` that the runtime parses with), and the environment variables
 //! they become.
 
-use crate::crd::{HermesDeploymentSpec, ModelTask, RuntimeSettings};
+use crate::crd::{HermesDeploymentSpec, RuntimeSettings};
 use hermes_interface::env;
 use std::collections::BTreeMap;
-
-/// The `HERMES_FEATURES_DISABLED` name of a model task's capability.
-fn feature_of(task: ModelTask) -> &'static str {
-    match task {
-        ModelTask::Stt => "stt",
-        ModelTask::Tts => "tts",
-        ModelTask::Embedding => "embeddings",
-        ModelTask::Nlp => "nlp",
-        ModelTask::Llm => "llm",
-    }
-}
 
 fn unknown_keys<V>(map: &BTreeMap<String, V>, known: &[&str], field: &str, out: &mut Vec<String>) {
     for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
@@ -59,7 +48,11 @@ pub fn check(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
             ));
         }
         // Memory would be sized for a model the runtime then never loads.
-        for m in spec.models.iter().filter(|m| feature_of(m.task) == name) {
+        for m in spec
+            .models
+            .iter()
+            .filter(|m| m.task.to_catalog().feature() == name)
+        {
             problems.push(format!(
                 "runtime.featuresDisabled switches {name} off but model {:?} serves it: remove one",
                 m.name

@@ -10,8 +10,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 struct Inner<T, R> {
     queue: Vec<(u64, T)>,
     results: HashMap<u64, R>,
-    /// Tickets taken by a leader whose commit has not returned yet.
-    in_commit: Vec<u64>,
+    /// A leader's commit is running (it holds every taken item without a result).
     leading: bool,
     next_ticket: u64,
 }
@@ -28,7 +27,6 @@ impl<T, R> Default for GroupCommit<T, R> {
             inner: Mutex::new(Inner {
                 queue: Vec::new(),
                 results: HashMap::new(),
-                in_commit: Vec::new(),
                 leading: false,
                 next_ticket: 0,
             }),
@@ -45,7 +43,6 @@ impl<T, R> Drop for Turn<'_, T, R> {
     fn drop(&mut self) {
         let mut inner = self.0.lock();
         inner.leading = false;
-        inner.in_commit.clear();
         drop(inner);
         self.0.changed.notify_all();
     }
@@ -76,7 +73,8 @@ impl<T, R> GroupCommit<T, R> {
                 return Some(result);
             }
             let queued = inner.queue.iter().any(|(t, _)| *t == ticket);
-            if !queued && !inner.in_commit.contains(&ticket) {
+            if !queued && !inner.leading {
+                // Taken by a commit that ended without answering for it.
                 return None;
             }
             if !inner.leading && queued {
@@ -87,7 +85,6 @@ impl<T, R> GroupCommit<T, R> {
                 inner.leading = true;
                 let batch = std::mem::take(&mut inner.queue);
                 let (tickets, items): (Vec<u64>, Vec<T>) = batch.into_iter().unzip();
-                inner.in_commit = tickets.clone();
                 drop(inner);
                 let turn = Turn(self);
                 let results = commit(items);

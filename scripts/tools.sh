@@ -26,6 +26,8 @@ OPENAI_PKG=openai==3.57.0
 SCHEMATHESIS_PKG=schemathesis==4.32.5
 # Decodes the runtime's OTLP/HTTP span exports in the tracing test (runtime/tests/otlp_receiver.py).
 OPENTELEMETRY_PROTO_PKG=opentelemetry-proto==1.45.2
+# Decodes HTTP/2 header blocks in the gRPC wiretap of the tracing test (runtime/tests/grpc_wiretap.py).
+HPACK_PKG=hpack==4.1.0
 MILVUS_LITE_PKG=milvus-lite==2.5.1 # the Milvus-local C++ server (gRPC on one port) for the persistence tests
 
 # up_to_date NAME VALUE: true when the stamp of NAME records VALUE.
@@ -101,6 +103,10 @@ install_schemathesis() {
 
 install_opentelemetry_proto() {
   pip_tool "$OPENTELEMETRY_PROTO_PKG"
+}
+
+install_hpack() {
+  pip_tool "$HPACK_PKG"
 }
 
 # The Milvus server the runtime tests start: milvus-lite 2.5.1 ships the
@@ -219,6 +225,7 @@ install_jsonschema
 install_openai_client
 install_schemathesis
 install_opentelemetry_proto
+install_hpack
 install_espeak_ng
 install_build_deps
 install_sox

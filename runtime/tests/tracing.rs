@@ -5,8 +5,11 @@
 //! the test Sophia are the request's children, Sophia saw our `traceparent`, and
 //! the request's log lines name the trace; readiness probes are not exported. A
 //! chat completion through the `openai` provider to a second traced runtime shows
-//! the trace crossing the LLM upstream call. The export happens at SIGTERM (the
-//! batch delay is set far beyond the test), so the tests also prove the flush.
+//! the trace crossing the LLM upstream call. An embedding written to a real
+//! Milvus through a wiretap (`grpc_wiretap.py`, decoding HTTP/2 headers) shows
+//! the `traceparent` of the upsert span arriving at Milvus with the call. The
+//! export happens at SIGTERM (the batch delay is set far beyond the test), so
+//! the tests also prove the flush.
 
 mod common;
 
@@ -15,6 +18,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::Server;
+use common::milvus::{MilvusServer, ids_with_text, wait_milvus_healthy};
 use common::sophia::Sophia;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -22,14 +26,16 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 const STT_MODEL: &str = "whisper-tiny-en";
 const SERVICE: &str = "hermes-tracing-test";
 
-/// The receiver process (killed on drop) and the file it writes spans to.
-struct Receiver {
+/// A helper process of this test (killed on drop), the port it listens on and
+/// the JSON-lines file it writes what it saw to.
+struct Helper {
     _child: tokio::process::Child,
     port: u16,
-    spans: std::path::PathBuf,
+    out: std::path::PathBuf,
 }
 
-async fn start_receiver() -> Receiver {
+/// Starts `tests/<script>` with the venv's Python; it prints "listening PORT".
+async fn start_helper(script: &str, args: &[String], out: std::path::PathBuf) -> Helper {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let python = root.join(".venv/bin/python");
     assert!(
@@ -37,40 +43,58 @@ async fn start_receiver() -> Receiver {
         "{} missing: run `make tools`",
         python.display()
     );
-    let spans = common::scratch_dir("otlp").join("spans.jsonl");
     let mut child = tokio::process::Command::new(&python)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/otlp_receiver.py"))
-        .arg(&spans)
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join(script),
+        )
+        .args(args)
+        .arg(&out)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
-        .expect("start the OTLP receiver");
-    let stdout = child.stdout.take().expect("receiver stdout");
+        .unwrap_or_else(|e| panic!("start {script}: {e}"));
+    let stdout = child.stdout.take().expect("helper stdout");
     let mut first = String::new();
     tokio::time::timeout(
         Duration::from_secs(30),
         BufReader::new(stdout).read_line(&mut first),
     )
     .await
-    .expect("the OTLP receiver starts within 30 s (is opentelemetry-proto installed? `make tools`)")
-    .expect("read the receiver's port");
+    .unwrap_or_else(|_| {
+        panic!("{script} starts within 30 s (are its packages installed? `make tools`)")
+    })
+    .expect("read the helper's port");
     let port = first
         .trim()
         .strip_prefix("listening ")
         .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected receiver line {first:?}"));
-    Receiver {
+        .unwrap_or_else(|| panic!("unexpected {script} line {first:?}"));
+    Helper {
         _child: child,
         port,
-        spans,
+        out,
     }
+}
+
+/// A real OTLP/HTTP receiver (the official `opentelemetry-proto` decoding).
+async fn start_receiver() -> Helper {
+    let spans = common::scratch_dir("otlp").join("spans.jsonl");
+    start_helper("otlp_receiver.py", &[], spans).await
+}
+
+/// A forwarder to `port` that records the headers of each gRPC call.
+async fn start_wiretap(port: u16) -> Helper {
+    let calls = common::scratch_dir("wiretap").join("calls.jsonl");
+    start_helper("grpc_wiretap.py", &[port.to_string()], calls).await
 }
 
 /// The variables that send a runtime's spans to `receiver` as `service`; nothing
 /// is exported before SIGTERM (the spans arrive by the shutdown flush).
-fn traced(receiver: &Receiver, service: &str) -> Vec<(&'static str, String)> {
+fn traced(receiver: &Helper, service: &str) -> Vec<(&'static str, String)> {
     vec![
         (
             "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -95,11 +119,11 @@ async fn stop(s: &mut Server) {
     );
 }
 
-fn read_spans(path: &Path) -> Vec<Value> {
+fn read_lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON span line"))
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
 }
 
@@ -159,7 +183,7 @@ async fn spans_reach_an_otlp_receiver_with_the_clients_trace() {
     let untraced = s.get("/health").await.status();
 
     stop(&mut s).await;
-    let spans = read_spans(&receiver.spans);
+    let spans = read_lines(&receiver.out);
     let dump = || serde_json::to_string_pretty(&spans).unwrap_or_default();
     assert!(
         spans.iter().all(|s| s["service_name"] == SERVICE),
@@ -263,7 +287,7 @@ async fn the_llm_upstream_call_carries_the_trace_to_the_upstream() {
 
     stop(&mut front).await;
     stop(&mut upstream).await;
-    let spans = read_spans(&receiver.spans);
+    let spans = read_lines(&receiver.out);
     let dump = || serde_json::to_string_pretty(&spans).unwrap_or_default();
     let find = |service: &str, name: &str| {
         spans
@@ -284,4 +308,72 @@ async fn the_llm_upstream_call_carries_the_trace_to_the_upstream() {
     // The upstream's request span is the child of our client span.
     let served = find("hermes-upstream", "POST /v1/chat/completions");
     assert_eq!(served["parent_span_id"], call["span_id"], "{}", dump());
+}
+
+#[tokio::test]
+async fn the_milvus_upsert_carries_the_trace_to_milvus() {
+    let receiver = start_receiver().await;
+    let milvus = MilvusServer::start().await;
+    let wiretap = start_wiretap(milvus.port).await;
+    let mut envs = traced(&receiver, SERVICE);
+    envs.extend([
+        ("MILVUS_HOST", "127.0.0.1".to_owned()),
+        ("MILVUS_PORT", wiretap.port.to_string()),
+    ]);
+    let mut s = start(&envs).await;
+    wait_milvus_healthy(&s, Duration::from_secs(60)).await;
+
+    let (trace_id, client_span) = client_ids();
+    let text = format!("traced into Milvus {trace_id}");
+    let r = s
+        .client
+        .post(s.url("/embed_text"))
+        .header("traceparent", format!("00-{trace_id}-{client_span}-01"))
+        .json(&serde_json::json!({ "text": text }))
+        .send()
+        .await
+        .expect("POST /embed_text");
+    assert_eq!(r.status(), 200, "{}", s.logs());
+    let body: Value = r.json().await.expect("JSON body");
+    assert_eq!(body["persisted"], true, "{body}");
+    let ids = ids_with_text(&milvus.client().await, "hermes_embeddings", &text).await;
+    assert_eq!(ids, vec![body["embedding_id"].as_str().unwrap().to_owned()]);
+
+    stop(&mut s).await;
+    let spans = read_lines(&receiver.out);
+    let dump = || serde_json::to_string_pretty(&spans).unwrap_or_default();
+    let request = spans
+        .iter()
+        .find(|s| s["name"] == "POST /embed_text" && s["trace_id"] == trace_id.as_str())
+        .unwrap_or_else(|| panic!("no request span in the client's trace: {}", dump()));
+    assert_eq!(request["parent_span_id"], client_span.as_str());
+    let upsert = children_of(&spans, request)
+        .into_iter()
+        .find(|s| s["name"] == "milvus upsert")
+        .unwrap_or_else(|| panic!("no Milvus span under the request: {}", dump()));
+    assert_eq!(upsert["kind"], 3, "a client span");
+
+    // What Milvus received: the upsert with our span as the parent, and no
+    // other call (the supervisor's, outside any request) in the client's trace.
+    let calls = read_lines(&wiretap.out);
+    let upserts: Vec<&Value> = calls
+        .iter()
+        .filter(|c| c[":path"] == "/milvus.proto.milvus.MilvusService/Upsert")
+        .collect();
+    assert_eq!(upserts.len(), 1, "{calls:#?}");
+    assert_eq!(
+        upserts[0]["traceparent"],
+        format!("00-{trace_id}-{}-01", upsert["span_id"].as_str().unwrap()),
+        "{calls:#?}"
+    );
+    let others_in_trace = calls
+        .iter()
+        .filter(|c| c[":path"] != upserts[0][":path"])
+        .filter(|c| {
+            c["traceparent"]
+                .as_str()
+                .is_some_and(|t| t.contains(&trace_id))
+        })
+        .count();
+    assert_eq!(others_in_trace, 0, "{calls:#?}");
 }

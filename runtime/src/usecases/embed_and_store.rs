@@ -9,6 +9,7 @@ use hermes_engine::services::embedding::{self, EmbedError, Embedding};
 use hermes_upstreams::outbox::OutboxError;
 use hermes_upstreams::persistence::embeddings::persist_embedding;
 use hermes_upstreams::persistence::milvus::EmbeddingRow;
+use tracing::Instrument;
 
 use crate::state::AppState;
 
@@ -77,7 +78,10 @@ pub async fn store(
     };
     let deliveries = std::sync::Arc::clone(&state.deliveries);
     // Detached: dropping this future (a request timeout) does not drop the write.
-    let write = tokio::spawn(async move { persist_embedding(&deliveries.embeddings, row).await });
+    // In the request's span, so the Milvus call is its child in the trace.
+    let write = tokio::spawn(
+        async move { persist_embedding(&deliveries.embeddings, row).await }.in_current_span(),
+    );
     let report = match write.await {
         Ok(report) => report?,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),

@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use milvus::v2::prelude::{
     ClientV2, ConnectConfig, CreateCollectionRequest, CreateIndexRequest,
-    DescribeCollectionRequest, FieldData, HasCollectionRequest, InsertRequest,
-    LoadCollectionRequest, RetryConfig, UpsertRequest,
+    DescribeCollectionRequest, HasCollectionRequest, LoadCollectionRequest, RetryConfig,
 };
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
 use super::schema::{self, SchemaProblem};
+use super::upsert_rpc::UpsertClient;
 use crate::config::MilvusConfig;
 use crate::resilience::backoff::Backoff;
 use crate::resilience::breaker::{BreakerConfig, CircuitState, Rejected, SharedBreaker};
@@ -113,10 +113,18 @@ enum EstablishError {
     Schema(SchemaProblem),
 }
 
+/// The SDK's client (connect, ensure, check) and our own upsert channel,
+/// which carries the trace headers.
+#[derive(Clone)]
+struct Connection {
+    admin: ClientV2,
+    upserts: UpsertClient,
+}
+
 pub struct MilvusStore {
     settings: MilvusConfig,
     timeout: Duration,
-    client: RwLock<Option<ClientV2>>,
+    connection: RwLock<Option<Connection>>,
     status: RwLock<MilvusStatus>,
     dimension: watch::Sender<Dimension>,
     breaker: SharedBreaker,
@@ -149,7 +157,7 @@ impl MilvusStore {
         Self {
             settings,
             timeout,
-            client: RwLock::new(None),
+            connection: RwLock::new(None),
             status: RwLock::new(MilvusStatus::Connecting),
             dimension: watch::Sender::new(Dimension::Unknown),
             breaker: SharedBreaker::new(DEPENDENCY, BreakerConfig::default(), move |s| {
@@ -200,8 +208,8 @@ impl MilvusStore {
         self.dimension.send_replace(dimension);
     }
 
-    fn client(&self) -> Option<ClientV2> {
-        self.client
+    fn connection(&self) -> Option<Connection> {
+        self.connection
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
@@ -214,17 +222,17 @@ impl MilvusStore {
         let MilvusStatus::Ready { .. } = status else {
             return Err(WriteError::NotReady(status.describe()));
         };
-        let client = self
-            .client()
+        let connection = self
+            .connection()
             .ok_or_else(|| WriteError::NotReady("no client".into()))?;
         self.breaker
             .try_acquire()
             .map_err(WriteError::CircuitOpen)?;
-        // The SDK's gRPC client takes no per-call metadata, so this span is not
-        // propagated to Milvus (no `traceparent`): it times the call on our side.
+        // The upsert carries this span's `traceparent` to Milvus.
         let span = trace_context::client_span(DEPENDENCY, "upsert", &self.endpoint());
-        let result = self
-            .send_upsert(&client, rows)
+        let result = connection
+            .upserts
+            .upsert(rows)
             .instrument(span.clone())
             .await;
         if let Err(e) = &result {
@@ -238,51 +246,6 @@ impl MilvusStore {
             }
         }
         result
-    }
-
-    async fn send_upsert(
-        &self,
-        client: &ClientV2,
-        rows: &[EmbeddingRow],
-    ) -> Result<(), WriteError> {
-        let columns = vec![
-            FieldData::varchar(
-                schema::ID,
-                rows.iter().map(|r| r.embedding_id.clone()).collect(),
-            ),
-            FieldData::float_vector(
-                schema::VECTOR,
-                rows.iter().map(|r| r.embedding.clone()).collect(),
-            ),
-            FieldData::varchar(
-                schema::MODEL,
-                rows.iter().map(|r| r.model.clone()).collect(),
-            ),
-            FieldData::varchar(
-                schema::TEXT,
-                rows.iter()
-                    .map(|r| schema::fit_text(&r.text).to_owned())
-                    .collect(),
-            ),
-            FieldData::int64(
-                schema::TIMESTAMP,
-                rows.iter().map(|r| r.timestamp).collect(),
-            ),
-        ];
-        let insert = InsertRequest::builder()
-            .collection_name(&self.settings.collection)
-            .columns(columns)
-            .build()
-            .map_err(|e| WriteError::Failed(e.to_string()))?;
-        let request = UpsertRequest::builder()
-            .insert(insert)
-            .build()
-            .map_err(|e| WriteError::Failed(e.to_string()))?;
-        match tokio::time::timeout(self.timeout, client.upsert(request)).await {
-            Err(_) => Err(WriteError::Timeout(self.timeout)),
-            Ok(Err(e)) => Err(WriteError::Failed(e.to_string())),
-            Ok(Ok(_)) => Ok(()),
-        }
     }
 
     /// Runs until `stop`: connect, ensure, watch, reconnect.
@@ -338,12 +301,13 @@ impl MilvusStore {
         &self,
         stop: &mut watch::Receiver<bool>,
     ) -> Option<Result<u32, EstablishError>> {
-        let client = match self.client() {
-            Some(client) => client,
+        let client = match self.connection() {
+            Some(connection) => connection.admin,
             None => match self.connect().await {
-                Ok(client) => {
-                    *self.client.write().unwrap_or_else(|e| e.into_inner()) = Some(client.clone());
-                    client
+                Ok(connection) => {
+                    let admin = connection.admin.clone();
+                    *self.connection.write().unwrap_or_else(|e| e.into_inner()) = Some(connection);
+                    admin
                 }
                 Err(e) => return Some(Err(EstablishError::Unreachable(e))),
             },
@@ -381,8 +345,23 @@ impl MilvusStore {
         format!("http://{}:{}", self.settings.host, self.settings.port)
     }
 
-    async fn connect(&self) -> Result<ClientV2, String> {
+    async fn connect(&self) -> Result<Connection, String> {
         let uri = self.endpoint();
+        let credentials = self.settings.user.as_ref().map(|user| {
+            let password = self
+                .settings
+                .password
+                .as_ref()
+                .map(|p| p.expose())
+                .unwrap_or_default();
+            format!("{user}:{password}")
+        });
+        let upserts = UpsertClient::new(
+            &uri,
+            credentials.as_deref(),
+            &self.settings.collection,
+            self.timeout,
+        )?;
         let mut config = ConnectConfig::new()
             .uri(uri)
             .connect_timeout(self.timeout)
@@ -390,18 +369,12 @@ impl MilvusStore {
             // The outbox retries; the SDK's own retries (75 by default) would
             // only hold requests hostage.
             .retry(RetryConfig::new().max_attempts(1));
-        if let Some(user) = &self.settings.user {
-            let password = self
-                .settings
-                .password
-                .as_ref()
-                .map(|p| p.expose())
-                .unwrap_or_default();
-            config = config.token(format!("{user}:{password}"));
+        if let Some(credentials) = credentials {
+            config = config.token(credentials);
         }
         let deadline = self.timeout + Duration::from_millis(500);
         match tokio::time::timeout(deadline, ClientV2::new(&config)).await {
-            Ok(Ok(client)) => Ok(client),
+            Ok(Ok(admin)) => Ok(Connection { admin, upserts }),
             Ok(Err(e)) => Err(format!(
                 "cannot connect to {}:{}: {e}",
                 self.settings.host, self.settings.port
@@ -470,8 +443,9 @@ impl MilvusStore {
     async fn verify(&self, dimension: u32) -> Result<(), EstablishError> {
         let name = self.settings.collection.as_str();
         let client = self
-            .client()
-            .ok_or_else(|| EstablishError::Unreachable("no client".into()))?;
+            .connection()
+            .ok_or_else(|| EstablishError::Unreachable("no client".into()))?
+            .admin;
         let request = DescribeCollectionRequest::builder()
             .collection_name(name)
             .build()
@@ -505,7 +479,7 @@ impl MilvusStore {
             MilvusStatus::Ready { .. } | MilvusStatus::WaitingForModel => ("degraded", true),
             MilvusStatus::Schema(_) => ("unavailable", true),
             MilvusStatus::Connecting | MilvusStatus::Unreachable { .. } => ("unavailable", false),
-            MilvusStatus::NoEmbeddingModel => ("unavailable", self.client().is_some()),
+            MilvusStatus::NoEmbeddingModel => ("unavailable", self.connection().is_some()),
         };
         let problem = match &status {
             MilvusStatus::Ready { .. } => None,

@@ -1,5 +1,6 @@
 //! Protection against the real binary (issue 15): the API key matrix with key
-//! file reload, pydantic-shaped input limits, JSON 413s, rate limits with their
+//! file reload, pydantic-shaped input limits on every text field and model id,
+//! JSON 413s, rate limits with their
 //! headers, `Retry-After` on 503s, slow clients, and log hygiene.
 
 mod common;
@@ -227,6 +228,170 @@ async fn inputs_are_bounded_like_pydantic_and_every_413_is_json() {
         value["detail"].is_string() || value["detail"].is_array(),
         "{value}"
     );
+}
+
+/// A multipart form of a (tiny) WAV upload in `file_field` and text fields.
+fn audio_form(file_field: &str, fields: &[(&str, &str)]) -> reqwest::multipart::Form {
+    let part = reqwest::multipart::Part::bytes(vec![0u8; 64])
+        .file_name("a.wav")
+        .mime_str("audio/wav")
+        .expect("mime");
+    let mut form = reqwest::multipart::Form::new().part(file_field.to_owned(), part);
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.to_string());
+    }
+    form
+}
+
+#[tokio::test]
+async fn every_text_field_and_model_id_is_bounded_on_every_route() {
+    let s = Server::start_ready(&[("HERMES_LLM_PROVIDER", "echo")]).await;
+    let long = "a".repeat(10_001);
+    let at_limit = "a".repeat(10_000);
+    let feedback = |reason: &str| json!({"feedback_type": "plan", "outcome": "accepted", "plan_id": "p", "reason": reason});
+    let user = |content: &str| json!({"role": "user", "content": content});
+
+    // The Hermes routes: a 422 naming every failing field, as pydantic would.
+    let hermes = [
+        (
+            "/simple_nlp",
+            json!({"text": long}),
+            vec![json!(["body", "text"])],
+        ),
+        ("/tts", json!({"text": long}), vec![json!(["body", "text"])]),
+        (
+            "/tts",
+            json!({"text": "hi", "voice": "../x"}),
+            vec![json!(["body", "voice"])],
+        ),
+        (
+            "/llm",
+            json!({"prompt": long}),
+            vec![json!(["body", "prompt"])],
+        ),
+        (
+            "/llm",
+            json!({"messages": [user("hi"), user(&long)], "model": "a b"}),
+            vec![
+                json!(["body", "messages", 1, "content"]),
+                json!(["body", "model"]),
+            ],
+        ),
+        (
+            "/feedback",
+            feedback(&long),
+            vec![json!(["body", "reason"])],
+        ),
+    ];
+    for (path, request, locs) in &hermes {
+        let (status, _, value) = body(s.post_json(path, request).await).await;
+        assert_eq!(status, 422, "{path}: {value}");
+        let issues = value["detail"].as_array().expect("a list of issues");
+        let found: Vec<&Value> = issues.iter().map(|i| &i["loc"]).collect();
+        assert_eq!(found, locs.iter().collect::<Vec<_>>(), "{path}: {value}");
+        for issue in issues {
+            let kind = issue["type"].as_str().unwrap_or_default();
+            if issue["loc"][1] == "voice" || issue["loc"][1] == "model" {
+                assert_eq!(kind, "string_pattern_mismatch", "{path}: {value}");
+            } else {
+                assert_eq!(kind, "string_too_long", "{path}: {value}");
+                assert_eq!(
+                    issue["ctx"],
+                    json!({"max_length": 10000}),
+                    "{path}: {value}"
+                );
+            }
+        }
+        assert!(
+            value.to_string().len() < 2000,
+            "{path}: the input is an excerpt"
+        );
+    }
+    // At the limit, each field passes the check (whatever the route answers next).
+    for (path, request) in [
+        ("/simple_nlp", json!({"text": at_limit})),
+        (
+            "/llm",
+            json!({"prompt": at_limit, "model": "meta-llama/Llama-3.1-8B-Instruct"}),
+        ),
+        ("/feedback", feedback(&at_limit)),
+    ] {
+        let status = s.post_json(path, &request).await.status();
+        assert_ne!(status, 422, "{path} refused a text at the limit");
+    }
+
+    // The question of /ingest/media and the model of /stt, in their forms.
+    let r = s
+        .client
+        .post(s.url(&format!("/ingest/media?media_type=image&question={long}")))
+        .multipart(audio_form("file", &[]))
+        .send()
+        .await
+        .expect("POST /ingest/media");
+    let (status, _, value) = body(r).await;
+    assert_eq!(status, 422, "{value}");
+    assert_eq!(
+        value["detail"][0]["loc"],
+        json!(["query", "question"]),
+        "{value}"
+    );
+    let r = s
+        .client
+        .post(s.url("/stt"))
+        .multipart(audio_form("audio", &[("model", "../whisper")]))
+        .send()
+        .await
+        .expect("POST /stt");
+    let (status, _, value) = body(r).await;
+    assert_eq!(status, 422, "{value}");
+    assert_eq!(
+        value["detail"][0]["type"], "string_pattern_mismatch",
+        "{value}"
+    );
+
+    // The OpenAI routes: OpenAI's 400 naming the field.
+    let openai = [
+        (
+            "/v1/chat/completions",
+            json!({"model": "x", "messages": [user(&long)]}),
+            "messages.0.content",
+        ),
+        (
+            "/v1/chat/completions",
+            json!({"model": "a b", "messages": [user("hi")]}),
+            "model",
+        ),
+        (
+            "/v1/audio/speech",
+            json!({"model": "tts-1", "voice": "alloy", "input": long}),
+            "input",
+        ),
+        (
+            "/v1/audio/speech",
+            json!({"model": "../m", "voice": "alloy", "input": "hi"}),
+            "model",
+        ),
+    ];
+    for (path, request, param) in &openai {
+        let (status, _, value) = body(s.post_json(path, request).await).await;
+        assert_eq!(status, 400, "{path}: {value}");
+        assert_eq!(value["error"]["param"], *param, "{path}: {value}");
+        assert_eq!(value["error"]["type"], "invalid_request_error");
+    }
+    let r = s
+        .client
+        .post(s.url("/v1/audio/transcriptions"))
+        .multipart(audio_form("file", &[("model", "a/b")]))
+        .send()
+        .await
+        .expect("POST /v1/audio/transcriptions");
+    let (status, _, value) = body(r).await;
+    assert_eq!(status, 400, "{value}");
+    assert_eq!(value["error"]["param"], "model", "{value}");
+    // A provider's model name with an organisation passes to the provider.
+    let chat = json!({"model": "meta-llama/Llama-3.1-8B-Instruct", "messages": [user("hi")]});
+    let (status, _, value) = body(s.post_json("/v1/chat/completions", &chat).await).await;
+    assert_eq!(status, 200, "{value}");
 }
 
 #[tokio::test]

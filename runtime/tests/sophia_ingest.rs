@@ -172,3 +172,23 @@ async fn audio_is_transcribed_embedded_and_forwarded() {
 fn uuid_like(id: &str) -> bool {
     id.len() == 36 && id.chars().filter(|c| *c == '-').count() == 4
 }
+
+#[tokio::test]
+async fn an_unreachable_sophia_is_a_503_that_names_no_address() {
+    let port = common::milvus::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let s = Server::start_ready(&[("SOPHIA_URL", url.as_str()), ("SOPHIA_API_KEY", TOKEN)]).await;
+    let (status, body) = upload(&s, "?media_type=image", "a.png", "image/png", b"png").await;
+    assert_eq!(status, 503, "{body}");
+    let text = body.to_string();
+    assert!(
+        !text.contains("127.0.0.1") && !text.contains(&port.to_string()),
+        "the client sees no internal address: {body}"
+    );
+    // The log keeps the address for the operator.
+    assert!(
+        s.logs().contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        s.logs()
+    );
+}

@@ -12,7 +12,7 @@ use hermes_interface::Task;
 use serde_json::{Value, json};
 use std::time::Instant;
 
-use super::llm_fields::{above_cap, boolean, integer_at_least, number_in};
+use super::llm_fields::{above_cap, boolean, check_inputs, integer_at_least, number_in};
 use super::openai_errors::{from_api_error, invalid, openai_error};
 use super::openapi::openai_bodies::{
     ChatCompletion, ChatCompletionRequest, ModelList, OpenAiError, StreamEvent,
@@ -192,6 +192,14 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     };
     if chat.request.messages.is_empty() {
         return invalid("messages must contain at least one message", "messages");
+    }
+    if let Err(e) = check_inputs(
+        None,
+        &chat.request.messages,
+        chat.request.model.as_deref(),
+        state.config.protection.max_text_chars,
+    ) {
+        return from_api_error(e);
     }
     let asked = chat
         .request

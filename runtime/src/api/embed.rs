@@ -73,11 +73,16 @@ pub async fn embed_text(
     State(state): State<AppState>,
     ValidJson(req): ValidJson<EmbedRequest>,
 ) -> Result<Json<EmbedResponse>, ApiError> {
-    let limit = state.config.protection.max_text_chars;
-    input::check_text("text", &req.text, limit)?;
+    let mut checks = input::Checks::new();
+    checks.text(
+        input::field("text"),
+        &req.text,
+        state.config.protection.max_text_chars,
+    );
     if req.model != "default" {
-        input::check_model_id("model", &req.model)?;
+        checks.model_id(input::field("model"), &req.model);
     }
+    checks.finish()?;
     let text_chars = req.text.chars().count();
     let stored = match embed_and_store(&state, req.text, &req.model).await {
         Ok(stored) => stored,

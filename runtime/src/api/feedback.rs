@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::openapi::bodies::ValidationError;
+use crate::error::ApiError;
 use crate::extract::ValidJson;
+use crate::protection::input;
 use crate::state::AppState;
 use crate::usecases::feedback::{self, Feedback, Receipt};
 
@@ -18,15 +20,22 @@ use crate::usecases::feedback::{self, Feedback, Receipt};
     request_body = Feedback,
     responses(
         (status = 201, description = "Feedback recorded", body = Receipt),
-        (status = 422, description = "Body not valid", body = ValidationError),
+        (status = 422, description = "Body not valid, or a reason longer than `HERMES_MAX_TEXT_CHARS`", body = ValidationError),
     )
 )]
 pub async fn feedback(
     State(state): State<AppState>,
     ValidJson(body): ValidJson<Feedback>,
-) -> (StatusCode, Json<Receipt>) {
-    (
+) -> Result<(StatusCode, Json<Receipt>), ApiError> {
+    input::Checks::new()
+        .text(
+            input::field("reason"),
+            &body.reason,
+            state.config.protection.max_text_chars,
+        )
+        .finish()?;
+    Ok((
         StatusCode::CREATED,
         Json(feedback::record(&body, &state.metrics)),
-    )
+    ))
 }

@@ -19,6 +19,7 @@ use super::openapi::bodies::{
     ErrorDetail, IngestForm, IngestResponse, MediaType, PassedThroughError, ValidationError,
 };
 use crate::error::{ApiError, ValidationIssue};
+use crate::protection::input;
 use crate::state::AppState;
 use crate::usecases::embed_and_store::{EmbedAndStoreError, embed_and_store};
 use hermes_engine::audio::AudioHint;
@@ -98,6 +99,15 @@ async fn ingest(
             }
         },
     };
+    if let Some(question) = &query.question {
+        let mut checks = input::Checks::new();
+        checks.text(
+            vec![json!("query"), json!("question")],
+            question,
+            state.config.protection.max_text_chars,
+        );
+        issues.extend(checks.into_issues());
+    }
     let file = match multipart {
         Ok(multipart) => read_file(multipart)
             .await

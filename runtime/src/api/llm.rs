@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use std::time::Instant;
 
-use super::llm_fields::{above_cap, boolean, integer_at_least, number_in};
+use super::llm_fields::{above_cap, boolean, check_inputs, integer_at_least, number_in};
 use super::openapi::bodies::{
     ErrorDetail, LlmMessage as LlmMessageSchema, LlmResponse, ValidationError,
 };
@@ -148,7 +148,7 @@ fn llm_response(c: &Completion) -> Value {
             (StreamEvent = "text/event-stream"),
         )),
         (status = 400, description = "Neither prompt nor messages", body = ErrorDetail),
-        (status = 422, description = "Body not valid (temperature outside 0..2, max_tokens < 1 or above the cap)", body = ValidationError),
+        (status = 422, description = "Body not valid (temperature outside 0..2, max_tokens < 1 or above the cap, a prompt or message longer than `HERMES_MAX_TEXT_CHARS`, a malformed model name)", body = ValidationError),
         (status = 502, description = "The provider answered with an error", body = ErrorDetail),
         (status = 503, description = "Provider not configured or unknown, or the Sophia proposal queue is full", body = ErrorDetail),
     )
@@ -162,6 +162,14 @@ pub async fn llm(
     let loc = vec![json!("body"), json!("max_tokens")];
     if let Some(issue) = above_cap(body.max_tokens, state.config.llm.max_tokens_cap, loc) {
         return ApiError::Validation(vec![issue]).into_response();
+    }
+    if let Err(e) = check_inputs(
+        body.prompt.as_deref(),
+        body.messages.as_deref().unwrap_or_default(),
+        body.model.as_deref(),
+        state.config.protection.max_text_chars,
+    ) {
+        return e.into_response();
     }
     let messages = match body.messages.filter(|m| !m.is_empty()) {
         Some(messages) => messages,

@@ -1,10 +1,38 @@
 //! Field parsers the LLM endpoints add to [`crate::extract::parse`]: bounded
-//! numbers and booleans with pydantic v2's error types and messages.
+//! numbers and booleans with pydantic v2's error types and messages; and the
+//! input limits both LLM routes apply to their texts and model name.
 
+use hermes_engine::llm::Message;
 use serde_json::{Value, json};
 
-use crate::error::ValidationIssue;
+use crate::error::{ApiError, ValidationIssue};
 use crate::extract::{Issues, Loc, parse};
+use crate::protection::input;
+
+/// The prompt and every message's content within `max_chars` characters, and
+/// the model override a provider's model name; every failure in one 422.
+pub fn check_inputs(
+    prompt: Option<&str>,
+    messages: &[Message],
+    model: Option<&str>,
+    max_chars: usize,
+) -> Result<(), ApiError> {
+    let mut checks = input::Checks::new();
+    if let Some(prompt) = prompt {
+        checks.text(input::field("prompt"), prompt, max_chars);
+    }
+    for (i, message) in messages.iter().enumerate() {
+        checks.text(
+            input::item_field("messages", i, "content"),
+            &message.content,
+            max_chars,
+        );
+    }
+    if let Some(model) = model.filter(|m| !m.trim().is_empty()) {
+        checks.provider_model(input::field("model"), model);
+    }
+    checks.finish()
+}
 
 /// `float` with `ge`/`le` bounds (`Field(ge=.., le=..)`).
 pub fn number_in(ge: f64, le: f64) -> impl FnOnce(&Value, &Loc, &mut Issues) -> Option<f64> {

@@ -18,6 +18,7 @@ use super::openapi::openai_bodies::{OpenAiError, Transcription, TranscriptionFor
 use super::stt::{log_transcribed, missing_field, read_audio_form, to_api_error};
 use super::tts::TtsHttpError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
+use crate::protection::input;
 use crate::state::AppState;
 use hermes_engine::services::stt::{self, Segment, SttRequest};
 use hermes_engine::services::tts;
@@ -102,14 +103,22 @@ pub async fn transcriptions(State(state): State<AppState>, request: Request) -> 
     }
     let language = form.fields.remove("language").unwrap_or_default();
     let upload_bytes = audio.len();
+    let model = default_if_openai(
+        form.fields.get("model").map(String::as_str),
+        OPENAI_STT_MODELS,
+    );
+    if model != "default"
+        && let Err(e) = input::Checks::new()
+            .model_id(input::field("model"), &model)
+            .finish()
+    {
+        return from_api_error(e);
+    }
     let request = SttRequest {
         audio,
         hint,
         language: language.clone(),
-        model: default_if_openai(
-            form.fields.get("model").map(String::as_str),
-            OPENAI_STT_MODELS,
-        ),
+        model,
     };
     let done = match stt::transcribe(&state.registry, &state.config.stt, request).await {
         Ok(done) => done,
@@ -258,6 +267,17 @@ pub async fn speech(
         Ok(ValidJson(req)) => req,
         Err(e) => return from_api_error(e),
     };
+    let mut checks = input::Checks::new();
+    checks.text(
+        input::field("input"),
+        &req.input,
+        state.config.protection.max_text_chars,
+    );
+    checks.model_id(input::field("model"), &req.model);
+    checks.model_id(input::field("voice"), &req.voice);
+    if let Err(e) = checks.finish() {
+        return from_api_error(e);
+    }
     let format = req.response_format.as_str();
     if !matches!(format, "wav" | "pcm") {
         return invalid(

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::openapi::bodies::{ErrorDetail, NlpOperation, ValidationError};
 use crate::error::ApiError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
+use crate::protection::input;
 use crate::state::AppState;
 use hermes_engine::services::nlp::{self, NlpServiceError};
 
@@ -78,7 +79,7 @@ impl From<Analysis> for SimpleNlpResponse {
     responses(
         (status = 200, description = "The requested analyses only", body = SimpleNlpResponse),
         (status = 400, description = "Blank text or an unknown operation", body = ErrorDetail),
-        (status = 422, description = "Body not valid", body = ValidationError),
+        (status = 422, description = "Body not valid, or text longer than `HERMES_MAX_TEXT_CHARS`", body = ValidationError),
         (status = 503, description = "No NLP model served or loaded, or its queue is full", body = ErrorDetail),
     )
 )]
@@ -86,6 +87,13 @@ pub async fn simple_nlp(
     State(state): State<AppState>,
     ValidJson(req): ValidJson<SimpleNlpRequest>,
 ) -> Result<Json<SimpleNlpResponse>, ApiError> {
+    input::Checks::new()
+        .text(
+            input::field("text"),
+            &req.text,
+            state.config.protection.max_text_chars,
+        )
+        .finish()?;
     let text_chars = req.text.chars().count();
     let (model, analysis) = nlp::analyze(&state.registry, req.text, &req.operations)
         .await

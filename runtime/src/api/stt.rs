@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use super::limited_body;
 use super::openapi::bodies::{ErrorDetail, SttForm, ValidationError};
 use crate::error::{ApiError, ValidationIssue};
+use crate::protection::input;
 use crate::state::AppState;
 use hermes_engine::audio::{AudioError, AudioHint};
 use hermes_engine::models::whisper::WhisperModelError;
@@ -68,11 +69,17 @@ pub async fn stt(
         return Err(missing_field("audio"));
     };
     let upload_bytes = bytes.len();
+    let model = form.fields.remove("model").unwrap_or_default();
+    if !matches!(model.trim(), "" | "default") {
+        input::Checks::new()
+            .model_id(input::field("model"), model.trim())
+            .finish()?;
+    }
     let request = SttRequest {
         audio: bytes,
         hint,
         language: form.fields.remove("language").unwrap_or_default(),
-        model: form.fields.remove("model").unwrap_or_default(),
+        model,
     };
     let done = stt::transcribe(&state.registry, &state.config.stt, request)
         .await

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::openapi::bodies::{Binary, ErrorDetail, ValidationError};
 use crate::error::ApiError;
 use crate::extract::{Fields, FromJsonBody, ValidJson, parse};
+use crate::protection::input;
 use crate::state::AppState;
 use hermes_engine::models::worker::WorkerError;
 use hermes_engine::services::tts::{self, TtsError};
@@ -18,11 +19,17 @@ use hermes_engine::services::tts::{self, TtsError};
 #[derive(Debug, utoipa::ToSchema)]
 #[schema(as = TTSRequest)]
 pub struct TtsRequest {
-    /// Text to synthesize: not blank, at most `HERMES_TTS_MAX_CHARS` characters.
+    /// Text to synthesize: not blank, at most `HERMES_MAX_TEXT_CHARS` characters (422
+    /// beyond) and at most `HERMES_TTS_MAX_CHARS` (413 beyond).
     #[schema(pattern = r"\S")]
     text: String,
     /// `default` or an installed voice id.
-    #[schema(required = false, default = "default")]
+    #[schema(
+        required = false,
+        default = "default",
+        pattern = r"^[A-Za-z0-9_.-]+$",
+        max_length = 128
+    )]
     voice: String,
     /// Language code (e.g. "en-US").
     #[schema(required = false, default = "en-US")]
@@ -54,7 +61,7 @@ impl FromJsonBody for TtsRequest {
         (status = 200, description = "16-bit PCM mono WAV at the voice's rate", body = Binary, content_type = "audio/wav"),
         (status = 400, description = "Blank text, unknown voice or language, nothing to say", body = ErrorDetail),
         (status = 413, description = "Text longer than the limit", body = ErrorDetail),
-        (status = 422, description = "Body not valid", body = ValidationError),
+        (status = 422, description = "Body not valid, text longer than `HERMES_MAX_TEXT_CHARS`, or voice id malformed", body = ValidationError),
         (status = 503, description = "No voice served or loaded, phonemizer missing, or queue full", body = ErrorDetail),
     )
 )]
@@ -62,6 +69,16 @@ pub async fn tts(
     State(state): State<AppState>,
     ValidJson(req): ValidJson<TtsRequest>,
 ) -> Result<Response, TtsHttpError> {
+    let mut checks = input::Checks::new();
+    checks.text(
+        input::field("text"),
+        &req.text,
+        state.config.protection.max_text_chars,
+    );
+    if req.voice != "default" {
+        checks.model_id(input::field("voice"), &req.voice);
+    }
+    checks.finish()?;
     let text_chars = req.text.chars().count();
     let speech = tts::synthesize(
         &state.registry,

@@ -11,23 +11,112 @@ use crate::error::{ApiError, ValidationIssue};
 pub const MODEL_ID_PATTERN: &str = "^[A-Za-z0-9_.-]+$";
 /// Longest model id.
 pub const MAX_MODEL_ID_CHARS: usize = 128;
+/// The names an LLM provider's model may have (`model` of `/llm` and
+/// `/v1/chat/completions`, forwarded upstream): OpenAI-compatible servers name
+/// models `org/name` (vLLM) or `name:tag` (Ollama).
+pub const PROVIDER_MODEL_PATTERN: &str = "^[A-Za-z0-9_.:/@-]+$";
+/// Longest provider model name.
+pub const MAX_PROVIDER_MODEL_CHARS: usize = 256;
 
-fn loc(field: &str) -> Vec<Value> {
-    vec![json!("body"), json!(field)]
+/// `["body", field]`: where a top-level body field is reported.
+pub fn field(name: &str) -> Vec<Value> {
+    vec![json!("body"), json!(name)]
 }
 
-/// `text` (at `body.<field>`) within `max` characters.
-pub fn check_text(field: &str, text: &str, max: usize) -> Result<(), ApiError> {
-    if text.chars().nth(max).is_none() {
-        return Ok(());
+/// `["body", list, index, name]`: a field of a list item (`messages[2].content`).
+pub fn item_field(list: &str, index: usize, name: &str) -> Vec<Value> {
+    vec![json!("body"), json!(list), json!(index), json!(name)]
+}
+
+/// The text fields and model ids of one request, checked together so that one
+/// 422 lists every failing field, as pydantic reports them.
+#[derive(Debug, Default)]
+pub struct Checks {
+    issues: Vec<ValidationIssue>,
+}
+
+impl Checks {
+    pub fn new() -> Self {
+        Self::default()
     }
-    Err(ApiError::Validation(vec![ValidationIssue {
-        loc: loc(field),
-        msg: format!("String should have at most {max} characters"),
-        kind: "string_too_long",
-        input: json!(text),
-        ctx: Some(json!({ "max_length": max })),
-    }]))
+
+    /// `text` (at `loc`) within `max` characters.
+    pub fn text(&mut self, loc: Vec<Value>, text: &str, max: usize) -> &mut Self {
+        if text.chars().nth(max).is_some() {
+            self.issues.push(ValidationIssue {
+                loc,
+                msg: format!("String should have at most {max} characters"),
+                kind: "string_too_long",
+                input: json!(text),
+                ctx: Some(json!({ "max_length": max })),
+            });
+        }
+        self
+    }
+
+    /// A model id (at `loc`) of letters, digits, `_`, `.`, `-`, at most
+    /// [`MAX_MODEL_ID_CHARS`] long.
+    pub fn model_id(&mut self, loc: Vec<Value>, id: &str) -> &mut Self {
+        if is_model_id(id) {
+            return self;
+        }
+        self.issues.push(if has_model_id_chars(id) {
+            ValidationIssue {
+                loc,
+                msg: format!("String should have at most {MAX_MODEL_ID_CHARS} characters"),
+                kind: "string_too_long",
+                input: json!(id),
+                ctx: Some(json!({ "max_length": MAX_MODEL_ID_CHARS })),
+            }
+        } else {
+            ValidationIssue {
+                loc,
+                msg: format!("String should match pattern '{MODEL_ID_PATTERN}'"),
+                kind: "string_pattern_mismatch",
+                input: json!(id),
+                ctx: Some(json!({ "pattern": MODEL_ID_PATTERN })),
+            }
+        });
+        self
+    }
+
+    /// A model name forwarded to an LLM provider (at `loc`): [`PROVIDER_MODEL_PATTERN`],
+    /// at most [`MAX_PROVIDER_MODEL_CHARS`] long.
+    pub fn provider_model(&mut self, loc: Vec<Value>, name: &str) -> &mut Self {
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"_.:/@-".contains(&b);
+        if name.len() > MAX_PROVIDER_MODEL_CHARS {
+            self.issues.push(ValidationIssue {
+                loc,
+                msg: format!("String should have at most {MAX_PROVIDER_MODEL_CHARS} characters"),
+                kind: "string_too_long",
+                input: json!(name),
+                ctx: Some(json!({ "max_length": MAX_PROVIDER_MODEL_CHARS })),
+            });
+        } else if name.is_empty() || !name.bytes().all(allowed) {
+            self.issues.push(ValidationIssue {
+                loc,
+                msg: format!("String should match pattern '{PROVIDER_MODEL_PATTERN}'"),
+                kind: "string_pattern_mismatch",
+                input: json!(name),
+                ctx: Some(json!({ "pattern": PROVIDER_MODEL_PATTERN })),
+            });
+        }
+        self
+    }
+
+    /// The failed checks, for a route that gathers issues of its own.
+    pub fn into_issues(self) -> Vec<ValidationIssue> {
+        self.issues
+    }
+
+    /// `Err(422)` listing every failed check, `Ok` when none failed.
+    pub fn finish(&mut self) -> Result<(), ApiError> {
+        if self.issues.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(std::mem::take(&mut self.issues)))
+        }
+    }
 }
 
 /// Whether `id` is made of letters, digits, `_`, `.`, `-` only (and is not empty).
@@ -38,33 +127,9 @@ fn has_model_id_chars(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
 }
 
-/// Whether `id` is a model id [`check_model_id`] accepts.
+/// Whether `id` is a model id [`Checks::model_id`] accepts.
 pub fn is_model_id(id: &str) -> bool {
     has_model_id_chars(id) && id.chars().nth(MAX_MODEL_ID_CHARS).is_none()
-}
-
-/// A model id (at `body.<field>`) of letters, digits, `_`, `.`, `-`.
-pub fn check_model_id(field: &str, id: &str) -> Result<(), ApiError> {
-    let ok = has_model_id_chars(id);
-    if is_model_id(id) {
-        return Ok(());
-    }
-    if ok {
-        return Err(ApiError::Validation(vec![ValidationIssue {
-            loc: loc(field),
-            msg: format!("String should have at most {MAX_MODEL_ID_CHARS} characters"),
-            kind: "string_too_long",
-            input: json!(id),
-            ctx: Some(json!({ "max_length": MAX_MODEL_ID_CHARS })),
-        }]));
-    }
-    Err(ApiError::Validation(vec![ValidationIssue {
-        loc: loc(field),
-        msg: format!("String should match pattern '{MODEL_ID_PATTERN}'"),
-        kind: "string_pattern_mismatch",
-        input: json!(id),
-        ctx: Some(json!({ "pattern": MODEL_ID_PATTERN })),
-    }]))
 }
 
 #[cfg(test)]
@@ -73,8 +138,16 @@ mod tests {
 
     #[test]
     fn text_at_the_limit_passes_and_one_more_fails_like_pydantic() {
-        assert!(check_text("text", &"é".repeat(10), 10).is_ok());
-        let Err(ApiError::Validation(issues)) = check_text("text", &"é".repeat(11), 10) else {
+        assert!(
+            Checks::new()
+                .text(field("text"), &"é".repeat(10), 10)
+                .finish()
+                .is_ok()
+        );
+        let Err(ApiError::Validation(issues)) = Checks::new()
+            .text(field("text"), &"é".repeat(11), 10)
+            .finish()
+        else {
             panic!("expected a validation error");
         };
         assert_eq!(issues[0].kind, "string_too_long");
@@ -84,13 +157,58 @@ mod tests {
 
     #[test]
     fn model_ids_follow_the_pattern() {
-        assert!(check_model_id("model", "all-minilm-l6-v2").is_ok());
-        assert!(check_model_id("model", "gpt-4o_mini.v1").is_ok());
+        let check = |id: &str| Checks::new().model_id(field("model"), id).finish();
+        assert!(check("all-minilm-l6-v2").is_ok());
+        assert!(check("gpt-4o_mini.v1").is_ok());
+        let Err(ApiError::Validation(issues)) = check(&"a".repeat(MAX_MODEL_ID_CHARS + 1)) else {
+            panic!("a long id accepted");
+        };
+        assert_eq!(issues[0].kind, "string_too_long");
         for bad in ["", "a/b", "../etc", "x y", "naïve", "a\nb"] {
-            let Err(ApiError::Validation(issues)) = check_model_id("model", bad) else {
+            let Err(ApiError::Validation(issues)) = check(bad) else {
                 panic!("{bad:?} accepted");
             };
             assert_eq!(issues[0].kind, "string_pattern_mismatch", "{bad:?}");
         }
+    }
+
+    #[test]
+    fn provider_model_names_may_have_an_organisation_and_a_tag() {
+        let check = |name: &str| Checks::new().provider_model(field("model"), name).finish();
+        for good in [
+            "gpt-4o-mini",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "llama3:8b",
+        ] {
+            assert!(check(good).is_ok(), "{good:?}");
+        }
+        for bad in ["", "x y", "a\nb", "naïve", "a;b"] {
+            let Err(ApiError::Validation(issues)) = check(bad) else {
+                panic!("{bad:?} accepted");
+            };
+            assert_eq!(issues[0].kind, "string_pattern_mismatch", "{bad:?}");
+        }
+        assert!(check(&"a".repeat(MAX_PROVIDER_MODEL_CHARS)).is_ok());
+        assert!(check(&"a".repeat(MAX_PROVIDER_MODEL_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn every_failing_field_is_reported_in_one_error_with_its_location() {
+        let Err(ApiError::Validation(issues)) = Checks::new()
+            .text(item_field("messages", 0, "content"), "ok", 5)
+            .text(item_field("messages", 1, "content"), "too long", 5)
+            .model_id(field("model"), "a/b")
+            .finish()
+        else {
+            panic!("expected a validation error");
+        };
+        let locs: Vec<_> = issues.iter().map(|i| json!(i.loc)).collect();
+        assert_eq!(
+            locs,
+            [
+                json!(["body", "messages", 1, "content"]),
+                json!(["body", "model"])
+            ]
+        );
     }
 }

@@ -13,6 +13,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use hermes_upstreams::addresses;
+
 use super::Protection;
 
 /// Longest plain-text message kept as the detail.
@@ -63,31 +65,13 @@ pub fn reason(status: StatusCode) -> &'static str {
     }
 }
 
-/// `http://...` and `https://...` replaced, so no dependency address leaks.
-pub fn scrub_urls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("://") {
-        // Back up over the scheme's letters.
-        let start = rest[..at]
-            .rfind(|c: char| !c.is_ascii_alphanumeric() && c != '+' && c != '.' && c != '-')
-            .map_or(0, |i| i + 1);
-        let end = rest[at..]
-            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ')' || c == ',')
-            .map_or(rest.len(), |i| at + i);
-        out.push_str(&rest[..start]);
-        out.push_str("[internal address]");
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
 fn scrub_value(v: &mut Value) -> bool {
     match v {
-        Value::String(s) if s.contains("://") => {
-            *s = scrub_urls(s);
-            true
+        Value::String(s) => {
+            let scrubbed = addresses::scrub(s);
+            let changed = scrubbed != *s;
+            *s = scrubbed;
+            changed
         }
         // Every item is scrubbed: no short-circuit.
         Value::Array(items) => items.iter_mut().map(scrub_value).filter(|c| *c).count() > 0,
@@ -172,19 +156,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_are_scrubbed_and_the_rest_kept() {
-        assert_eq!(
-            scrub_urls("Milvus at http://10.0.0.7:19530/v2 is down"),
-            "Milvus at [internal address] is down"
-        );
-        assert_eq!(
-            scrub_urls("a (https://sophia.svc:8001), b"),
-            "a ([internal address]), b"
-        );
-        assert_eq!(scrub_urls("no address"), "no address");
-        let mut v = json!({"detail": ["grpc://milvus:19530 refused"]});
+    fn every_string_of_a_json_error_is_scrubbed() {
+        let mut v = json!({"detail": ["grpc://milvus:19530 refused", "peer 10.0.0.7:8001 reset"]});
         assert!(scrub_value(&mut v));
-        assert_eq!(v, json!({"detail": ["[internal address] refused"]}));
+        assert_eq!(
+            v,
+            json!({"detail": ["[internal address] refused", "peer [internal address] reset"]})
+        );
+        let mut untouched = json!({"detail": "Service Unavailable"});
+        assert!(!scrub_value(&mut untouched));
     }
 
     #[test]

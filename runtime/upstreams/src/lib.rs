@@ -2,7 +2,8 @@
 //! when a dependency is down. No HTTP serving, no env: the binary crate builds the
 //! settings and calls in here.
 //!
-//! Bottom up: [`secret`] (values never printed); [`config`] (the plain settings); [`outbound`] (the one pooled HTTP
+//! Bottom up: [`secret`] (values never printed); [`addresses`] (dependency
+//! addresses scrubbed from what a client reads); [`config`] (the plain settings); [`outbound`] (the one pooled HTTP
 //! client and dependency timeouts); [`resilience`] (breakers, backoff, retry budget,
 //! delivery metrics); [`outbox`] (the durable, fsync'd log replayed to a
 //! dependency); [`persistence`] (Milvus) and [`sophia`] (media forwarding and LLM
@@ -11,6 +12,7 @@
 //! retry budget); [`trace_context`] (client spans of outbound calls and the W3C
 //! trace headers they carry).
 
+pub mod addresses;
 pub mod config;
 pub mod deliveries;
 pub mod llm_upstream;

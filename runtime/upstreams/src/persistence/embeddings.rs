@@ -61,9 +61,12 @@ impl EmbeddingPersistence {
     }
 }
 
+/// The client's warning: why, without the addresses the error may name (the
+/// log has them).
 fn queued_warning(failure: &WriteError) -> String {
     format!(
-        "Not persisted to Milvus yet ({failure}); the embedding is queued in the durable outbox and written as soon as Milvus acknowledges it"
+        "Not persisted to Milvus yet ({}); the embedding is queued in the durable outbox and written as soon as Milvus acknowledges it",
+        crate::addresses::scrub(&failure.to_string())
     )
 }
 

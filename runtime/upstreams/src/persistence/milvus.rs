@@ -18,11 +18,13 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
+pub use super::write::{EmbeddingRow, WriteError};
+
 use super::schema::{self, SchemaProblem};
 use super::upsert_rpc::UpsertClient;
 use crate::config::MilvusConfig;
 use crate::resilience::backoff::Backoff;
-use crate::resilience::breaker::{BreakerConfig, CircuitState, Rejected, SharedBreaker};
+use crate::resilience::breaker::{BreakerConfig, CircuitState, SharedBreaker};
 use crate::resilience::metrics::DeliveryMetrics;
 use crate::trace_context;
 
@@ -70,41 +72,6 @@ pub enum Dimension {
     Unknown,
     Known(u32),
     NoModel,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error("Milvus is not ready: {0}")]
-    NotReady(String),
-    #[error("Milvus circuit is open ({0})")]
-    CircuitOpen(Rejected),
-    #[error("Milvus did not answer within {0:?}")]
-    Timeout(Duration),
-    #[error("Milvus refused the write: {0}")]
-    Failed(String),
-}
-
-impl WriteError {
-    /// Metric label.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            WriteError::NotReady(_) => "not_ready",
-            WriteError::CircuitOpen(_) => "circuit_open",
-            WriteError::Timeout(_) => "timeout",
-            WriteError::Failed(_) => "error",
-        }
-    }
-}
-
-/// One row of the collection.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct EmbeddingRow {
-    pub embedding_id: String,
-    pub embedding: Vec<f32>,
-    pub model: String,
-    pub text: String,
-    /// Milliseconds since the Unix epoch.
-    pub timestamp: i64,
 }
 
 #[derive(Debug)]

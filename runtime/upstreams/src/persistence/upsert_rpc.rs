@@ -12,8 +12,8 @@ use milvus::proto::{common, milvus as rpc, schema as proto};
 use tonic::metadata::{AsciiMetadataValue, MetadataKey, MetadataMap};
 use tonic::transport::{Channel, Endpoint};
 
-use super::milvus::{EmbeddingRow, WriteError};
 use super::schema;
+use super::write::{EmbeddingRow, WriteError};
 use crate::trace_context;
 
 #[derive(Clone)]

@@ -1,7 +1,8 @@
 //! Protection against the real binary (issue 15): the API key matrix with key
 //! file reload, pydantic-shaped input limits on every text field and model id,
 //! JSON 413s, rate limits with their
-//! headers, `Retry-After` on 503s, slow clients, and log hygiene.
+//! headers, `Retry-After` on 503s, a burst far above capacity shed while the
+//! admitted keep their latency, slow clients, and log hygiene.
 
 mod common;
 
@@ -461,6 +462,82 @@ async fn every_503_carries_retry_after() {
     let r = s.get("/readyz").await;
     assert_eq!(r.status(), 503);
     assert!(r.headers().contains_key("retry-after"));
+}
+
+/// Sends `n` different `/embed_text` requests at once; each answer's status,
+/// `Retry-After`, JSON-ness and latency.
+async fn embed_burst(s: &Server, n: usize, round: &str) -> Vec<(u16, bool, bool, Duration)> {
+    let requests = (0..n).map(|i| async move {
+        let started = Instant::now();
+        let text = format!("Burst {round} request {i} carries its own words.");
+        let r = s.post_json("/embed_text", &json!({ "text": text })).await;
+        let status = r.status().as_u16();
+        let retry_after = r.headers().contains_key("retry-after");
+        let json = r.json::<Value>().await.is_ok();
+        (status, retry_after, json, started.elapsed())
+    });
+    futures::future::join_all(requests).await
+}
+
+fn p99(answers: &[(u16, bool, bool, Duration)]) -> Duration {
+    let mut times: Vec<Duration> = answers.iter().filter(|a| a.0 == 200).map(|a| a.3).collect();
+    times.sort();
+    times
+        .get((times.len() * 99).div_ceil(100).saturating_sub(1))
+        .copied()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_burst_far_above_capacity_is_shed_and_the_admitted_keep_their_latency() {
+    // Capacity: 64 waiting requests (plus the passes running).
+    const QUEUE: usize = 64;
+    let s = Server::start_ready(&[("HERMES_EMBEDDING_QUEUE", "64")]).await;
+    // The peer in the same run: a burst the queue holds.
+    let calm = embed_burst(&s, QUEUE, "calm").await;
+    assert!(
+        calm.iter().all(|a| a.0 == 200),
+        "a burst within capacity is served whole"
+    );
+    // Ten times the capacity at once.
+    let burst = embed_burst(&s, 10 * QUEUE, "storm").await;
+    let served = burst.iter().filter(|a| a.0 == 200).count();
+    let shed: Vec<_> = burst.iter().filter(|a| a.0 == 503).collect();
+    let other: Vec<u16> = burst
+        .iter()
+        .map(|a| a.0)
+        .filter(|s| *s != 200 && *s != 503)
+        .collect();
+    assert!(other.is_empty(), "only 200 or 503: {other:?}");
+    assert!(
+        served >= QUEUE,
+        "at least a queue's worth is served: {served}"
+    );
+    assert!(
+        !shed.is_empty(),
+        "what exceeds the queue is refused, not queued"
+    );
+    assert!(
+        shed.iter().all(|a| a.1 && a.2),
+        "every 503 has Retry-After and a JSON body"
+    );
+    // The admitted wait behind at most a full queue, as in the calm burst (a wide
+    // margin for a busy machine; queueing all 640 would take several times longer).
+    let (calm_p99, burst_p99) = (p99(&calm), p99(&burst));
+    eprintln!(
+        "burst of {}: {served} served, {} shed; admitted p99 {burst_p99:?} (calm {calm_p99:?})",
+        10 * QUEUE,
+        shed.len()
+    );
+    assert!(
+        burst_p99 <= calm_p99 * 3 + Duration::from_secs(2),
+        "admitted p99 {burst_p99:?} against {calm_p99:?} within capacity"
+    );
+    assert_eq!(
+        s.get("/readyz").await.status(),
+        200,
+        "still ready after the storm"
+    );
 }
 
 #[tokio::test]

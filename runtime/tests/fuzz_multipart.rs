@@ -25,7 +25,7 @@ fn cases() -> u32 {
     std::env::var("HERMES_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(500)
+        .unwrap_or(15_000)
 }
 
 /// One form part: (field name, file name and content type for a file, bytes).

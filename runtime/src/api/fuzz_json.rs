@@ -28,7 +28,7 @@ fn cases() -> u32 {
     std::env::var("HERMES_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(300)
+        .unwrap_or(9_000)
 }
 
 /// Field names the request types read, so values reach the field parsers.

@@ -231,8 +231,13 @@ async fn inputs_are_bounded_like_pydantic_and_every_413_is_json() {
     );
 }
 
-/// A multipart form of a (tiny) WAV upload in `file_field` and text fields.
-fn audio_form(file_field: &str, fields: &[(&str, &str)]) -> reqwest::multipart::Form {
+/// Posts a form of a (tiny) WAV upload in `file_field` and text `fields` to `path`.
+async fn post_audio_form(
+    s: &Server,
+    path: &str,
+    file_field: &str,
+    fields: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Value) {
     let part = reqwest::multipart::Part::bytes(vec![0u8; 64])
         .file_name("a.wav")
         .mime_str("audio/wav")
@@ -241,7 +246,8 @@ fn audio_form(file_field: &str, fields: &[(&str, &str)]) -> reqwest::multipart::
     for (name, value) in fields {
         form = form.text(name.to_string(), value.to_string());
     }
-    form
+    let r = s.client.post(s.url(path)).multipart(form).send().await;
+    body(r.unwrap_or_else(|e| panic!("POST {path}: {e}"))).await
 }
 
 #[tokio::test]
@@ -322,28 +328,15 @@ async fn every_text_field_and_model_id_is_bounded_on_every_route() {
     }
 
     // The question of /ingest/media and the model of /stt, in their forms.
-    let r = s
-        .client
-        .post(s.url(&format!("/ingest/media?media_type=image&question={long}")))
-        .multipart(audio_form("file", &[]))
-        .send()
-        .await
-        .expect("POST /ingest/media");
-    let (status, _, value) = body(r).await;
+    let ingest = format!("/ingest/media?media_type=image&question={long}");
+    let (status, _, value) = post_audio_form(&s, &ingest, "file", &[]).await;
     assert_eq!(status, 422, "{value}");
     assert_eq!(
         value["detail"][0]["loc"],
         json!(["query", "question"]),
         "{value}"
     );
-    let r = s
-        .client
-        .post(s.url("/stt"))
-        .multipart(audio_form("audio", &[("model", "../whisper")]))
-        .send()
-        .await
-        .expect("POST /stt");
-    let (status, _, value) = body(r).await;
+    let (status, _, value) = post_audio_form(&s, "/stt", "audio", &[("model", "../whisper")]).await;
     assert_eq!(status, 422, "{value}");
     assert_eq!(
         value["detail"][0]["type"], "string_pattern_mismatch",
@@ -379,14 +372,8 @@ async fn every_text_field_and_model_id_is_bounded_on_every_route() {
         assert_eq!(value["error"]["param"], *param, "{path}: {value}");
         assert_eq!(value["error"]["type"], "invalid_request_error");
     }
-    let r = s
-        .client
-        .post(s.url("/v1/audio/transcriptions"))
-        .multipart(audio_form("file", &[("model", "a/b")]))
-        .send()
-        .await
-        .expect("POST /v1/audio/transcriptions");
-    let (status, _, value) = body(r).await;
+    let transcriptions = "/v1/audio/transcriptions";
+    let (status, _, value) = post_audio_form(&s, transcriptions, "file", &[("model", "a/b")]).await;
     assert_eq!(status, 400, "{value}");
     assert_eq!(value["error"]["param"], "model", "{value}");
     // A provider's model name with an organisation passes to the provider.

@@ -73,16 +73,10 @@ pub async fn embed_text(
     State(state): State<AppState>,
     ValidJson(req): ValidJson<EmbedRequest>,
 ) -> Result<Json<EmbedResponse>, ApiError> {
-    let mut checks = input::Checks::new();
-    checks.text(
-        input::field("text"),
-        &req.text,
-        state.config.protection.max_text_chars,
-    );
-    if req.model != "default" {
-        checks.model_id(input::field("model"), &req.model);
-    }
-    checks.finish()?;
+    input::Checks::new(state.config.protection.max_text_chars)
+        .text(input::field("text"), &req.text)
+        .model_id(input::field("model"), &req.model)
+        .finish()?;
     let text_chars = req.text.chars().count();
     let stored = match embed_and_store(&state, req.text, &req.model).await {
         Ok(stored) => stored,

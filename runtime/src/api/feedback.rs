@@ -27,12 +27,8 @@ pub async fn feedback(
     State(state): State<AppState>,
     ValidJson(body): ValidJson<Feedback>,
 ) -> Result<(StatusCode, Json<Receipt>), ApiError> {
-    input::Checks::new()
-        .text(
-            input::field("reason"),
-            &body.reason,
-            state.config.protection.max_text_chars,
-        )
+    input::Checks::new(state.config.protection.max_text_chars)
+        .text(input::field("reason"), &body.reason)
         .finish()?;
     Ok((
         StatusCode::CREATED,

@@ -100,12 +100,8 @@ async fn ingest(
         },
     };
     if let Some(question) = &query.question {
-        let mut checks = input::Checks::new();
-        checks.text(
-            vec![json!("query"), json!("question")],
-            question,
-            state.config.protection.max_text_chars,
-        );
+        let mut checks = input::Checks::new(state.config.protection.max_text_chars);
+        checks.text(vec![json!("query"), json!("question")], question);
         issues.extend(checks.into_issues());
     }
     let file = match multipart {

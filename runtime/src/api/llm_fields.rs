@@ -17,15 +17,14 @@ pub fn check_inputs(
     model: Option<&str>,
     max_chars: usize,
 ) -> Result<(), ApiError> {
-    let mut checks = input::Checks::new();
+    let mut checks = input::Checks::new(max_chars);
     if let Some(prompt) = prompt {
-        checks.text(input::field("prompt"), prompt, max_chars);
+        checks.text(input::field("prompt"), prompt);
     }
     for (i, message) in messages.iter().enumerate() {
         checks.text(
             input::item_field("messages", i, "content"),
             &message.content,
-            max_chars,
         );
     }
     if let Some(model) = model.filter(|m| !m.trim().is_empty()) {

@@ -108,7 +108,7 @@ pub async fn transcriptions(State(state): State<AppState>, request: Request) -> 
         OPENAI_STT_MODELS,
     );
     if model != "default"
-        && let Err(e) = input::Checks::new()
+        && let Err(e) = input::Checks::new(state.config.protection.max_text_chars)
             .model_id(input::field("model"), &model)
             .finish()
     {
@@ -267,15 +267,12 @@ pub async fn speech(
         Ok(ValidJson(req)) => req,
         Err(e) => return from_api_error(e),
     };
-    let mut checks = input::Checks::new();
-    checks.text(
-        input::field("input"),
-        &req.input,
-        state.config.protection.max_text_chars,
-    );
-    checks.model_id(input::field("model"), &req.model);
-    checks.model_id(input::field("voice"), &req.voice);
-    if let Err(e) = checks.finish() {
+    let checked = input::Checks::new(state.config.protection.max_text_chars)
+        .text(input::field("input"), &req.input)
+        .model_id(input::field("model"), &req.model)
+        .model_id(input::field("voice"), &req.voice)
+        .finish();
+    if let Err(e) = checked {
         return from_api_error(e);
     }
     let format = req.response_format.as_str();

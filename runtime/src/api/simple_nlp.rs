@@ -87,12 +87,8 @@ pub async fn simple_nlp(
     State(state): State<AppState>,
     ValidJson(req): ValidJson<SimpleNlpRequest>,
 ) -> Result<Json<SimpleNlpResponse>, ApiError> {
-    input::Checks::new()
-        .text(
-            input::field("text"),
-            &req.text,
-            state.config.protection.max_text_chars,
-        )
+    input::Checks::new(state.config.protection.max_text_chars)
+        .text(input::field("text"), &req.text)
         .finish()?;
     let text_chars = req.text.chars().count();
     let (model, analysis) = nlp::analyze(&state.registry, req.text, &req.operations)

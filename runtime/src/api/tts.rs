@@ -69,16 +69,10 @@ pub async fn tts(
     State(state): State<AppState>,
     ValidJson(req): ValidJson<TtsRequest>,
 ) -> Result<Response, TtsHttpError> {
-    let mut checks = input::Checks::new();
-    checks.text(
-        input::field("text"),
-        &req.text,
-        state.config.protection.max_text_chars,
-    );
-    if req.voice != "default" {
-        checks.model_id(input::field("voice"), &req.voice);
-    }
-    checks.finish()?;
+    input::Checks::new(state.config.protection.max_text_chars)
+        .text(input::field("text"), &req.text)
+        .model_id(input::field("voice"), &req.voice)
+        .finish()?;
     let text_chars = req.text.chars().count();
     let speech = tts::synthesize(
         &state.registry,

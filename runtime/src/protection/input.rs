@@ -30,26 +30,25 @@ pub fn item_field(list: &str, index: usize, name: &str) -> Vec<Value> {
 
 /// The text fields and model ids of one request, checked together so that one
 /// 422 lists every failing field, as pydantic reports them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Checks {
+    /// Most characters of a text field (`HERMES_MAX_TEXT_CHARS`).
+    text_limit: usize,
     issues: Vec<ValidationIssue>,
 }
 
 impl Checks {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(text_limit: usize) -> Self {
+        Self {
+            text_limit,
+            issues: Vec::new(),
+        }
     }
 
-    /// `text` (at `loc`) within `max` characters.
-    pub fn text(&mut self, loc: Vec<Value>, text: &str, max: usize) -> &mut Self {
-        if text.chars().nth(max).is_some() {
-            self.issues.push(ValidationIssue {
-                loc,
-                msg: format!("String should have at most {max} characters"),
-                kind: "string_too_long",
-                input: json!(text),
-                ctx: Some(json!({ "max_length": max })),
-            });
+    /// `text` (at `loc`) within the text limit.
+    pub fn text(&mut self, loc: Vec<Value>, text: &str) -> &mut Self {
+        if text.chars().nth(self.text_limit).is_some() {
+            self.issues.push(too_long(loc, text, self.text_limit));
         }
         self
     }
@@ -57,48 +56,46 @@ impl Checks {
     /// A model id (at `loc`) of letters, digits, `_`, `.`, `-`, at most
     /// [`MAX_MODEL_ID_CHARS`] long.
     pub fn model_id(&mut self, loc: Vec<Value>, id: &str) -> &mut Self {
-        if is_model_id(id) {
-            return self;
-        }
-        self.issues.push(if has_model_id_chars(id) {
-            ValidationIssue {
-                loc,
-                msg: format!("String should have at most {MAX_MODEL_ID_CHARS} characters"),
-                kind: "string_too_long",
-                input: json!(id),
-                ctx: Some(json!({ "max_length": MAX_MODEL_ID_CHARS })),
-            }
-        } else {
-            ValidationIssue {
-                loc,
-                msg: format!("String should match pattern '{MODEL_ID_PATTERN}'"),
-                kind: "string_pattern_mismatch",
-                input: json!(id),
-                ctx: Some(json!({ "pattern": MODEL_ID_PATTERN })),
-            }
-        });
-        self
+        self.name(
+            loc,
+            id,
+            is_model_id_byte,
+            MODEL_ID_PATTERN,
+            MAX_MODEL_ID_CHARS,
+        )
     }
 
     /// A model name forwarded to an LLM provider (at `loc`): [`PROVIDER_MODEL_PATTERN`],
     /// at most [`MAX_PROVIDER_MODEL_CHARS`] long.
     pub fn provider_model(&mut self, loc: Vec<Value>, name: &str) -> &mut Self {
-        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"_.:/@-".contains(&b);
-        if name.len() > MAX_PROVIDER_MODEL_CHARS {
-            self.issues.push(ValidationIssue {
-                loc,
-                msg: format!("String should have at most {MAX_PROVIDER_MODEL_CHARS} characters"),
-                kind: "string_too_long",
-                input: json!(name),
-                ctx: Some(json!({ "max_length": MAX_PROVIDER_MODEL_CHARS })),
-            });
+        let allowed = |b: u8| is_model_id_byte(b) || b == b':' || b == b'/' || b == b'@';
+        self.name(
+            loc,
+            name,
+            allowed,
+            PROVIDER_MODEL_PATTERN,
+            MAX_PROVIDER_MODEL_CHARS,
+        )
+    }
+
+    /// A name of `allowed` ASCII bytes (`pattern` says which), at most `max` long.
+    fn name(
+        &mut self,
+        loc: Vec<Value>,
+        name: &str,
+        allowed: impl Fn(u8) -> bool,
+        pattern: &str,
+        max: usize,
+    ) -> &mut Self {
+        if name.len() > max {
+            self.issues.push(too_long(loc, name, max));
         } else if name.is_empty() || !name.bytes().all(allowed) {
             self.issues.push(ValidationIssue {
                 loc,
-                msg: format!("String should match pattern '{PROVIDER_MODEL_PATTERN}'"),
+                msg: format!("String should match pattern '{pattern}'"),
                 kind: "string_pattern_mismatch",
                 input: json!(name),
-                ctx: Some(json!({ "pattern": PROVIDER_MODEL_PATTERN })),
+                ctx: Some(json!({ "pattern": pattern })),
             });
         }
         self
@@ -119,17 +116,25 @@ impl Checks {
     }
 }
 
-/// Whether `id` is made of letters, digits, `_`, `.`, `-` only (and is not empty).
-fn has_model_id_chars(id: &str) -> bool {
-    !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+/// pydantic's `string_too_long` of `input` at `loc`.
+fn too_long(loc: Vec<Value>, input: &str, max: usize) -> ValidationIssue {
+    ValidationIssue {
+        loc,
+        msg: format!("String should have at most {max} characters"),
+        kind: "string_too_long",
+        input: json!(input),
+        ctx: Some(json!({ "max_length": max })),
+    }
+}
+
+/// A letter, digit, `_`, `.` or `-`: what [`MODEL_ID_PATTERN`] allows.
+fn is_model_id_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-'
 }
 
 /// Whether `id` is a model id [`Checks::model_id`] accepts.
 pub fn is_model_id(id: &str) -> bool {
-    has_model_id_chars(id) && id.chars().nth(MAX_MODEL_ID_CHARS).is_none()
+    !id.is_empty() && id.len() <= MAX_MODEL_ID_CHARS && id.bytes().all(is_model_id_byte)
 }
 
 #[cfg(test)]
@@ -139,13 +144,13 @@ mod tests {
     #[test]
     fn text_at_the_limit_passes_and_one_more_fails_like_pydantic() {
         assert!(
-            Checks::new()
-                .text(field("text"), &"é".repeat(10), 10)
+            Checks::new(10)
+                .text(field("text"), &"é".repeat(10))
                 .finish()
                 .is_ok()
         );
-        let Err(ApiError::Validation(issues)) = Checks::new()
-            .text(field("text"), &"é".repeat(11), 10)
+        let Err(ApiError::Validation(issues)) = Checks::new(10)
+            .text(field("text"), &"é".repeat(11))
             .finish()
         else {
             panic!("expected a validation error");
@@ -157,7 +162,7 @@ mod tests {
 
     #[test]
     fn model_ids_follow_the_pattern() {
-        let check = |id: &str| Checks::new().model_id(field("model"), id).finish();
+        let check = |id: &str| Checks::new(10).model_id(field("model"), id).finish();
         assert!(check("all-minilm-l6-v2").is_ok());
         assert!(check("gpt-4o_mini.v1").is_ok());
         let Err(ApiError::Validation(issues)) = check(&"a".repeat(MAX_MODEL_ID_CHARS + 1)) else {
@@ -174,7 +179,11 @@ mod tests {
 
     #[test]
     fn provider_model_names_may_have_an_organisation_and_a_tag() {
-        let check = |name: &str| Checks::new().provider_model(field("model"), name).finish();
+        let check = |name: &str| {
+            Checks::new(10)
+                .provider_model(field("model"), name)
+                .finish()
+        };
         for good in [
             "gpt-4o-mini",
             "meta-llama/Llama-3.1-8B-Instruct",
@@ -194,9 +203,9 @@ mod tests {
 
     #[test]
     fn every_failing_field_is_reported_in_one_error_with_its_location() {
-        let Err(ApiError::Validation(issues)) = Checks::new()
-            .text(item_field("messages", 0, "content"), "ok", 5)
-            .text(item_field("messages", 1, "content"), "too long", 5)
+        let Err(ApiError::Validation(issues)) = Checks::new(5)
+            .text(item_field("messages", 0, "content"), "ok")
+            .text(item_field("messages", 1, "content"), "too long")
             .model_id(field("model"), "a/b")
             .finish()
         else {

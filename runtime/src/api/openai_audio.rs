@@ -107,11 +107,10 @@ pub async fn transcriptions(State(state): State<AppState>, request: Request) -> 
         form.fields.get("model").map(String::as_str),
         OPENAI_STT_MODELS,
     );
-    if model != "default"
-        && let Err(e) = input::Checks::new(state.config.protection.max_text_chars)
-            .model_id(input::field("model"), &model)
-            .finish()
-    {
+    let checked = input::Checks::new(state.config.protection.max_text_chars)
+        .model_id(input::field("model"), &model)
+        .finish();
+    if let Err(e) = checked {
         return from_api_error(e);
     }
     let request = SttRequest {

@@ -70,7 +70,8 @@ pub async fn stt(
     };
     let upload_bytes = bytes.len();
     let model = form.fields.remove("model").unwrap_or_default();
-    if !matches!(model.trim(), "" | "default") {
+    // Blank: the default model.
+    if !model.trim().is_empty() {
         input::Checks::new(state.config.protection.max_text_chars)
             .model_id(input::field("model"), model.trim())
             .finish()?;

@@ -38,6 +38,10 @@ def spans(request):
                     "kind": span.kind,
                     "status_code": span.status.code,
                     "attributes": {a.key: value(a.value) for a in span.attributes},
+                    "links": [
+                        {"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex()}
+                        for link in span.links
+                    ],
                 }
 
 

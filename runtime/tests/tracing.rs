@@ -7,7 +7,9 @@
 //! chat completion through the `openai` provider to a second traced runtime shows
 //! the trace crossing the LLM upstream call. An embedding written to a real
 //! Milvus through a wiretap (`grpc_wiretap.py`, decoding HTTP/2 headers) shows
-//! the `traceparent` of the upsert span arriving at Milvus with the call. The
+//! the `traceparent` of the upsert span arriving at Milvus with the call, and an
+//! embedding queued while Milvus was away is replayed in a span linked to the
+//! request that queued it. The
 //! export happens at SIGTERM (the batch delay is set far beyond the test), so
 //! the tests also prove the flush.
 
@@ -18,7 +20,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::Server;
-use common::milvus::{MilvusServer, ids_with_text, wait_milvus_healthy};
+use common::milvus::{MilvusServer, ids_with_text, wait_milvus_healthy, wait_outbox_drained};
 use common::sophia::Sophia;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -376,4 +378,56 @@ async fn the_milvus_upsert_carries_the_trace_to_milvus() {
         })
         .count();
     assert_eq!(others_in_trace, 0, "{calls:#?}");
+}
+
+#[tokio::test]
+async fn a_replayed_upsert_links_back_to_the_request_that_queued_it() {
+    let receiver = start_receiver().await;
+    // Milvus is not there yet: the embedding waits in the outbox.
+    let port = common::milvus::free_port();
+    let mut envs = traced(&receiver, SERVICE);
+    envs.extend([
+        ("MILVUS_HOST", "127.0.0.1".to_owned()),
+        ("MILVUS_PORT", port.to_string()),
+    ]);
+    let mut s = start(&envs).await;
+    let (trace_id, client_span) = client_ids();
+    let text = format!("queued, then replayed {trace_id}");
+    let r = s
+        .client
+        .post(s.url("/embed_text"))
+        .header("traceparent", format!("00-{trace_id}-{client_span}-01"))
+        .json(&serde_json::json!({ "text": text }))
+        .send()
+        .await
+        .expect("POST /embed_text");
+    assert_eq!(r.status(), 200, "{}", s.logs());
+    let body: Value = r.json().await.expect("JSON body");
+    assert_eq!(body["persisted"], false, "{body}");
+
+    let milvus = MilvusServer::start_at(port, common::scratch_dir("replay-milvus")).await;
+    wait_milvus_healthy(&s, Duration::from_secs(60)).await;
+    wait_outbox_drained(&s, Duration::from_secs(60)).await;
+    let ids = ids_with_text(&milvus.client().await, "hermes_embeddings", &text).await;
+    assert_eq!(ids, vec![body["embedding_id"].as_str().unwrap().to_owned()]);
+
+    stop(&mut s).await;
+    let spans = read_lines(&receiver.out);
+    let dump = || serde_json::to_string_pretty(&spans).unwrap_or_default();
+    let request = spans
+        .iter()
+        .find(|s| s["name"] == "POST /embed_text" && s["trace_id"] == trace_id.as_str())
+        .unwrap_or_else(|| panic!("no request span in the client's trace: {}", dump()));
+    // The replay is background work in a trace of its own, linked to the request.
+    let replay = spans
+        .iter()
+        .filter(|s| s["name"] == "milvus upsert" && s["trace_id"] != trace_id.as_str())
+        .find(|s| s["attributes"]["error"].is_null())
+        .unwrap_or_else(|| panic!("no successful replay span: {}", dump()));
+    assert_eq!(
+        replay["links"],
+        serde_json::json!([{"trace_id": trace_id, "span_id": request["span_id"]}]),
+        "{}",
+        dump()
+    );
 }

@@ -88,7 +88,10 @@ pub fn start(config: &TracingConfig) -> Result<Option<Tracing>, TelemetryError> 
         .with_batch_exporter(exporter)
         .with_resource(resource)
         .build();
-    hermes_upstreams::trace_context::install(propagation::inject);
+    hermes_upstreams::trace_context::install(hermes_upstreams::trace_context::Propagator {
+        inject: propagation::inject,
+        link: propagation::link,
+    });
     ENABLED.store(true, Ordering::Release);
     Ok(Some(Tracing {
         provider,

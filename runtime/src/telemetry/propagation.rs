@@ -1,6 +1,7 @@
 //! W3C trace context: a client's `traceparent` makes the request span its child
 //! ([`adopt`]), outbound calls carry ours ([`inject`], installed into
-//! `hermes_upstreams::trace_context`), and the request span is marked with its
+//! `hermes_upstreams::trace_context`), a delivery replayed later links to the
+//! request that queued it ([`link`]), and the request span is marked with its
 //! trace id ([`TraceId`]) so every log line under it names the trace
 //! ([`crate::logging`]). All of it does nothing while tracing is off.
 
@@ -44,6 +45,24 @@ pub fn inject(headers: &mut HeaderMap) {
     let context = tracing::Span::current().context();
     if context.span().span_context().is_valid() {
         TraceContextPropagator::new().inject_context(&context, &mut HeaderInjector(headers));
+    }
+}
+
+/// Adds a link from `span` to the span `traceparent` names (a malformed one is
+/// ignored: the link is a courtesy, the delivery matters).
+pub fn link(span: &tracing::Span, traceparent: &str) {
+    if !super::enabled() {
+        return;
+    }
+    let Ok(value) = http::HeaderValue::from_str(traceparent) else {
+        return;
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert("traceparent", value);
+    let linked = TraceContextPropagator::new().extract(&HeaderExtractor(&headers));
+    let span_context = linked.span().span_context().clone();
+    if span_context.is_valid() {
+        span.add_link(span_context);
     }
 }
 

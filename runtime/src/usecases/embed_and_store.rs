@@ -75,6 +75,7 @@ pub async fn store(
         model: embedding.model.to_owned(),
         text,
         timestamp: chrono::Utc::now().timestamp_millis(),
+        traceparent: None,
     };
     let deliveries = std::sync::Arc::clone(&state.deliveries);
     // Detached: dropping this future (a request timeout) does not drop the write.

@@ -1,30 +1,53 @@
 //! Outbound tracing: each call to a dependency (Sophia, Milvus, the LLM upstream)
-//! runs in a client span ([`client_span`]), and HTTP calls carry the W3C trace
+//! runs in a client span ([`client_span`]), and calls carry the W3C trace
 //! headers of that span ([`headers`]) once the binary installed a propagator
-//! ([`install`], done when OpenTelemetry is on). This crate knows no
+//! ([`install`], done when OpenTelemetry is on). Work kept for later (an outbox
+//! record) keeps its request's `traceparent` ([`traceparent`]), and the span that
+//! finally delivers it links back to that trace ([`link`]). This crate knows no
 //! OpenTelemetry: the binary owns it, the spans here are plain `tracing` spans.
 
 use std::sync::OnceLock;
 
 use reqwest::header::HeaderMap;
 
-/// Writes the trace headers (`traceparent`, `tracestate`) of the current span.
-pub type Inject = fn(&mut HeaderMap);
+/// What the binary's OpenTelemetry does for this crate.
+#[derive(Debug, Clone, Copy)]
+pub struct Propagator {
+    /// Writes the trace headers (`traceparent`, `tracestate`) of the current span.
+    pub inject: fn(&mut HeaderMap),
+    /// Links a span to the span a `traceparent` names (ignored when malformed).
+    pub link: fn(&tracing::Span, &str),
+}
 
-static INJECT: OnceLock<Inject> = OnceLock::new();
+static PROPAGATOR: OnceLock<Propagator> = OnceLock::new();
 
 /// Installs the propagator once, at start; a second call is ignored.
-pub fn install(inject: Inject) {
-    let _ = INJECT.set(inject);
+pub fn install(propagator: Propagator) {
+    let _ = PROPAGATOR.set(propagator);
 }
 
 /// The trace headers of the current span: empty unless a propagator is installed.
 pub fn headers() -> HeaderMap {
     let mut headers = HeaderMap::new();
-    if let Some(inject) = INJECT.get() {
-        inject(&mut headers);
+    if let Some(propagator) = PROPAGATOR.get() {
+        (propagator.inject)(&mut headers);
     }
     headers
+}
+
+/// The current span's `traceparent`, to keep with work done later.
+pub fn traceparent() -> Option<String> {
+    headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Links `span` to the span `traceparent` names: the request whose work it does.
+pub fn link(span: &tracing::Span, traceparent: &str) {
+    if let Some(propagator) = PROPAGATOR.get() {
+        (propagator.link)(span, traceparent);
+    }
 }
 
 /// The span of one call to `dependency` (`operation`: `POST /ingest/media`,

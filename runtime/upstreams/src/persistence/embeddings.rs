@@ -45,12 +45,14 @@ impl EmbeddingPersistence {
     /// Writes `row` to Milvus or, failing that, to the outbox. An error means the
     /// row is stored nowhere (the outbox is full or its disk failed): the caller
     /// must not hand out its id.
-    pub async fn persist(&self, row: EmbeddingRow) -> Result<Persisted, OutboxError> {
+    pub async fn persist(&self, mut row: EmbeddingRow) -> Result<Persisted, OutboxError> {
         let failure = match self.store.upsert(std::slice::from_ref(&row)).await {
             Ok(()) => return Ok(Persisted::Now),
             Err(e) => e,
         };
         self.metrics.failure(DEPENDENCY, failure.reason());
+        // The replay's span links back to this request's trace.
+        row.traceparent = crate::trace_context::traceparent();
         match enqueue_json(&self.outbox, DEPENDENCY, &self.metrics, &self.wake, &row).await {
             Ok(()) => Ok(Persisted::Queued(queued_warning(&failure))),
             Err(e) => {

@@ -195,8 +195,18 @@ impl MilvusStore {
         self.breaker
             .try_acquire()
             .map_err(WriteError::CircuitOpen)?;
-        // The upsert carries this span's `traceparent` to Milvus.
+        // The upsert carries this span's `traceparent` to Milvus; a replayed row
+        // links the span to the request that queued it.
         let span = trace_context::client_span(DEPENDENCY, "upsert", &self.endpoint());
+        let mut linked: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r.traceparent.as_deref())
+            .collect();
+        linked.sort_unstable();
+        linked.dedup();
+        for traceparent in linked {
+            trace_context::link(&span, traceparent);
+        }
         let result = connection
             .upserts
             .upsert(rows)

@@ -195,6 +195,7 @@ mod tests {
             model: "m".into(),
             text: "t".into(),
             timestamp: 7,
+            traceparent: None,
         }
     }
 

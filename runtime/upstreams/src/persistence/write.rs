@@ -39,4 +39,8 @@ pub struct EmbeddingRow {
     pub text: String,
     /// Milliseconds since the Unix epoch.
     pub timestamp: i64,
+    /// The `traceparent` of the request, kept while the row waits in the outbox:
+    /// its replay links back to that trace. Not a column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }

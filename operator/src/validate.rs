@@ -132,6 +132,7 @@ pub fn check(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<(), Inval
     check_cpu(spec, &mut problems);
     check_runtime(spec, &mut problems);
     crate::runtime_protection::check(spec, &mut problems);
+    crate::runtime_tracing::check(spec, &mut problems);
     check_slos(spec, &mut problems);
     check_rollout(spec, &mut problems);
     crate::autoscaling::check(spec, &mut problems);
@@ -248,7 +249,8 @@ fn check_cpu(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
     }
 }
 
-fn is_http_url(url: &str) -> bool {
+/// `http(s)://` followed by a host, no whitespace (the CRD's URL pattern).
+pub(crate) fn is_http_url(url: &str) -> bool {
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"));

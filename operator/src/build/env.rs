@@ -39,7 +39,8 @@ fn secret_ref(name: &str, r: &SecretKeyRef) -> EnvVar {
     secret(name, &r.key, &r.name)
 }
 
-pub fn runtime_env(spec: &HermesDeploymentSpec) -> Vec<EnvVar> {
+/// The runtime container's variables for the HermesDeployment `name`.
+pub fn runtime_env(spec: &HermesDeploymentSpec, name: &str) -> Vec<EnvVar> {
     let rt = spec.runtime.clone().unwrap_or_default();
     let models: Vec<&str> = spec.models.iter().map(|m| m.name.as_str()).collect();
     let mut vars = vec![
@@ -124,6 +125,10 @@ pub fn runtime_env(spec: &HermesDeploymentSpec) -> Vec<EnvVar> {
     for (name, v) in crate::runtime_protection::env_vars(&rt) {
         vars.push(value(name, v));
     }
+    // Last: its `$(VAR)` references need HERMES_REVISION (above) and its own variables.
+    if let Some(t) = &rt.tracing {
+        vars.extend(crate::runtime_tracing::env_vars(t, name));
+    }
     vars
 }
 
@@ -145,11 +150,11 @@ mod tests {
         }))
         .expect("spec");
         assert_eq!(
-            var(&runtime_env(&spec), env::STT_CONCURRENCY),
+            var(&runtime_env(&spec, "t"), env::STT_CONCURRENCY),
             None,
             "the runtime's default (1) is the catalog's"
         );
         spec.models[0].concurrency = Some(3);
-        assert_eq!(var(&runtime_env(&spec), env::STT_CONCURRENCY), Some("3"));
+        assert_eq!(var(&runtime_env(&spec, "t"), env::STT_CONCURRENCY), Some("3"));
     }
 }

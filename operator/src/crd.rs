@@ -374,7 +374,7 @@ pub struct TracingSettings {
     #[schemars(length(min = 1, max = 253))]
     pub service_name: Option<String>,
     /// Secret key holding the export headers, `key=value` pairs separated by commas,
-    /// e.g. `authorization=Bearer abc` (`OTEL_EXPORTER_OTLP_HEADERS`).
+    /// values percent-encoded, e.g. `authorization=Bearer%20abc` (`OTEL_EXPORTER_OTLP_HEADERS`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headers_secret: Option<SecretKeyRef>,
 }

@@ -165,7 +165,7 @@ async fn a_canary_pod_started_with_the_rendered_tracing_exports_its_spans_with_i
     let pod = "traced-canary-6b9d4f-k2m8p";
     let env = kubelet_env(&rendered.canary_deployment(), pod, SECRETS);
     // This machine's address, folders and no models instead of the pod's.
-    let outbox = scratch_dir("tracing-outbox");
+    let outbox = scratch_dir("tracing-outbox").display().to_string();
     let mut envs: Vec<(&str, &str)> = env
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -176,8 +176,7 @@ async fn a_canary_pod_started_with_the_rendered_tracing_exports_its_spans_with_i
             )
         })
         .collect();
-    let outbox = outbox.display().to_string();
-    envs.push(("HERMES_OUTBOX_DIR", &outbox));
+    envs.push(("HERMES_OUTBOX_DIR", outbox.as_str()));
     let mut runtime = Runtime::start("traced", &envs).await;
 
     let health = reqwest::get(format!("{}/health", runtime.base))

@@ -82,7 +82,10 @@ fn field(name: &str, field_path: String) -> EnvVar {
 /// rendered before all of them.
 pub fn env_vars(tracing: &TracingSettings, name: &str) -> Vec<EnvVar> {
     let mut vars = vec![
-        value(env::OTEL_EXPORTER_OTLP_ENDPOINT, tracing.otlp_endpoint.clone()),
+        value(
+            env::OTEL_EXPORTER_OTLP_ENDPOINT,
+            tracing.otlp_endpoint.clone(),
+        ),
         value(
             env::OTEL_SERVICE_NAME,
             tracing.service_name.clone().unwrap_or_else(|| name.into()),
@@ -164,16 +167,24 @@ mod tests {
         let s = spec(serde_json::json!({"otlpEndpoint": "http://otel.observability:4318"}));
         assert!(problems(&s).is_empty(), "{:?}", problems(&s));
         let want = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-            v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
         };
         assert_eq!(
             shown(&env_vars(tracing(&s), "search")),
             want(&[
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel.observability:4318"),
+                (
+                    "OTEL_EXPORTER_OTLP_ENDPOINT",
+                    "http://otel.observability:4318"
+                ),
                 ("OTEL_SERVICE_NAME", "search"),
                 ("POD_NAMESPACE", "field metadata.namespace"),
                 ("POD_NAME", "field metadata.name"),
-                ("POD_TRACK", "field metadata.labels['hermes.logos.dev/track']"),
+                (
+                    "POD_TRACK",
+                    "field metadata.labels['hermes.logos.dev/track']"
+                ),
                 (
                     "OTEL_RESOURCE_ATTRIBUTES",
                     "k8s.namespace.name=$(POD_NAMESPACE),k8s.pod.name=$(POD_NAME),\
@@ -245,7 +256,12 @@ mod tests {
 
     #[test]
     fn an_endpoint_that_is_not_an_http_url_and_an_empty_name_are_refused() {
-        for bad in ["collector:4318", "grpc://collector:4317", "http://", "http:// x"] {
+        for bad in [
+            "collector:4318",
+            "grpc://collector:4317",
+            "http://",
+            "http:// x",
+        ] {
             let s = spec(serde_json::json!({"otlpEndpoint": bad}));
             assert_eq!(
                 problems(&s),

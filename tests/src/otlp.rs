@@ -31,7 +31,8 @@ impl Receiver {
         let dir = scratch_dir("otlp");
         let spans = dir.join("spans.jsonl");
         let mut cmd = Command::new(python);
-        cmd.arg(root.join("runtime/tests/otlp_receiver.py")).arg(&spans);
+        cmd.arg(root.join("runtime/tests/otlp_receiver.py"))
+            .arg(&spans);
         let mut process = Process::spawn(cmd, &dir.join("receiver.log"));
         let deadline = Instant::now() + Duration::from_secs(30);
         let port = loop {

@@ -77,7 +77,7 @@ pub fn kubelet_env(
     pod_name: &str,
     secrets: &[(&str, &str, &str)],
 ) -> Vec<(String, String)> {
-    let template = &deployment.spec.as_ref().expect("spec").template;
+    let template = &deployment.spec.template;
     let labels: BTreeMap<String, String> = template
         .metadata
         .as_ref()

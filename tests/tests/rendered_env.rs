@@ -103,14 +103,16 @@ spec:
     )
 }
 
-const SECRETS: &[(&str, &str, &str)] = &[("otel-auth", "headers", "authorization=Bearer%20it-token")];
+const SECRETS: &[(&str, &str, &str)] =
+    &[("otel-auth", "headers", "authorization=Bearer%20it-token")];
 
 fn revision_label(rendered: &RenderedRuntime) -> String {
     rendered
         .deployment
         .spec
+        .template
+        .metadata
         .as_ref()
-        .and_then(|s| s.template.metadata.as_ref())
         .and_then(|m| m.labels.as_ref())
         .and_then(|l| l.get("hermes.logos.dev/revision"))
         .cloned()
@@ -118,9 +120,7 @@ fn revision_label(rendered: &RenderedRuntime) -> String {
 }
 
 fn get<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    env.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 #[test]

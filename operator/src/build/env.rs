@@ -155,6 +155,9 @@ mod tests {
             "the runtime's default (1) is the catalog's"
         );
         spec.models[0].concurrency = Some(3);
-        assert_eq!(var(&runtime_env(&spec, "t"), env::STT_CONCURRENCY), Some("3"));
+        assert_eq!(
+            var(&runtime_env(&spec, "t"), env::STT_CONCURRENCY),
+            Some("3")
+        );
     }
 }

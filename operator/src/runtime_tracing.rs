@@ -20,17 +20,12 @@ pub const REVISION_ATTRIBUTE: &str = "hermes.revision";
 /// Resource attribute of the pod's track: `canary`, or empty for the stable revision.
 pub const TRACK_ATTRIBUTE: &str = "hermes.track";
 
-/// Problems of the field; nothing when it is unset.
+/// Problems of the field beyond its URL (`validate.rs` checks the URLs); nothing when it
+/// is unset.
 pub fn check(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
     let Some(t) = spec.runtime.as_ref().and_then(|rt| rt.tracing.as_ref()) else {
         return;
     };
-    if !crate::validate::is_http_url(&t.otlp_endpoint) {
-        problems.push(format!(
-            "runtime.tracing.otlpEndpoint {:?} is not an http(s) URL",
-            t.otlp_endpoint
-        ));
-    }
     if t.service_name.as_ref().is_some_and(|n| n.trim().is_empty()) {
         problems.push("runtime.tracing.serviceName must not be empty".into());
     }
@@ -77,10 +72,10 @@ fn field(name: &str, field_path: String) -> EnvVar {
     }
 }
 
-/// The variables of `tracing` for a HermesDeployment named `name`, in the order the
-/// kubelet needs (a variable before the `$(VAR)` that uses it); `HERMES_REVISION` is
-/// rendered before all of them.
-pub fn env_vars(tracing: &TracingSettings, name: &str) -> Vec<EnvVar> {
+/// The variables of `tracing` for a HermesDeployment named `name` whose canary pods carry
+/// the label `track_label`, in the order the kubelet needs (a variable before the
+/// `$(VAR)` that uses it); `HERMES_REVISION` is rendered before all of them.
+pub fn env_vars(tracing: &TracingSettings, name: &str, track_label: &str) -> Vec<EnvVar> {
     let mut vars = vec![
         value(
             env::OTEL_EXPORTER_OTLP_ENDPOINT,
@@ -110,7 +105,7 @@ pub fn env_vars(tracing: &TracingSettings, name: &str) -> Vec<EnvVar> {
     // An absent label reads as "": stable pods have no track label.
     vars.push(field(
         POD_TRACK,
-        format!("metadata.labels['{}']", crate::build::canary::TRACK),
+        format!("metadata.labels['{track_label}']"),
     ));
     vars.push(value(env::OTEL_RESOURCE_ATTRIBUTES, resource_attributes()));
     vars
@@ -172,7 +167,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(
-            shown(&env_vars(tracing(&s), "search")),
+            shown(&env_vars(tracing(&s), "search", "hermes.logos.dev/track")),
             want(&[
                 (
                     "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -202,7 +197,7 @@ mod tests {
             "headersSecret": {"name": "otel-auth", "key": "headers"},
         }));
         assert!(problems(&s).is_empty(), "{:?}", problems(&s));
-        let vars = shown(&env_vars(tracing(&s), "search"));
+        let vars = shown(&env_vars(tracing(&s), "search", "hermes.logos.dev/track"));
         assert_eq!(
             vars[..3],
             [
@@ -220,56 +215,7 @@ mod tests {
     }
 
     #[test]
-    fn every_reference_is_defined_before_the_variable_that_uses_it() {
-        let s = spec(serde_json::json!({"otlpEndpoint": "http://otel:4318"}));
-        let vars = crate::build::env::runtime_env(&s, "search");
-        let attributes = vars
-            .iter()
-            .position(|v| v.name == env::OTEL_RESOURCE_ATTRIBUTES)
-            .expect("OTEL_RESOURCE_ATTRIBUTES");
-        let value = vars[attributes].value.as_deref().unwrap_or_default();
-        for reference in value.split("$(").skip(1) {
-            let name = reference.split(')').next().unwrap_or_default();
-            assert!(
-                vars[..attributes].iter().any(|v| v.name == name),
-                "$({name}) is not defined before OTEL_RESOURCE_ATTRIBUTES"
-            );
-        }
-        assert_eq!(value.matches("$(").count(), 4, "{value}");
-    }
-
-    #[test]
-    fn without_tracing_no_otel_variable_is_rendered() {
-        let s: HermesDeploymentSpec = serde_json::from_value(serde_json::json!({
-            "image": "i:1",
-            "models": [{"name": "all-minilm-l6-v2", "task": "embedding"}],
-        }))
-        .expect("spec");
-        let vars = crate::build::env::runtime_env(&s, "search");
-        let otel: Vec<&str> = vars
-            .iter()
-            .map(|v| v.name.as_str())
-            .filter(|n| n.starts_with("OTEL_") || n.starts_with("POD_"))
-            .collect();
-        assert!(otel.is_empty(), "{otel:?}");
-    }
-
-    #[test]
-    fn an_endpoint_that_is_not_an_http_url_and_an_empty_name_are_refused() {
-        for bad in [
-            "collector:4318",
-            "grpc://collector:4317",
-            "http://",
-            "http:// x",
-        ] {
-            let s = spec(serde_json::json!({"otlpEndpoint": bad}));
-            assert_eq!(
-                problems(&s),
-                vec![format!(
-                    "runtime.tracing.otlpEndpoint {bad:?} is not an http(s) URL"
-                )]
-            );
-        }
+    fn an_empty_service_name_is_refused() {
         let s = spec(serde_json::json!({"otlpEndpoint": "http://otel:4318", "serviceName": " "}));
         assert_eq!(
             problems(&s),

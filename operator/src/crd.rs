@@ -353,6 +353,30 @@ pub struct RuntimeSettings {
     /// (`HERMES_FEATURES_DISABLED`); a capability switched off must not have models.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub features_disabled: Vec<String>,
+    /// OpenTelemetry tracing of the runtime (`OTEL_*` variables); unset = no tracing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<TracingSettings>,
+}
+
+/// `spec.runtime.tracing`: where the runtime exports its spans (OTLP/HTTP protobuf).
+/// Every span's resource also names the pod's namespace, the pod and its revision
+/// (`k8s.namespace.name`, `k8s.pod.name`, `hermes.revision`, `hermes.track`).
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TracingSettings {
+    /// Collector base URL, e.g. `http://otel-collector.observability:4318`; spans go to
+    /// `<url>/v1/traces` (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+    #[schemars(length(max = 2048), regex(pattern = r"^https?://[^\s/]+(/\S*)?$"))]
+    pub otlp_endpoint: String,
+    /// `service.name` of the spans (`OTEL_SERVICE_NAME`); default: the
+    /// HermesDeployment's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub service_name: Option<String>,
+    /// Secret key holding the export headers, `key=value` pairs separated by commas,
+    /// values percent-encoded, e.g. `authorization=Bearer%20abc` (`OTEL_EXPORTER_OTLP_HEADERS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers_secret: Option<SecretKeyRef>,
 }
 
 /// `spec.runtime.rateLimits`, rendered as `HERMES_RATE_LIMIT_*`.

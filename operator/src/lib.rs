@@ -63,6 +63,7 @@ pub mod reconcile;
 pub mod revision;
 pub mod rollout;
 pub mod runtime_protection;
+pub mod runtime_tracing;
 pub mod server;
 pub mod sizing;
 pub mod slo_metrics;

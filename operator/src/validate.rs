@@ -132,6 +132,7 @@ pub fn check(spec: &HermesDeploymentSpec, catalog: &Catalog) -> Result<(), Inval
     check_cpu(spec, &mut problems);
     check_runtime(spec, &mut problems);
     crate::runtime_protection::check(spec, &mut problems);
+    crate::runtime_tracing::check(spec, &mut problems);
     check_slos(spec, &mut problems);
     check_rollout(spec, &mut problems);
     crate::autoscaling::check(spec, &mut problems);
@@ -263,6 +264,14 @@ fn check_runtime(spec: &HermesDeploymentSpec, problems: &mut Vec<String>) {
         problems.push(format!(
             "runtime.sophia.url {:?} is not an http(s) URL",
             s.url
+        ));
+    }
+    if let Some(t) = &rt.tracing
+        && !is_http_url(&t.otlp_endpoint)
+    {
+        problems.push(format!(
+            "runtime.tracing.otlpEndpoint {:?} is not an http(s) URL",
+            t.otlp_endpoint
         ));
     }
     if let Some(llm) = &rt.llm {
@@ -680,5 +689,26 @@ mod tests {
                 "runtime.llm.provider is local but no model of task llm is declared",
             ]
         );
+        for bad in [
+            "collector:4318",
+            "grpc://collector:4317",
+            "http://",
+            "http:// x",
+        ] {
+            s.runtime = Some(RuntimeSettings {
+                tracing: Some(TracingSettings {
+                    otlp_endpoint: bad.into(),
+                    service_name: None,
+                    headers_secret: None,
+                }),
+                ..Default::default()
+            });
+            assert_eq!(
+                messages(&s),
+                vec![format!(
+                    "runtime.tracing.otlpEndpoint {bad:?} is not an http(s) URL"
+                )]
+            );
+        }
     }
 }

@@ -3,7 +3,8 @@
 Listens on 127.0.0.1 (a free port), decodes each `POST /v1/traces` body as an
 `ExportTraceServiceRequest` with the official `opentelemetry-proto` package
 (installed into the project venv by scripts/tools.sh), and appends one JSON line
-per span to the file given as the first argument. Prints `listening <port>` once
+per span to the file given as the first argument (with the span's resource
+attributes and the export request's headers). Prints `listening <port>` once
 ready. Runs until killed.
 """
 
@@ -24,13 +25,15 @@ def value(any_value):
     return getattr(any_value, kind) if kind else None
 
 
-def spans(request):
+def spans(request, headers):
     for resource_spans in request.resource_spans:
         resource = {a.key: value(a.value) for a in resource_spans.resource.attributes}
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 yield {
                     "service_name": resource.get("service.name"),
+                    "resource": resource,
+                    "headers": headers,
                     "trace_id": span.trace_id.hex(),
                     "span_id": span.span_id.hex(),
                     "parent_span_id": span.parent_span_id.hex(),
@@ -58,7 +61,8 @@ class Receiver(BaseHTTPRequestHandler):
             self.send_error(400, f"not an ExportTraceServiceRequest: {e}")
             return
         with open(OUT, "a", encoding="utf-8") as out:
-            for span in spans(request):
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            for span in spans(request, headers):
                 out.write(json.dumps(span) + "\n")
         answer = ExportTraceServiceResponse().SerializeToString()
         self.send_response(200)

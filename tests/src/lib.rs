@@ -6,6 +6,7 @@ pub mod audio;
 pub mod cgroup;
 pub mod controlplane;
 pub mod load;
+pub mod otlp;
 pub mod process;
 pub mod prometheus;
 pub mod rendered;

@@ -46,7 +46,7 @@ pub fn build(
 ) -> (Deployment, String) {
     let common = labels::common(name, &spec.image);
     let startup = probes::startup_budget_seconds(spec, catalog);
-    let mut template = pod_template(spec, plan, startup, &common);
+    let mut template = pod_template(spec, name, plan, startup, &common);
     let revision = revision::of_template(&template);
     if let Some(m) = template.metadata.as_mut() {
         m.labels = m.labels.take().map(|l| labels::with_revision(l, &revision));
@@ -91,6 +91,7 @@ fn empty_dir_volume(name: &str, size_limit: &str) -> Volume {
 
 fn pod_template(
     spec: &HermesDeploymentSpec,
+    name: &str,
     plan: &MemoryPlan,
     startup_seconds: i32,
     common: &BTreeMap<String, String>,
@@ -119,7 +120,7 @@ fn pod_template(
             protocol: Some("TCP".into()),
             ..Default::default()
         }]),
-        env: Some(env::runtime_env(spec)),
+        env: Some(env::runtime_env(spec, name)),
         resources: Some(resources(spec, plan)),
         startup_probe: Some(probes::startup(startup_seconds)),
         readiness_probe: Some(probes::readiness()),

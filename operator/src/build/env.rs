@@ -39,7 +39,8 @@ fn secret_ref(name: &str, r: &SecretKeyRef) -> EnvVar {
     secret(name, &r.key, &r.name)
 }
 
-pub fn runtime_env(spec: &HermesDeploymentSpec) -> Vec<EnvVar> {
+/// The runtime container's variables for the HermesDeployment `name`.
+pub fn runtime_env(spec: &HermesDeploymentSpec, name: &str) -> Vec<EnvVar> {
     let rt = spec.runtime.clone().unwrap_or_default();
     let models: Vec<&str> = spec.models.iter().map(|m| m.name.as_str()).collect();
     let mut vars = vec![
@@ -124,6 +125,14 @@ pub fn runtime_env(spec: &HermesDeploymentSpec) -> Vec<EnvVar> {
     for (name, v) in crate::runtime_protection::env_vars(&rt) {
         vars.push(value(name, v));
     }
+    // Last: its `$(VAR)` references need HERMES_REVISION (above) and its own variables.
+    if let Some(t) = &rt.tracing {
+        vars.extend(crate::runtime_tracing::env_vars(
+            t,
+            name,
+            super::canary::TRACK,
+        ));
+    }
     vars
 }
 
@@ -145,11 +154,54 @@ mod tests {
         }))
         .expect("spec");
         assert_eq!(
-            var(&runtime_env(&spec), env::STT_CONCURRENCY),
+            var(&runtime_env(&spec, "t"), env::STT_CONCURRENCY),
             None,
             "the runtime's default (1) is the catalog's"
         );
         spec.models[0].concurrency = Some(3);
-        assert_eq!(var(&runtime_env(&spec), env::STT_CONCURRENCY), Some("3"));
+        assert_eq!(
+            var(&runtime_env(&spec, "t"), env::STT_CONCURRENCY),
+            Some("3")
+        );
+    }
+
+    #[test]
+    fn every_reference_is_defined_before_the_variable_that_uses_it() {
+        let s: HermesDeploymentSpec = serde_json::from_value(serde_json::json!({
+            "image": "i:1",
+            "models": [{"name": "all-minilm-l6-v2", "task": "embedding"}],
+            "runtime": {"tracing": {"otlpEndpoint": "http://otel:4318"}},
+        }))
+        .expect("spec");
+        let vars = runtime_env(&s, "search");
+        let attributes = vars
+            .iter()
+            .position(|v| v.name == env::OTEL_RESOURCE_ATTRIBUTES)
+            .expect("OTEL_RESOURCE_ATTRIBUTES");
+        let value = vars[attributes].value.as_deref().unwrap_or_default();
+        for reference in value.split("$(").skip(1) {
+            let name = reference.split(')').next().unwrap_or_default();
+            assert!(
+                vars[..attributes].iter().any(|v| v.name == name),
+                "$({name}) is not defined before OTEL_RESOURCE_ATTRIBUTES"
+            );
+        }
+        assert_eq!(value.matches("$(").count(), 4, "{value}");
+    }
+
+    #[test]
+    fn without_tracing_no_otel_variable_is_rendered() {
+        let s: HermesDeploymentSpec = serde_json::from_value(serde_json::json!({
+            "image": "i:1",
+            "models": [{"name": "all-minilm-l6-v2", "task": "embedding"}],
+        }))
+        .expect("spec");
+        let vars = runtime_env(&s, "search");
+        let otel: Vec<&str> = vars
+            .iter()
+            .map(|v| v.name.as_str())
+            .filter(|n| n.starts_with("OTEL_") || n.starts_with("POD_"))
+            .collect();
+        assert!(otel.is_empty(), "{otel:?}");
     }
 }

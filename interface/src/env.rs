@@ -172,11 +172,6 @@ pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 pub const OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 /// `service.name` of the exported spans.
 pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
-/// Read by the OpenTelemetry SDK itself, not by the runtime's config (so not in
-/// [`VARS`]); the operator sets them: headers of every export (`k=v,k2=v2`, e.g. an
-/// auth header) and extra resource attributes of every span (`k=v,k2=v2`).
-pub const OTEL_EXPORTER_OTLP_HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
-pub const OTEL_RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
 
 /// One variable the runtime reads: its name, default and meaning. [`VARS`] is the
 /// one table `hermes-runtime --help` prints and `docs/configuration.md` is generated

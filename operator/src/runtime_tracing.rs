@@ -9,6 +9,12 @@ use crate::crd::{HermesDeploymentSpec, TracingSettings};
 use hermes_interface::env;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, SecretKeySelector};
 
+/// Read by the runtime's OpenTelemetry SDK itself, not by its config (so not in
+/// `hermes_interface::env::VARS`): headers of every export (`k=v,k2=v2`, e.g. an auth
+/// header) and extra resource attributes of every span (`k=v,k2=v2`).
+pub const OTLP_HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+pub const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+
 /// The pod's own namespace, name and track label, for `OTEL_RESOURCE_ATTRIBUTES` (the
 /// runtime does not read them).
 pub const POD_NAMESPACE: &str = "POD_NAMESPACE";
@@ -88,7 +94,7 @@ pub fn env_vars(tracing: &TracingSettings, name: &str, track_label: &str) -> Vec
     ];
     if let Some(h) = &tracing.headers_secret {
         vars.push(EnvVar {
-            name: env::OTEL_EXPORTER_OTLP_HEADERS.into(),
+            name: OTLP_HEADERS.into(),
             value: None,
             value_from: Some(EnvVarSource {
                 secret_key_ref: Some(SecretKeySelector {
@@ -107,7 +113,7 @@ pub fn env_vars(tracing: &TracingSettings, name: &str, track_label: &str) -> Vec
         POD_TRACK,
         format!("metadata.labels['{track_label}']"),
     ));
-    vars.push(value(env::OTEL_RESOURCE_ATTRIBUTES, resource_attributes()));
+    vars.push(value(RESOURCE_ATTRIBUTES, resource_attributes()));
     vars
 }
 

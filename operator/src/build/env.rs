@@ -176,7 +176,7 @@ mod tests {
         let vars = runtime_env(&s, "search");
         let attributes = vars
             .iter()
-            .position(|v| v.name == env::OTEL_RESOURCE_ATTRIBUTES)
+            .position(|v| v.name == crate::runtime_tracing::RESOURCE_ATTRIBUTES)
             .expect("OTEL_RESOURCE_ATTRIBUTES");
         let value = vars[attributes].value.as_deref().unwrap_or_default();
         for reference in value.split("$(").skip(1) {

@@ -312,21 +312,18 @@ async fn the_llm_upstream_call_carries_the_trace_to_the_upstream() {
     assert_eq!(served["parent_span_id"], call["span_id"], "{}", dump());
 }
 
-#[tokio::test]
-async fn the_milvus_upsert_carries_the_trace_to_milvus() {
-    let receiver = start_receiver().await;
-    let milvus = MilvusServer::start().await;
-    let wiretap = start_wiretap(milvus.port).await;
-    let mut envs = traced(&receiver, SERVICE);
+/// [`traced`], with Milvus expected at `port` on 127.0.0.1.
+fn traced_with_milvus(receiver: &Helper, port: u16) -> Vec<(&'static str, String)> {
+    let mut envs = traced(receiver, SERVICE);
     envs.extend([
         ("MILVUS_HOST", "127.0.0.1".to_owned()),
-        ("MILVUS_PORT", wiretap.port.to_string()),
+        ("MILVUS_PORT", port.to_string()),
     ]);
-    let mut s = start(&envs).await;
-    wait_milvus_healthy(&s, Duration::from_secs(60)).await;
+    envs
+}
 
-    let (trace_id, client_span) = client_ids();
-    let text = format!("traced into Milvus {trace_id}");
+/// `POST /embed_text` of `text` as the child of the client's span; the 200's body.
+async fn embed_traced(s: &Server, text: &str, trace_id: &str, client_span: &str) -> Value {
     let r = s
         .client
         .post(s.url("/embed_text"))
@@ -336,7 +333,20 @@ async fn the_milvus_upsert_carries_the_trace_to_milvus() {
         .await
         .expect("POST /embed_text");
     assert_eq!(r.status(), 200, "{}", s.logs());
-    let body: Value = r.json().await.expect("JSON body");
+    r.json().await.expect("JSON body")
+}
+
+#[tokio::test]
+async fn the_milvus_upsert_carries_the_trace_to_milvus() {
+    let receiver = start_receiver().await;
+    let milvus = MilvusServer::start().await;
+    let wiretap = start_wiretap(milvus.port).await;
+    let mut s = start(&traced_with_milvus(&receiver, wiretap.port)).await;
+    wait_milvus_healthy(&s, Duration::from_secs(60)).await;
+
+    let (trace_id, client_span) = client_ids();
+    let text = format!("traced into Milvus {trace_id}");
+    let body = embed_traced(&s, &text, &trace_id, &client_span).await;
     assert_eq!(body["persisted"], true, "{body}");
     let ids = ids_with_text(&milvus.client().await, "hermes_embeddings", &text).await;
     assert_eq!(ids, vec![body["embedding_id"].as_str().unwrap().to_owned()]);
@@ -385,24 +395,10 @@ async fn a_replayed_upsert_links_back_to_the_request_that_queued_it() {
     let receiver = start_receiver().await;
     // Milvus is not there yet: the embedding waits in the outbox.
     let port = common::milvus::free_port();
-    let mut envs = traced(&receiver, SERVICE);
-    envs.extend([
-        ("MILVUS_HOST", "127.0.0.1".to_owned()),
-        ("MILVUS_PORT", port.to_string()),
-    ]);
-    let mut s = start(&envs).await;
+    let mut s = start(&traced_with_milvus(&receiver, port)).await;
     let (trace_id, client_span) = client_ids();
     let text = format!("queued, then replayed {trace_id}");
-    let r = s
-        .client
-        .post(s.url("/embed_text"))
-        .header("traceparent", format!("00-{trace_id}-{client_span}-01"))
-        .json(&serde_json::json!({ "text": text }))
-        .send()
-        .await
-        .expect("POST /embed_text");
-    assert_eq!(r.status(), 200, "{}", s.logs());
-    let body: Value = r.json().await.expect("JSON body");
+    let body = embed_traced(&s, &text, &trace_id, &client_span).await;
     assert_eq!(body["persisted"], false, "{body}");
 
     let milvus = MilvusServer::start_at(port, common::scratch_dir("replay-milvus")).await;

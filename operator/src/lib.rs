@@ -52,6 +52,7 @@ pub mod cli;
 pub mod context;
 pub mod controller;
 pub mod crd;
+pub mod env_var;
 pub mod events;
 pub mod execute;
 pub mod gates;

@@ -6,8 +6,9 @@
 //! the kubelet's `$(VAR)` expansion of variables rendered before them.
 
 use crate::crd::{HermesDeploymentSpec, TracingSettings};
+use crate::env_var::{pod_field, secret_ref, value};
 use hermes_interface::env;
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, SecretKeySelector};
+use k8s_openapi::api::core::v1::EnvVar;
 
 /// Read by the runtime's OpenTelemetry SDK itself, not by its config (so not in
 /// `hermes_interface::env::VARS`): headers of every export (`k=v,k2=v2`, e.g. an auth
@@ -56,28 +57,6 @@ pub fn resource_attributes() -> String {
     .join(",")
 }
 
-fn value(name: &str, value: String) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: Some(value),
-        value_from: None,
-    }
-}
-
-fn field(name: &str, field_path: String) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: None,
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector {
-                api_version: None,
-                field_path,
-            }),
-            ..Default::default()
-        }),
-    }
-}
-
 /// The variables of `tracing` for a HermesDeployment named `name` whose canary pods carry
 /// the label `track_label`, in the order the kubelet needs (a variable before the
 /// `$(VAR)` that uses it); `HERMES_REVISION` is rendered before all of them.
@@ -93,23 +72,12 @@ pub fn env_vars(tracing: &TracingSettings, name: &str, track_label: &str) -> Vec
         ),
     ];
     if let Some(h) = &tracing.headers_secret {
-        vars.push(EnvVar {
-            name: OTLP_HEADERS.into(),
-            value: None,
-            value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: h.name.clone(),
-                    key: h.key.clone(),
-                    optional: Some(false),
-                }),
-                ..Default::default()
-            }),
-        });
+        vars.push(secret_ref(OTLP_HEADERS, h));
     }
-    vars.push(field(POD_NAMESPACE, "metadata.namespace".into()));
-    vars.push(field(POD_NAME, "metadata.name".into()));
+    vars.push(pod_field(POD_NAMESPACE, "metadata.namespace"));
+    vars.push(pod_field(POD_NAME, "metadata.name"));
     // An absent label reads as "": stable pods have no track label.
-    vars.push(field(
+    vars.push(pod_field(
         POD_TRACK,
         format!("metadata.labels['{track_label}']"),
     ));

@@ -1,43 +1,17 @@
 //! The runtime container's environment, from the spec; Secrets only by reference.
 
-use crate::crd::{HermesDeploymentSpec, LogFormat, ModelTask, SecretKeyRef};
+use crate::crd::{HermesDeploymentSpec, LogFormat, ModelTask};
+use crate::env_var::{pod_field, secret, secret_ref, value};
 use hermes_interface::env;
 use hermes_interface::metrics::REVISION_LABEL;
 use hermes_interface::probes::HTTP_PORT;
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, SecretKeySelector};
+use k8s_openapi::api::core::v1::EnvVar;
 
 /// Where the runtime's durable outbox lives (the pod's `outbox` emptyDir is mounted here).
 pub const OUTBOX_MOUNT_PATH: &str = "/var/lib/hermes/outbox";
 
 /// Seconds the runtime drains in-flight requests after SIGTERM when the spec says nothing.
 pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u32 = 20;
-
-fn value(name: &str, value: impl Into<String>) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: Some(value.into()),
-        value_from: None,
-    }
-}
-
-fn secret(name: &str, key: &str, secret_name: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value: None,
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector {
-                name: secret_name.into(),
-                key: key.into(),
-                optional: Some(false),
-            }),
-            ..Default::default()
-        }),
-    }
-}
-
-fn secret_ref(name: &str, r: &SecretKeyRef) -> EnvVar {
-    secret(name, &r.key, &r.name)
-}
 
 /// The runtime container's variables for the HermesDeployment `name`.
 pub fn runtime_env(spec: &HermesDeploymentSpec, name: &str) -> Vec<EnvVar> {
@@ -64,17 +38,10 @@ pub fn runtime_env(spec: &HermesDeploymentSpec, name: &str) -> Vec<EnvVar> {
         // The root filesystem is read-only: the outbox lives on its own emptyDir.
         value(env::OUTBOX_DIR, OUTBOX_MOUNT_PATH),
         // From the pod's own label, so the value is not part of the hashed template.
-        EnvVar {
-            name: env::REVISION.into(),
-            value: None,
-            value_from: Some(EnvVarSource {
-                field_ref: Some(ObjectFieldSelector {
-                    api_version: None,
-                    field_path: format!("metadata.labels['{REVISION_LABEL}']"),
-                }),
-                ..Default::default()
-            }),
-        },
+        pod_field(
+            env::REVISION,
+            format!("metadata.labels['{REVISION_LABEL}']"),
+        ),
     ];
     // The memory limit reserves working memory for this many transcriptions at once.
     if let Some(n) = spec

@@ -74,15 +74,16 @@ pub const RATE_LIMIT_ROUTES: [&str; 6] = [
     "simple_nlp",
 ];
 /// Route names `HERMES_ROUTE_TIMEOUTS_MS` takes: the rate-limited ones and the LLM's.
-pub const TIMEOUT_ROUTES: [&str; 7] = [
-    "embed_text",
-    "stt",
-    "tts",
-    "ingest",
-    "feedback",
-    "simple_nlp",
-    "llm",
-];
+pub const TIMEOUT_ROUTES: [&str; RATE_LIMIT_ROUTES.len() + 1] = {
+    let mut routes = [""; RATE_LIMIT_ROUTES.len() + 1];
+    let mut i = 0;
+    while i < RATE_LIMIT_ROUTES.len() {
+        routes[i] = RATE_LIMIT_ROUTES[i];
+        i += 1;
+    }
+    routes[i] = "llm";
+    routes
+};
 /// Names `HERMES_FEATURES_DISABLED` takes, in `/health`'s order.
 pub const FEATURES: [&str; 7] = ["stt", "tts", "embeddings", "nlp", "llm", "milvus", "sophia"];
 
@@ -649,6 +650,12 @@ mod tests {
         for task in crate::Task::ALL {
             assert!(FEATURES.contains(&task.feature()), "{task:?}");
         }
+    }
+
+    #[test]
+    fn timeout_routes_are_the_rate_limited_ones_and_the_llm() {
+        assert_eq!(TIMEOUT_ROUTES[..RATE_LIMIT_ROUTES.len()], RATE_LIMIT_ROUTES);
+        assert_eq!(TIMEOUT_ROUTES.last(), Some(&"llm"));
     }
 
     /// Every `pub const NAME: &str = "..."` of this file is in [`VARS`], once.

@@ -31,6 +31,22 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     bin
 }
 
+/// Where `make models` put the models (`HERMES_MODEL_DIR`, else the workspace's
+/// `models/`); panics naming the first of `ids` missing there.
+pub fn model_dir(ids: &[&str]) -> PathBuf {
+    let dir = std::env::var_os("HERMES_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"));
+    for id in ids {
+        assert!(
+            dir.join(id).is_dir(),
+            "{} has no {id}: run `make models`",
+            dir.display()
+        );
+    }
+    dir
+}
+
 /// A fresh scratch directory for one test.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()

@@ -16,7 +16,7 @@ use chrono::Utc;
 use hermes_integration_tests::load::Load;
 use hermes_integration_tests::prometheus::{Prometheus, SCRAPE_INTERVAL, Target};
 use hermes_integration_tests::runtime::Runtime;
-use hermes_integration_tests::{free_port, scratch_dir, workspace_binary};
+use hermes_integration_tests::{free_port, model_dir, scratch_dir, workspace_binary};
 use hermes_operator::analysis::plan::{self, Target as PlanTarget};
 use hermes_operator::analysis::prometheus::Prometheus as PromClient;
 use hermes_operator::analysis::run::{self, CheckResult, Outcome};
@@ -25,7 +25,6 @@ use hermes_operator::rollout::{
     CanaryPolicy, NoDataPolicy, RolloutEvent, RolloutPhase, RolloutState, next,
 };
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -104,19 +103,6 @@ fn policy_of(hd: &HermesDeployment) -> CanaryPolicy {
     CanaryPolicy::from_spec(hd.spec.rollout.as_ref().and_then(|r| r.canary.as_ref()))
 }
 
-/// Where `make models` put the models (`HERMES_MODEL_DIR`, else the workspace's).
-fn model_dir() -> PathBuf {
-    let dir = std::env::var_os("HERMES_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"));
-    assert!(
-        dir.join(LLM_ID).is_dir(),
-        "{} has no {LLM_ID}: run `make models`",
-        dir.display()
-    );
-    dir
-}
-
 /// Requests to the runtime Prometheus knows as `revision`, in two bursts with scrapes
 /// before, between and after: a series is created by its first increment, which `rate()`
 /// cannot see; the second burst is what it measures. (Prometheus scrapes a new target
@@ -158,7 +144,7 @@ async fn sparse_traffic(prom: PromClient, base: String) {
 /// The local LLM on `port` (Prometheus scrapes it from the start), then two streamed chat
 /// completions, one per burst; returns the runtime (alive until the test ends).
 async fn llm_with_streamed_chats(prom: PromClient, port: u16) -> Runtime {
-    let models = model_dir();
+    let models = model_dir(&[LLM_ID]);
     let models = models.to_string_lossy();
     let port = port.to_string();
     let env = [

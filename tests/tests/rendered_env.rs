@@ -11,8 +11,7 @@
 use hermes_integration_tests::otlp::Receiver;
 use hermes_integration_tests::rendered::{RenderedRuntime, kubelet_env};
 use hermes_integration_tests::runtime::Runtime;
-use hermes_integration_tests::{scratch_dir, workspace_binary};
-use std::path::PathBuf;
+use hermes_integration_tests::{model_dir, scratch_dir, workspace_binary};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -33,9 +32,8 @@ spec:
 /// `hermes-runtime --check` with the rendered `env` and the pod's address and folders
 /// (here), then `extra`.
 fn check(env: &[(String, String)], extra: &[(&str, &str)]) -> Output {
-    let models = std::env::var_os("HERMES_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"));
+    // `--check` itself names a model whose files are missing.
+    let models = model_dir(&[]);
     Command::new(workspace_binary("hermes-runtime"))
         .arg("--check")
         .env_clear()

@@ -162,6 +162,17 @@ async fn upload_audio(s: &Server, traceparent: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
+/// The span `name` of the trace `trace_id`; panics listing every span without one.
+fn span_in_trace<'a>(spans: &'a [Value], name: &str, trace_id: &str) -> &'a Value {
+    spans
+        .iter()
+        .find(|s| s["name"] == name && s["trace_id"] == trace_id)
+        .unwrap_or_else(|| {
+            let all = serde_json::to_string_pretty(spans).unwrap_or_default();
+            panic!("no span {name:?} in the trace {trace_id}: {all}")
+        })
+}
+
 fn children_of<'a>(spans: &'a [Value], parent: &Value) -> Vec<&'a Value> {
     spans
         .iter()
@@ -354,10 +365,7 @@ async fn the_milvus_upsert_carries_the_trace_to_milvus() {
     stop(&mut s).await;
     let spans = read_lines(&receiver.out);
     let dump = || serde_json::to_string_pretty(&spans).unwrap_or_default();
-    let request = spans
-        .iter()
-        .find(|s| s["name"] == "POST /embed_text" && s["trace_id"] == trace_id.as_str())
-        .unwrap_or_else(|| panic!("no request span in the client's trace: {}", dump()));
+    let request = span_in_trace(&spans, "POST /embed_text", &trace_id);
     assert_eq!(request["parent_span_id"], client_span.as_str());
     let upsert = children_of(&spans, request)
         .into_iter()
@@ -410,10 +418,7 @@ async fn a_replayed_upsert_links_back_to_the_request_that_queued_it() {
     stop(&mut s).await;
     let spans = read_lines(&receiver.out);
     let dump = || serde_json::to_string_pretty(&spans).unwrap_or_default();
-    let request = spans
-        .iter()
-        .find(|s| s["name"] == "POST /embed_text" && s["trace_id"] == trace_id.as_str())
-        .unwrap_or_else(|| panic!("no request span in the client's trace: {}", dump()));
+    let request = span_in_trace(&spans, "POST /embed_text", &trace_id);
     // The replay is background work in a trace of its own, linked to the request.
     let replay = spans
         .iter()

@@ -8,7 +8,7 @@
 use hermes_engine::services::embedding::{self, EmbedError, Embedding};
 use hermes_upstreams::outbox::OutboxError;
 use hermes_upstreams::persistence::embeddings::persist_embedding;
-use hermes_upstreams::persistence::milvus::EmbeddingRow;
+use hermes_upstreams::persistence::write::EmbeddingRow;
 use tracing::Instrument;
 
 use crate::state::AppState;

